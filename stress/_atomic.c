@@ -1,0 +1,335 @@
+/*
+ * stress._atomic: sequentially consistent 64-bit atomics over a writable buffer.
+ *
+ * One Atomic64 object wraps one buffer (an mmap of the arena).  The pointer is
+ * taken once from the buffer protocol; every method is METH_FASTCALL and
+ * bounds-checks its slot index, so a wrong index raises IndexError instead of
+ * scribbling over a neighbour's memory.  The return conventions follow the
+ * kernel: fetch_* return the old value, cas is cmpxchg (returns the old value),
+ * add_unless is atomic_fetch_add_unless (returns the old value).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <time.h>
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer view;
+    int64_t *slots;
+    Py_ssize_t nslots;
+} Atomic64;
+
+static int
+atomic64_init(Atomic64 *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *obj;
+    static char *kwlist[] = {"buffer", NULL};
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:Atomic64", kwlist, &obj))
+        return -1;
+    if (self->slots != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Atomic64 already initialised");
+        return -1;
+    }
+    if (PyObject_GetBuffer(obj, &self->view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (((uintptr_t)self->view.buf) % 8 != 0) {
+        PyBuffer_Release(&self->view);
+        PyErr_SetString(PyExc_ValueError, "buffer is not 8-byte aligned");
+        return -1;
+    }
+    self->slots = (int64_t *)self->view.buf;
+    self->nslots = self->view.len / 8;
+    return 0;
+}
+
+static void
+atomic64_dealloc(Atomic64 *self)
+{
+    if (self->slots != NULL) {
+        self->slots = NULL;
+        self->nslots = 0;
+        PyBuffer_Release(&self->view);
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Parse argument k as a slot index; -1 with an exception set on failure. */
+static inline Py_ssize_t
+slot_arg(Atomic64 *self, PyObject *const *args, Py_ssize_t k)
+{
+    Py_ssize_t i;
+
+    if (self->slots == NULL) {
+        PyErr_SetString(PyExc_ValueError, "Atomic64 buffer was released");
+        return -1;
+    }
+    i = PyLong_AsSsize_t(args[k]);
+    if (i == -1 && PyErr_Occurred())
+        return -1;
+    if (i < 0 || i >= self->nslots) {
+        PyErr_Format(PyExc_IndexError, "slot %zd out of range [0, %zd)", i, self->nslots);
+        return -1;
+    }
+    return i;
+}
+
+static inline int
+value_arg(PyObject *const *args, Py_ssize_t k, int64_t *out)
+{
+    long long v = PyLong_AsLongLong(args[k]);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+static inline int
+check_nargs(const char *name, Py_ssize_t nargs, Py_ssize_t want)
+{
+    if (nargs != want) {
+        PyErr_Format(PyExc_TypeError, "%s() takes exactly %zd arguments (%zd given)",
+                     name, want, nargs);
+        return -1;
+    }
+    return 0;
+}
+
+#define SEQ __ATOMIC_SEQ_CST
+
+static PyObject *
+atomic64_load(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t i;
+    if (check_nargs("load", nargs, 1) < 0 || (i = slot_arg(self, args, 0)) < 0)
+        return NULL;
+    return PyLong_FromLongLong(__atomic_load_n(&self->slots[i], SEQ));
+}
+
+static PyObject *
+atomic64_store(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t i;
+    int64_t v;
+    if (check_nargs("store", nargs, 2) < 0 || (i = slot_arg(self, args, 0)) < 0 ||
+        value_arg(args, 1, &v) < 0)
+        return NULL;
+    __atomic_store_n(&self->slots[i], v, SEQ);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+atomic64_fetch_add(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t i;
+    int64_t v;
+    if (check_nargs("fetch_add", nargs, 2) < 0 || (i = slot_arg(self, args, 0)) < 0 ||
+        value_arg(args, 1, &v) < 0)
+        return NULL;
+    return PyLong_FromLongLong(__atomic_fetch_add(&self->slots[i], v, SEQ));
+}
+
+static PyObject *
+atomic64_fetch_or(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t i;
+    int64_t v;
+    if (check_nargs("fetch_or", nargs, 2) < 0 || (i = slot_arg(self, args, 0)) < 0 ||
+        value_arg(args, 1, &v) < 0)
+        return NULL;
+    return PyLong_FromLongLong(__atomic_fetch_or(&self->slots[i], v, SEQ));
+}
+
+static PyObject *
+atomic64_fetch_and(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t i;
+    int64_t v;
+    if (check_nargs("fetch_and", nargs, 2) < 0 || (i = slot_arg(self, args, 0)) < 0 ||
+        value_arg(args, 1, &v) < 0)
+        return NULL;
+    return PyLong_FromLongLong(__atomic_fetch_and(&self->slots[i], v, SEQ));
+}
+
+/* cmpxchg: store new if the slot holds old; return what the slot held. */
+static PyObject *
+atomic64_cas(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t i;
+    int64_t old, new;
+    if (check_nargs("cas", nargs, 3) < 0 || (i = slot_arg(self, args, 0)) < 0 ||
+        value_arg(args, 1, &old) < 0 || value_arg(args, 2, &new) < 0)
+        return NULL;
+    __atomic_compare_exchange_n(&self->slots[i], &old, new, 0, SEQ, SEQ);
+    return PyLong_FromLongLong(old);
+}
+
+/* atomic_fetch_add_unless: add a unless the slot holds u; return the old value. */
+static PyObject *
+atomic64_add_unless(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t i;
+    int64_t a, u, cur;
+    if (check_nargs("add_unless", nargs, 3) < 0 || (i = slot_arg(self, args, 0)) < 0 ||
+        value_arg(args, 1, &a) < 0 || value_arg(args, 2, &u) < 0)
+        return NULL;
+    cur = __atomic_load_n(&self->slots[i], SEQ);
+    while (cur != u &&
+           !__atomic_compare_exchange_n(&self->slots[i], &cur, cur + a, 1, SEQ, SEQ))
+        ;
+    return PyLong_FromLongLong(cur);
+}
+
+/*
+ * trace(base, nentries, w1, ..., w7): append one 8-word record to the ring at
+ * slot base.  Slot base holds the ring's sequence number, records follow it.
+ * Word 0 of a record is CLOCK_MONOTONIC ns, so a timestamp costs no extra call.
+ * Only the ring's owner writes it; readers order records by timestamp.
+ */
+#define TRACE_WORDS 8
+static PyObject *
+atomic64_trace(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t base, n, k;
+    int64_t rec[TRACE_WORDS], seq, *slot;
+    struct timespec ts;
+
+    if (check_nargs("trace", nargs, 2 + TRACE_WORDS - 1) < 0 ||
+        (base = slot_arg(self, args, 0)) < 0)
+        return NULL;
+    n = PyLong_AsSsize_t(args[1]);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    if (n <= 0 || base + 1 + n * TRACE_WORDS > self->nslots) {
+        PyErr_Format(PyExc_IndexError, "trace ring at %zd with %zd entries overruns %zd slots",
+                     base, n, self->nslots);
+        return NULL;
+    }
+    for (k = 1; k < TRACE_WORDS; k++)
+        if (value_arg(args, k + 1, &rec[k]) < 0)
+            return NULL;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    rec[0] = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    seq = __atomic_load_n(&self->slots[base], __ATOMIC_RELAXED);
+    slot = &self->slots[base + 1 + (seq % n) * TRACE_WORDS];
+    for (k = 0; k < TRACE_WORDS; k++)
+        __atomic_store_n(&slot[k], rec[k], __ATOMIC_RELAXED);
+    __atomic_store_n(&self->slots[base], seq + 1, __ATOMIC_RELEASE);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+atomic64_release(Atomic64 *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->slots != NULL) {
+        self->slots = NULL;
+        self->nslots = 0;
+        PyBuffer_Release(&self->view);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+atomic64_enter(Atomic64 *self, PyObject *Py_UNUSED(ignored))
+{
+    return Py_NewRef(self);
+}
+
+static PyObject *
+atomic64_exit(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return atomic64_release(self, NULL);
+}
+
+static Py_ssize_t
+atomic64_len(Atomic64 *self)
+{
+    return self->nslots;
+}
+
+static PyObject *
+atomic64_get_released(Atomic64 *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->slots == NULL);
+}
+
+static PyObject *
+monotonic_ns(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return PyLong_FromLongLong((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+}
+
+static PyMethodDef atomic64_methods[] = {
+    {"load", (PyCFunction)(void (*)(void))atomic64_load, METH_FASTCALL, "load(i) -> value"},
+    {"store", (PyCFunction)(void (*)(void))atomic64_store, METH_FASTCALL, "store(i, v)"},
+    {"fetch_add", (PyCFunction)(void (*)(void))atomic64_fetch_add, METH_FASTCALL,
+     "fetch_add(i, d) -> old"},
+    {"fetch_or", (PyCFunction)(void (*)(void))atomic64_fetch_or, METH_FASTCALL,
+     "fetch_or(i, mask) -> old"},
+    {"fetch_and", (PyCFunction)(void (*)(void))atomic64_fetch_and, METH_FASTCALL,
+     "fetch_and(i, mask) -> old"},
+    {"cas", (PyCFunction)(void (*)(void))atomic64_cas, METH_FASTCALL,
+     "cas(i, old, new) -> previous value (success iff it equals old)"},
+    {"add_unless", (PyCFunction)(void (*)(void))atomic64_add_unless, METH_FASTCALL,
+     "add_unless(i, a, u) -> old (added iff old != u)"},
+    {"trace", (PyCFunction)(void (*)(void))atomic64_trace, METH_FASTCALL,
+     "trace(base, nentries, w1..w7): append a timestamped record to a ring"},
+    {"release", (PyCFunction)atomic64_release, METH_NOARGS, "release the buffer"},
+    {"__enter__", (PyCFunction)atomic64_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))atomic64_exit, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef atomic64_getset[] = {
+    {"released", (getter)atomic64_get_released, NULL, "whether the buffer was released", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PySequenceMethods atomic64_as_sequence = {
+    .sq_length = (lenfunc)atomic64_len,
+};
+
+static PyTypeObject Atomic64Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "stress._atomic.Atomic64",
+    .tp_basicsize = sizeof(Atomic64),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Sequentially consistent 64-bit atomics over a writable buffer.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)atomic64_init,
+    .tp_dealloc = (destructor)atomic64_dealloc,
+    .tp_methods = atomic64_methods,
+    .tp_getset = atomic64_getset,
+    .tp_as_sequence = &atomic64_as_sequence,
+};
+
+static PyMethodDef module_methods[] = {
+    {"monotonic_ns", (PyCFunction)monotonic_ns, METH_NOARGS,
+     "CLOCK_MONOTONIC in ns, the clock trace records use"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef atomicmodule = {
+    PyModuleDef_HEAD_INIT, "stress._atomic",
+    "Sequentially consistent 64-bit atomics over shared memory.", -1, module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__atomic(void)
+{
+    PyObject *m;
+    if (PyType_Ready(&Atomic64Type) < 0)
+        return NULL;
+    m = PyModule_Create(&atomicmodule);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "Atomic64", (PyObject *)&Atomic64Type) < 0 ||
+        PyModule_AddIntConstant(m, "TRACE_WORDS", TRACE_WORDS) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,207 @@
+"""Where everything lives in the arena, in 64-bit slots.
+
+The layout is a pure function of `ArenaConfig`, so a process that attaches by
+name recomputes it from the sizes in the header and compares offsets: a
+mismatch means another build of pagerace made the arena, and it is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+MAGIC = 0x5041474552414345  # "PAGERACE"
+LAYOUT_VERSION = 1
+WORD = 8
+
+# struct page: one 64-byte record, eight words (MODEL.md section 1).
+PAGE_WORDS = 8
+REFCOUNT, FLAGS, MAPCOUNT, MAPPING, MEMCG, PP, DTOR, GEN = range(PAGE_WORDS)
+PAGE_FIELDS = ("refcount", "flags", "mapcount", "mapping", "memcg", "pp", "dtor", "gen")
+PAGE_DTYPE = np.dtype({"names": list(PAGE_FIELDS), "formats": ["<i8"] * PAGE_WORDS}, align=True)
+assert PAGE_DTYPE.itemsize == PAGE_WORDS * WORD
+
+# Global words: the run state and counters every process can see.
+GLOBAL_WORDS = 16
+G_RUN_STATE, G_PAUSE_EPOCH, G_NR_LEAKED = range(3)
+
+# Free list: a Treiber stack with a tagged head; next[] follows the header.
+FREELIST_HDR = 2
+FL_HEAD, FL_COUNT = range(2)
+
+# A bounded MPMC ring (Vyukov): head, tail, then (sequence, value) cells.
+RING_HDR = 2
+RING_HEAD, RING_TAIL = range(2)
+
+# A page pool: counters, the owner's alloc cache, then its ptr_ring.
+POOL_HDR = 16
+(
+    POOL_ID,
+    POOL_HOLD_CNT,
+    POOL_RELEASE_CNT,
+    POOL_CACHE_COUNT,
+    POOL_DESTROYED,
+    POOL_RECYCLED_CACHE,
+    POOL_RECYCLED_RING,
+    POOL_RECYCLE_RELEASED,
+    POOL_RING_FULL,
+) = range(9)
+
+# A worker's region: control words, its published ledger, its trace ring.
+CTRL_WORDS = 16
+(
+    W_PID,
+    W_HEARTBEAT,
+    W_OPS,
+    W_STATE,
+    W_LEDGER_LEN,
+    W_PARKED_EPOCH,
+    W_ANOMALIES,
+) = range(7)
+TRACE_WORDS = 8
+
+
+def _align8(n: int) -> int:
+    return (n + 7) & ~7
+
+
+@dataclass(frozen=True)
+class ArenaConfig:
+    """The sizes an arena is made from; everything else is derived."""
+
+    npages: int = 4096
+    nworkers: int = 2
+    npools: int = 1
+    pool_ring_size: int = 256
+    pool_cache_size: int = 64
+    nqueues: int = 2
+    queue_size: int = 256
+    cache_slots: int = 256
+    pte_slots: int = 256
+    ncgroups: int = 4
+    ledger_size: int = 1024
+    trace_entries: int = 4096
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"{f.name} must be a non-negative integer, got {v!r}")
+        if self.npages < 1 or self.npages >= 1 << 31:
+            raise ValueError(f"npages must be in [1, 2**31), got {self.npages}")
+        for name in ("pool_ring_size", "queue_size", "trace_entries"):
+            v = getattr(self, name)
+            if v and v & (v - 1):
+                raise ValueError(f"{name} must be a power of two, got {v}")
+
+    def as_header(self) -> list[int]:
+        return list(asdict(self).values())
+
+
+HEADER_WORDS = 64
+_H_MAGIC, _H_VERSION, _H_NBYTES, _H_CREATOR = range(4)
+_H_CONFIG = 8  # the ArenaConfig fields, in declaration order
+_H_OFFSETS = 32  # the region offsets, in Layout order
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Slot offsets of every region for one `ArenaConfig`."""
+
+    config: ArenaConfig
+    globals: int
+    pages: int
+    pstate: int
+    freelist: int
+    pools: int
+    pool_words: int
+    queues: int
+    queue_words: int
+    cache: int
+    pte: int
+    memcg: int
+    workers: int
+    worker_words: int
+    nslots: int
+
+    @classmethod
+    def of(cls, c: ArenaConfig) -> Layout:
+        at = HEADER_WORDS
+
+        def take(n: int) -> int:
+            nonlocal at
+            start, at = at, at + _align8(n)
+            return start
+
+        globals_ = take(GLOBAL_WORDS)
+        pages = take(c.npages * PAGE_WORDS)
+        pstate = take(c.npages)
+        freelist = take(FREELIST_HDR + c.npages)
+        pool_words = _align8(POOL_HDR + c.pool_cache_size + ring_words(c.pool_ring_size))
+        pools = take(c.npools * pool_words)
+        queue_words = _align8(ring_words(c.queue_size))
+        queues = take(c.nqueues * queue_words)
+        cache = take(c.cache_slots)
+        pte = take(c.pte_slots)
+        memcg = take(c.ncgroups + 1)  # ids start at 1: 0 means uncharged
+        worker_words = _align8(CTRL_WORDS + c.ledger_size + 1 + c.trace_entries * TRACE_WORDS)
+        workers = take(c.nworkers * worker_words)
+        return cls(c, globals_, pages, pstate, freelist, pools, pool_words, queues,
+                   queue_words, cache, pte, memcg, workers, worker_words, at)
+
+    @property
+    def nbytes(self) -> int:
+        return self.nslots * WORD
+
+    def offsets(self) -> list[int]:
+        return [getattr(self, f.name) for f in fields(self) if f.name != "config"]
+
+    # Addresses of the structures inside the regions.
+    def page(self, p: int) -> int:
+        return self.pages + p * PAGE_WORDS
+
+    def pool(self, k: int) -> int:
+        return self.pools + k * self.pool_words
+
+    def pool_cache(self, k: int) -> int:
+        return self.pool(k) + POOL_HDR
+
+    def pool_ring(self, k: int) -> int:
+        return self.pool_cache(k) + self.config.pool_cache_size
+
+    def queue(self, k: int) -> int:
+        return self.queues + k * self.queue_words
+
+    def worker(self, w: int) -> int:
+        return self.workers + w * self.worker_words
+
+    def ledger(self, w: int) -> int:
+        return self.worker(w) + CTRL_WORDS
+
+    def trace_ring(self, w: int) -> int:
+        return self.ledger(w) + self.config.ledger_size
+
+    # The header: what attach() checks.
+    def header(self, creator_pid: int) -> dict[int, int]:
+        words = {_H_MAGIC: MAGIC, _H_VERSION: LAYOUT_VERSION, _H_NBYTES: self.nbytes,
+                 _H_CREATOR: creator_pid}
+        for k, v in enumerate(self.config.as_header()):
+            words[_H_CONFIG + k] = v
+        for k, v in enumerate(self.offsets()):
+            words[_H_OFFSETS + k] = v
+        return words
+
+
+def ring_words(size: int) -> int:
+    return RING_HDR + 2 * size
+
+
+def read_header(words: np.ndarray) -> tuple[int, int, int, int, ArenaConfig, list[int]]:
+    """(magic, version, nbytes, creator pid, config, offsets) from header words."""
+    nconf = len(fields(ArenaConfig))
+    config = ArenaConfig(*(int(v) for v in words[_H_CONFIG:_H_CONFIG + nconf]))
+    noff = len(fields(Layout)) - 1
+    offsets = [int(v) for v in words[_H_OFFSETS:_H_OFFSETS + noff]]
+    return (int(words[_H_MAGIC]), int(words[_H_VERSION]), int(words[_H_NBYTES]),
+            int(words[_H_CREATOR]), config, offsets)

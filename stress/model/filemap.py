@@ -1,0 +1,88 @@
+"""The page cache (mm/filemap.c, mm/truncate.c, mm/vmscan.c's __remove_mapping).
+
+One file whose page at index i is slot i of the cache region; `mapping` on the
+page is i + 1, so a holder can tell whether the page is still the one it looked up.
+"""
+
+from __future__ import annotations
+
+from stress.anomalies import Kind
+from stress.memory.layout import FLAGS, MAPPING, PAGE_WORDS
+from stress.model import flags as F
+from stress.model.lookup import lockless_get
+from stress.model.machine import Machine, Op
+from stress.model.memcontrol import mem_cgroup_uncharge
+from stress.model.page_alloc import free_pages_prepare
+from stress.model.page_ref import get_page, page_ref_freeze, page_ref_unfreeze
+from stress.model.swap import put_page
+
+
+def add_to_page_cache_lru(m: Machine, p: int, index: int) -> bool:
+    """Insert a page the caller holds; the cache takes its own reference."""
+    base = m.pages + p * PAGE_WORDS
+    get_page(m, p)
+    m.mem.store(base + MAPPING, index + 1)
+    m.mem.fetch_or(base + FLAGS, 1 << F.PG_lru)
+    if m.sys.cas(m.L.cache + index, 0, p + 1) != 0:
+        m.mem.fetch_and(base + FLAGS, ~(1 << F.PG_lru))
+        m.mem.store(base + MAPPING, 0)
+        put_page(m, p)
+        return False
+    if m.tracing:
+        m.trace(Op.add_to_page_cache, p, 0, 0, 1, index)
+    return True
+
+
+def filemap_get_entry(m: Machine, index: int) -> int:
+    """Lockless lookup with tryget and recheck; the page comes back referenced, or -1."""
+    return lockless_get(m, m.L.cache + index, recheck=not m.cfg.lookup_skips_recheck)
+
+
+def page_mapping_is(m: Machine, p: int, index: int) -> bool:
+    return m.mem.load(m.pages + p * PAGE_WORDS + MAPPING) == index + 1
+
+
+def check_page_identity(m: Machine, p: int, index: int, op: str) -> bool:
+    """The reader uses the page it looked up: is it still the file's page at `index`?"""
+    if page_mapping_is(m, p, index):
+        return True
+    m.report(Kind.STALE_TRYGET, p, op, refcount=m.refcount(p),
+             reason=f"looked up index {index}, page now maps "
+                    f"{m.mem.load(m.pages + p * PAGE_WORDS + MAPPING) - 1}")
+    return False
+
+
+def delete_from_page_cache(m: Machine, index: int, p: int) -> bool:
+    """Truncate: the caller holds a reference and the page lock; drop the cache's ref."""
+    base = m.pages + p * PAGE_WORDS
+    if m.sys.cas(m.L.cache + index, p + 1, 0) != p + 1:
+        return False
+    m.mem.store(base + MAPPING, 0)
+    if not m.cfg.truncate_leaves_checked:
+        F.clear_page_flag(m, p, F.PG_checked)
+    if m.tracing:
+        m.trace(Op.delete_from_page_cache, p, 0, 0, 1, index)
+    put_page(m, p)
+    return True
+
+
+def __remove_mapping(m: Machine, index: int, p: int, users_expected: int = 1) -> bool:
+    """Reclaim: freeze at cache + expected users, unhook, free without __put_page.
+
+    The caller's own (isolation) references are the `users_expected`: on success
+    they are consumed by the freeze, on failure the caller still holds them.
+    """
+    base = m.pages + p * PAGE_WORDS
+    if not page_ref_freeze(m, p, 1 + users_expected):
+        return False
+    if m.sys.cas(m.L.cache + index, p + 1, 0) != p + 1:
+        # Not the cache's page any more: a freeze that should never have succeeded.
+        page_ref_unfreeze(m, p, 1 + users_expected)
+        return False
+    m.mem.store(base + MAPPING, 0)
+    m.mem.fetch_and(base + FLAGS, ~F.LRU_FLAGS)
+    if m.tracing:
+        m.trace(Op.remove_mapping, p, 1 + users_expected, 0, 1, index)
+    mem_cgroup_uncharge(m, p)
+    free_pages_prepare(m, p, "__remove_mapping")
+    return True

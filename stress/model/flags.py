@@ -1,0 +1,101 @@
+"""Page flags (include/linux/page-flags.h, v5.12 order) and the checked masks.
+
+`PG_owner_priv_1` is one bit with several names, as in the kernel, so that the
+aliasing bugs the 2021 thread worried about can actually happen here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stress.memory.layout import FLAGS as _FLAGS
+from stress.memory.layout import PAGE_WORDS as _PW
+
+if TYPE_CHECKING:
+    from stress.model.machine import Machine
+
+PG_locked = 0
+PG_referenced = 1
+PG_uptodate = 2
+PG_dirty = 3
+PG_lru = 4
+PG_active = 5
+PG_workingset = 6
+PG_waiters = 7
+PG_error = 8
+PG_slab = 9
+PG_owner_priv_1 = 10
+PG_arch_1 = 11
+PG_reserved = 12
+PG_private = 13
+PG_private_2 = 14
+PG_writeback = 15
+PG_head = 16
+PG_mappedtodisk = 17
+PG_reclaim = 18
+PG_swapbacked = 19
+PG_unevictable = 20
+PG_mlocked = 21
+NR_PAGEFLAGS = 22
+
+# The aliases of PG_owner_priv_1.
+PG_checked = PG_owner_priv_1  # filesystems
+PG_swapcache = PG_owner_priv_1  # only meaningful with PG_swapbacked
+PG_pinned = PG_owner_priv_1  # Xen page tables, not refcounted by users
+PG_foreign = PG_owner_priv_1
+PG_xen_remapped = PG_owner_priv_1
+PG_network = PG_owner_priv_1  # Johannes's proposal: a page-pool page
+
+NAMES = {
+    v: k[3:]
+    for k, v in globals().items()
+    if k.startswith("PG_") and isinstance(v, int) and k not in {
+        "PG_checked", "PG_swapcache", "PG_pinned", "PG_foreign", "PG_xen_remapped", "PG_network"
+    }
+}
+
+
+def bit(nr: int) -> int:
+    return 1 << nr
+
+
+OWNER_PRIV_1 = bit(PG_owner_priv_1)
+LRU_FLAGS = bit(PG_lru) | bit(PG_active) | bit(PG_unevictable)
+
+# mm/page_alloc.c: checked when a page is freed; a set flag is a bad page.
+PAGE_FLAGS_CHECK_AT_FREE = (
+    bit(PG_lru) | bit(PG_locked) | bit(PG_private) | bit(PG_private_2) | bit(PG_writeback)
+    | bit(PG_reserved) | bit(PG_slab) | bit(PG_active) | bit(PG_unevictable) | bit(PG_mlocked)
+)
+# Checked when a page is allocated: every flag must be clear.
+PAGE_FLAGS_CHECK_AT_PREP = bit(NR_PAGEFLAGS) - 1
+
+
+def flag_names(mask: int) -> list[str]:
+    """Readable names of the bits set in `mask`, `owner_priv_1` for the aliased bit."""
+    return [NAMES.get(nr, f"bit{nr}") for nr in range(64) if mask >> nr & 1]
+
+
+# Flag operations on a page record (the PageX / SetPageX / ClearPageX family).
+
+
+def test_page_flag(m: Machine, p: int, nr: int) -> bool:
+    return bool(m.mem.load(m.pages + p * _PW + _FLAGS) >> nr & 1)
+
+
+def set_page_flag(m: Machine, p: int, nr: int) -> bool:
+    """Set a flag; True if it was already set (test_and_set_bit)."""
+    return bool(m.mem.fetch_or(m.pages + p * _PW + _FLAGS, 1 << nr) >> nr & 1)
+
+
+def clear_page_flag(m: Machine, p: int, nr: int) -> bool:
+    """Clear a flag; True if it was set (test_and_clear_bit)."""
+    return bool(m.mem.fetch_and(m.pages + p * _PW + _FLAGS, ~(1 << nr)) >> nr & 1)
+
+
+def trylock_page(m: Machine, p: int) -> bool:
+    return not set_page_flag(m, p, PG_locked)
+
+
+def unlock_page(m: Machine, p: int) -> None:
+    clear_page_flag(m, p, PG_locked)

@@ -1,0 +1,105 @@
+"""The model's context: the arena seen through the memory interface, plus options.
+
+Model functions take a `Machine` first, the way kernel functions reach their
+zone or node.  Page records go through `mem`, the selected backend, so the racy
+backend races exactly the fields the kernel updates.  The allocator's lists,
+pool rings, page-cache slots and the harness's shadows (`gen`, page state) go
+through `sys`, always atomic: those stand for structures the kernel protects
+with real locks, and an oracle that races with itself would prove nothing.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from stress._atomic import Atomic64
+from stress.anomalies import BUG_KINDS, Anomaly, Kind, PageBug, Reporter
+from stress.memory.arena import Arena
+from stress.memory.layout import GEN, PAGE_WORDS, REFCOUNT, TRACE_WORDS, Layout
+from stress.model.config import ModelConfig
+
+# The harness's shadow of where a page is: kept beside the records, never read by the model
+# to decide anything except to recognise a free of a page that is not in use.
+PS_FREE, PS_ALLOCATED, PS_POOLED, PS_LEAKED = 1, 2, 3, 4
+PSTATE_NAMES = {0: "unbooted", PS_FREE: "free", PS_ALLOCATED: "in use", PS_POOLED: "pooled",
+                PS_LEAKED: "leaked"}
+
+
+class Op(IntEnum):
+    """Operation codes written to trace records."""
+
+    get_page = 1
+    get_page_unless_zero = 2
+    put_page = 3
+    page_ref_freeze = 4
+    page_ref_unfreeze = 5
+    alloc_page = 6
+    free_pages_prepare = 7
+    page_pool_alloc = 8
+    page_pool_put_page = 9
+    page_pool_recycle = 10
+    page_pool_release = 11
+    set_page_dtor = 12
+    add_to_page_cache = 13
+    delete_from_page_cache = 14
+    remove_mapping = 15
+    vm_insert_page = 16
+    zap_page = 17
+    mem_cgroup_charge = 18
+    mem_cgroup_uncharge = 19
+    misroute = 20
+    bad_page = 21
+    use = 22
+
+
+def collect(into: list[Anomaly]) -> Reporter:
+    """A reporter that appends to a list (tests, and the worker's batch buffer)."""
+    return into.append
+
+
+class Machine:
+    """One process's handle on the model: memory, layout, options, reporter, tracer."""
+
+    def __init__(self, arena: Arena, config: ModelConfig, report: Reporter, *,
+                 worker: int = -1, trace: bool = False) -> None:
+        self.arena = arena
+        self.L: Layout = arena.layout
+        self.mem = arena.memory
+        self.sys: Atomic64 = arena.atomic
+        self.cfg = config
+        self.worker = worker
+        self._report = report
+        self.pages = self.L.pages
+        self.npages = self.L.config.npages
+        self.tracing = trace and worker >= 0
+        if self.tracing:
+            self._trace_base = self.L.trace_ring(worker)
+            self._trace_n = self.L.config.trace_entries
+            self._trace_tag = worker << 16
+
+    def page(self, p: int) -> int:
+        """Slot of page p's first word (its refcount)."""
+        return self.pages + p * PAGE_WORDS
+
+    def refcount(self, p: int) -> int:
+        return self.mem.load(self.pages + p * PAGE_WORDS + REFCOUNT)
+
+    def gen(self, p: int) -> int:
+        return self.sys.load(self.pages + p * PAGE_WORDS + GEN)
+
+    def trace(self, op: Op, p: int, before: int, after: int, result: int = 0, aux: int = 0) -> None:
+        if self.tracing:
+            self.sys.trace(self._trace_base, self._trace_n, self._trace_tag | op, p, before,
+                           after, result, self.sys.load(self.pages + p * PAGE_WORDS + GEN), aux)
+
+    def report(self, kind: Kind, p: int, op: str, *, refcount: int | None = None,
+               reason: str = "", **detail: object) -> None:
+        """Hand an anomaly to the reporter; BUG-class kinds then abort the operation."""
+        gen = self.gen(p) if 0 <= p < self.npages else None
+        a = Anomaly(kind, p, op, refcount, gen, reason, self.worker, dict(detail))
+        self._report(a)
+        if kind in BUG_KINDS:
+            raise PageBug(a)
+
+
+assert TRACE_WORDS == 8

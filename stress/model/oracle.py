@@ -1,0 +1,18 @@
+"""Checks a reference holder makes when it uses a page (harness oracles, not kernel code)."""
+
+from __future__ import annotations
+
+from stress.anomalies import Kind
+from stress.model.machine import Machine, Op
+
+
+def page_use(m: Machine, p: int, gen: int, op: str) -> bool:
+    """A holder touches a page it took at generation `gen`: was it freed and reused?"""
+    now = m.gen(p)
+    if now == gen:
+        return True
+    if m.tracing:
+        m.trace(Op.use, p, gen, now)
+    m.report(Kind.USE_AFTER_FREE, p, op, refcount=m.refcount(p),
+             reason=f"held since generation {gen}, page is now generation {now}")
+    return False

@@ -1,0 +1,168 @@
+"""The page allocator: mm/page_alloc.c's free list, prep and free checks, bad_page."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stress.anomalies import Kind
+from stress.memory.arena import Arena
+from stress.memory.layout import (
+    FL_COUNT,
+    FL_HEAD,
+    FLAGS,
+    FREELIST_HDR,
+    G_NR_LEAKED,
+    GEN,
+    MAPCOUNT,
+    MAPPING,
+    MEMCG,
+    PAGE_WORDS,
+    PP,
+    REFCOUNT,
+)
+from stress.model import flags as F
+from stress.model.machine import PS_ALLOCATED, PS_FREE, PS_LEAKED, PSTATE_NAMES, Machine, Op
+from stress.model.page_ref import put_page_testzero
+
+_IDX = (1 << 32) - 1
+
+
+def mem_init(arena: Arena) -> None:
+    """Boot: every page free, mapcount -1, all on the free list (vectorised, before workers)."""
+    L = arena.layout
+    n = L.config.npages
+    arena.pages["mapcount"] = -1
+    for name in ("refcount", "flags", "mapping", "memcg", "pp", "dtor", "gen"):
+        arena.pages[name] = 0
+    arena.words[L.pstate:L.pstate + n] = PS_FREE
+    nxt = L.freelist + FREELIST_HDR
+    # Page k links to k+1 (stored +1, 0 ends the list); head is page 0, tag 0.
+    arena.words[nxt:nxt + n] = np.arange(2, n + 2, dtype=np.int64)
+    arena.words[nxt + n - 1] = 0
+    arena.words[L.freelist + FL_HEAD] = 1
+    arena.words[L.freelist + FL_COUNT] = n
+
+
+def _free_list_pop(m: Machine) -> int:
+    """Pop a page index from the tagged Treiber stack, or -1 when empty."""
+    sys, head_slot = m.sys, m.L.freelist + FL_HEAD
+    nxt = m.L.freelist + FREELIST_HDR
+    head = sys.load(head_slot)
+    while True:
+        top = head & _IDX
+        if top == 0:
+            return -1
+        new = ((head >> 32) + 1) << 32 | sys.load(nxt + top - 1)
+        seen = sys.cas(head_slot, head, new)
+        if seen == head:
+            sys.fetch_add(m.L.freelist + FL_COUNT, -1)
+            return top - 1
+        head = seen
+
+
+def _free_list_push(m: Machine, p: int) -> None:
+    sys, head_slot = m.sys, m.L.freelist + FL_HEAD
+    nxt = m.L.freelist + FREELIST_HDR
+    head = sys.load(head_slot)
+    while True:
+        sys.store(nxt + p, head & _IDX)
+        seen = sys.cas(head_slot, head, ((head >> 32) + 1) << 32 | (p + 1))
+        if seen == head:
+            sys.fetch_add(m.L.freelist + FL_COUNT, 1)
+            return
+        head = seen
+
+
+def nr_free_pages(m: Machine) -> int:
+    return m.sys.load(m.L.freelist + FL_COUNT)
+
+
+def bad_page(m: Machine, p: int, reason: str, op: str) -> None:
+    """Report and leak: a bad page is never handed out again (mm/page_alloc.c)."""
+    m.sys.store(m.L.pstate + p, PS_LEAKED)
+    m.sys.fetch_add(m.L.globals + G_NR_LEAKED, 1)
+    base = m.page(p)
+    m.report(Kind.BAD_PAGE, p, op, refcount=m.mem.load(base + REFCOUNT), reason=reason,
+             flags=F.flag_names(m.mem.load(base + FLAGS)))
+    if m.tracing:
+        m.trace(Op.bad_page, p, 0, 0)
+
+
+def _check_new_page(m: Machine, p: int) -> str | None:
+    base = m.page(p)
+    mem = m.mem
+    if mem.load(base + MAPCOUNT) != -1:
+        return "nonzero mapcount"
+    if mem.load(base + MAPPING) != 0:
+        return "non-NULL mapping"
+    if mem.load(base + REFCOUNT) != 0:
+        return "nonzero _refcount"
+    if mem.load(base + FLAGS) & F.PAGE_FLAGS_CHECK_AT_PREP:
+        return "PAGE_FLAGS_CHECK_AT_PREP flag(s) set"
+    if mem.load(base + MEMCG) != 0:
+        return "page still charged to cgroup"
+    return None
+
+
+def alloc_page(m: Machine) -> int:
+    """Take a page off the free list, refcount 1, a new generation; -1 when out of memory."""
+    while True:
+        p = _free_list_pop(m)
+        if p < 0:
+            return -1
+        reason = _check_new_page(m, p)
+        if reason is not None:
+            bad_page(m, p, reason, "alloc_page")
+            continue
+        m.sys.store(m.L.pstate + p, PS_ALLOCATED)
+        base = m.page(p)
+        m.sys.fetch_add(base + GEN, 1)
+        m.mem.store(base + REFCOUNT, 1)  # set_page_refcounted
+        if m.tracing:
+            m.trace(Op.alloc_page, p, 0, 1)
+        return p
+
+
+def _check_free_page(m: Machine, p: int) -> str | None:
+    base = m.page(p)
+    mem = m.mem
+    if mem.load(base + MAPCOUNT) != -1:
+        return "nonzero mapcount"
+    if mem.load(base + MAPPING) != 0:
+        return "non-NULL mapping"
+    if mem.load(base + REFCOUNT) != 0:
+        return "nonzero _refcount"
+    check = F.PAGE_FLAGS_CHECK_AT_FREE
+    if m.cfg.check_owner_priv_1_at_free:
+        check |= F.OWNER_PRIV_1
+    if mem.load(base + FLAGS) & check:
+        return "PAGE_FLAGS_CHECK_AT_FREE flag(s) set"
+    if mem.load(base + MEMCG) != 0:
+        return "page still charged to cgroup"
+    if m.cfg.scheme == "pp_magic" and m.cfg.check_page_pool_at_free and mem.load(base + PP):
+        return "page_pool leak"
+    return None
+
+
+def free_pages_prepare(m: Machine, p: int, op: str = "free_pages_prepare") -> bool:
+    """Check a page at refcount 0 and put it on the free list; a bad one is leaked."""
+    state = m.sys.cas(m.L.pstate + p, PS_ALLOCATED, PS_FREE)
+    if state != PS_ALLOCATED:
+        m.report(Kind.DOUBLE_FREE, p, op, refcount=m.mem.load(m.page(p) + REFCOUNT),
+                 reason=f"free of a page that is {PSTATE_NAMES.get(state, state)}")
+        return False
+    reason = _check_free_page(m, p)
+    if reason is not None:
+        bad_page(m, p, reason, op)
+        return False
+    m.mem.store(m.page(p) + FLAGS, 0)  # every flag, a stale PG_owner_priv_1 included
+    if m.tracing:
+        m.trace(Op.free_pages_prepare, p, 0, 0, 1)
+    _free_list_push(m, p)
+    return True
+
+
+def __free_pages(m: Machine, p: int) -> None:
+    """Direct free by an owner that does not go through __put_page: no routing."""
+    if put_page_testzero(m, p):
+        free_pages_prepare(m, p, "__free_pages")

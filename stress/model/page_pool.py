@@ -1,0 +1,215 @@
+"""The network page pool (net/core/page_pool.c) under the four schemes.
+
+A pool hands pages to its driver from the owner's alloc cache, then its
+ptr_ring, then the page allocator.  Pages come back two ways: the driver's
+explicit `page_pool_put_page` (driver_ref, pp_magic: refcount 1 means the pool
+owns it), or the free path `__put_page` routing a page at refcount 0
+(`page_pool_put_free_page`: pg_network by flag, dtor_ref1 by destructor).
+"""
+
+from __future__ import annotations
+
+from stress.anomalies import Kind
+from stress.memory.layout import (
+    DTOR,
+    FLAGS,
+    G_NR_LEAKED,
+    GEN,
+    PAGE_WORDS,
+    POOL_CACHE_COUNT,
+    POOL_DESTROYED,
+    POOL_HOLD_CNT,
+    POOL_ID,
+    POOL_RECYCLE_RELEASED,
+    POOL_RECYCLED_CACHE,
+    POOL_RECYCLED_RING,
+    POOL_RELEASE_CNT,
+    POOL_RING_FULL,
+    PP,
+    REFCOUNT,
+)
+from stress.model import flags as F
+import stress.model.swap as swap
+from stress.model.machine import PS_ALLOCATED, PS_LEAKED, PS_POOLED, PSTATE_NAMES, Machine, Op
+from stress.model.memcontrol import mem_cgroup_uncharge
+from stress.model.page_alloc import alloc_page, free_pages_prepare
+from stress.model.ptr_ring import ptr_ring_consume, ptr_ring_produce
+
+PP_SIGNATURE = 0x40 << 32  # pp_magic's signature (POISON_POINTER_DELTA + 0x40)
+_PP_POOL = (1 << 32) - 1
+
+
+def pp_encode(pool: int) -> int:
+    return PP_SIGNATURE | (pool + 1)
+
+
+def pp_pool(pp: int) -> int:
+    """The pool id a `pp` word names, or -1 if it carries no signature."""
+    if pp & ~_PP_POOL != PP_SIGNATURE or not pp & _PP_POOL:
+        return -1
+    return (pp & _PP_POOL) - 1
+
+
+def page_pool_init(m: Machine, pool: int, owner: int) -> None:
+    """Create pool `pool` whose alloc cache belongs to worker `owner` (its NAPI context)."""
+    base = m.L.pool(pool)
+    m.sys.store(base + POOL_ID, owner)
+
+
+def pool_owner(m: Machine, pool: int) -> int:
+    return m.sys.load(m.L.pool(pool) + POOL_ID)
+
+
+def _inflight_check(m: Machine, pool: int, p: int, op: str) -> None:
+    base = m.L.pool(pool)
+    hold = m.sys.load(base + POOL_HOLD_CNT)
+    release = m.sys.load(base + POOL_RELEASE_CNT)
+    if hold - release < 0:
+        m.report(Kind.POOL_INFLIGHT_NEGATIVE, p, op, reason=f"hold_cnt {hold} - release_cnt "
+                 f"{release} < 0", pool=pool)
+
+
+def page_pool_alloc_pages(m: Machine, pool: int) -> int:
+    """A page for the driver, refcount 1; -1 when the allocator is out of pages too."""
+    base = m.L.pool(pool)
+    sys = m.sys
+    p = -1
+    if m.worker == sys.load(base + POOL_ID):
+        n = sys.load(base + POOL_CACHE_COUNT)
+        if n > 0:
+            p = sys.load(m.L.pool_cache(pool) + n - 1)
+            sys.store(base + POOL_CACHE_COUNT, n - 1)
+    if p < 0:
+        p = ptr_ring_consume(sys, m.L.pool_ring(pool), m.L.config.pool_ring_size)
+    if p >= 0:
+        state = sys.cas(m.L.pstate + p, PS_POOLED, PS_ALLOCATED)
+        if state != PS_POOLED:
+            m.report(Kind.DOUBLE_FREE, p, "page_pool_alloc_pages", pool=pool,
+                     reason=f"pool handed out a page that is {PSTATE_NAMES.get(state, state)}")
+        sys.fetch_add(m.page(p) + GEN, 1)
+        if m.cfg.pool_free_refcount == 0:
+            # The page sat at refcount 0; no recheck, as in the kernel.
+            m.mem.store(m.page(p) + REFCOUNT, 1)
+        if m.tracing:
+            m.trace(Op.page_pool_alloc, p, m.cfg.pool_free_refcount, 1, pool)
+        return p
+    p = alloc_page(m)
+    if p < 0:
+        return -1
+    m.mem.store(m.page(p) + PP, pp_encode(pool))
+    if m.cfg.scheme == "pg_network":
+        F.set_page_flag(m, p, F.PG_network)
+    sys.fetch_add(base + POOL_HOLD_CNT, 1)
+    return p
+
+
+def _recycle(m: Machine, pool: int, p: int, allow_direct: bool, op: str) -> bool:
+    """Into the owner's cache or the ring; False (nothing changed) when both are full."""
+    sys = m.sys
+    state = sys.cas(m.L.pstate + p, PS_ALLOCATED, PS_POOLED)
+    if state != PS_ALLOCATED:
+        m.report(Kind.DOUBLE_FREE, p, op, pool=pool, refcount=m.refcount(p),
+                 reason=f"returned to the pool a page that is {PSTATE_NAMES.get(state, state)}")
+        return True  # swallowed: the page is not recycled a second time
+    base = m.L.pool(pool)
+    if allow_direct and m.worker == sys.load(base + POOL_ID):
+        n = sys.load(base + POOL_CACHE_COUNT)
+        if n < m.L.config.pool_cache_size:
+            sys.store(m.L.pool_cache(pool) + n, p)
+            sys.store(base + POOL_CACHE_COUNT, n + 1)
+            sys.fetch_add(base + POOL_RECYCLED_CACHE, 1)
+            if m.tracing:
+                m.trace(Op.page_pool_recycle, p, 0, 0, 1, pool)
+            return True
+    if ptr_ring_produce(sys, m.L.pool_ring(pool), m.L.config.pool_ring_size, p):
+        sys.fetch_add(base + POOL_RECYCLED_RING, 1)
+        if m.tracing:
+            m.trace(Op.page_pool_recycle, p, 0, 0, 2, pool)
+        return True
+    sys.store(m.L.pstate + p, PS_ALLOCATED)
+    sys.fetch_add(base + POOL_RING_FULL, 1)
+    return False
+
+
+def page_pool_return_page(m: Machine, pool: int, p: int) -> None:
+    """Give a page back to the page allocator: DMA unmap, release_cnt += 1, clear pp."""
+    base = m.page(p)
+    m.sys.fetch_add(m.L.pool(pool) + POOL_RELEASE_CNT, 1)
+    _inflight_check(m, pool, p, "page_pool_return_page")
+    m.mem.store(base + PP, 0)
+    if m.tracing:
+        m.trace(Op.page_pool_release, p, m.mem.load(base + REFCOUNT), 0, 0, pool)
+    if m.mem.load(base + REFCOUNT) == 0:
+        # Pooled at refcount 0 (pg_network, dtor_ref1): nothing left to put.
+        F.clear_page_flag(m, p, F.PG_network)
+        mem_cgroup_uncharge(m, p)
+        free_pages_prepare(m, p, "page_pool_return_page")
+    else:
+        swap.put_page(m, p)
+
+
+def page_pool_put_page(m: Machine, pool: int, p: int, allow_direct: bool = False) -> None:
+    """The driver returns its reference: recycle at refcount 1, else release the page."""
+    rc = m.mem.load(m.page(p) + REFCOUNT)
+    if m.tracing:
+        m.trace(Op.page_pool_put_page, p, rc, rc, rc == 1, pool)
+    if rc == 1 and _recycle(m, pool, p, allow_direct, "page_pool_put_page"):
+        return
+    m.sys.fetch_add(m.L.pool(pool) + POOL_RECYCLE_RELEASED, 1)
+    page_pool_return_page(m, pool, p)
+
+
+def page_pool_put_free_page(m: Machine, p: int, pool: int = -1) -> None:
+    """The free path feeds a page at refcount 0 back to its pool (pg_network, dtor_ref1)."""
+    base = m.page(p)
+    if pool < 0:
+        pool = pp_pool(m.mem.load(base + PP))
+    if pool < 0 or pool >= m.L.config.npools:
+        # "The network destructor would crash on a non-network page": the pool's own
+        # sanity check is the only thing that sees a stale PG_owner_priv_1 here.
+        m.sys.store(m.L.pstate + p, PS_LEAKED)
+        m.sys.fetch_add(m.L.globals + G_NR_LEAKED, 1)
+        m.report(Kind.MISROUTED_FREE, p, "page_pool_put_free_page", refcount=0,
+                 reason="non-network page fed to a page pool (stale PG_owner_priv_1)",
+                 flags=F.flag_names(m.mem.load(base + FLAGS)))
+        if m.tracing:
+            m.trace(Op.misroute, p, 0, 0)
+        return
+    if m.cfg.memcg == "lifetime":
+        mem_cgroup_uncharge(m, p)
+    if not _recycle(m, pool, p, True, "page_pool_put_free_page"):
+        m.sys.fetch_add(m.L.pool(pool) + POOL_RECYCLE_RELEASED, 1)
+        page_pool_return_page(m, pool, p)
+
+
+def set_page_dtor(m: Machine, p: int, pool: int) -> None:
+    """dtor_ref1: mark the page so its final put runs the network destructor."""
+    m.mem.store(m.page(p) + DTOR, pool + 1)
+    if m.tracing:
+        m.trace(Op.set_page_dtor, p, 0, pool + 1)
+
+
+def page_pool_destroy(m: Machine, pool: int) -> int:
+    """Drain the cache and ring (checking each page's count); return pages in flight."""
+    sys = m.sys
+    base = m.L.pool(pool)
+    sys.store(base + POOL_DESTROYED, 1)
+    want = m.cfg.pool_free_refcount
+    pages = [sys.load(m.L.pool_cache(pool) + k) for k in range(sys.load(base + POOL_CACHE_COUNT))]
+    sys.store(base + POOL_CACHE_COUNT, 0)
+    ring, size = m.L.pool_ring(pool), m.L.config.pool_ring_size
+    while (p := ptr_ring_consume(sys, ring, size)) >= 0:
+        pages.append(p)
+    for p in pages:
+        rc = m.mem.load(m.page(p) + REFCOUNT)
+        if rc != want:
+            m.report(Kind.POOL_REFCNT_VIOLATION, p, "page_pool_destroy", refcount=rc,
+                     reason=f"page_pool refcnt {rc} violation", pool=pool)
+        sys.store(m.L.pstate + p, PS_ALLOCATED)
+        page_pool_return_page(m, pool, p)
+    return page_pool_inflight(m, pool)
+
+
+def page_pool_inflight(m: Machine, pool: int) -> int:
+    base = m.L.pool(pool)
+    return m.sys.load(base + POOL_HOLD_CNT) - m.sys.load(base + POOL_RELEASE_CNT)

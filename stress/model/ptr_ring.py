@@ -1,0 +1,66 @@
+"""A bounded multi-producer multi-consumer ring in the arena (include/linux/ptr_ring.h).
+
+The kernel's ptr_ring takes a spinlock; here it is Vyukov's bounded queue, one
+sequence word per cell, so producers and consumers in different processes never
+block each other and a crashed worker cannot leave a lock held.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stress._atomic import Atomic64
+from stress.memory.layout import RING_HDR, RING_HEAD, RING_TAIL
+
+
+def ptr_ring_init(words: np.ndarray, base: int, size: int) -> None:
+    words[base + RING_HEAD] = 0
+    words[base + RING_TAIL] = 0
+    words[base + RING_HDR:base + RING_HDR + 2 * size:2] = np.arange(size, dtype=np.int64)
+
+
+def ptr_ring_produce(sys: Atomic64, base: int, size: int, v: int) -> bool:
+    """Append v; False when the ring is full."""
+    mask = size - 1
+    pos = sys.load(base + RING_TAIL)
+    while True:
+        cell = base + RING_HDR + 2 * (pos & mask)
+        dif = sys.load(cell) - pos
+        if dif == 0:
+            seen = sys.cas(base + RING_TAIL, pos, pos + 1)
+            if seen == pos:
+                sys.store(cell + 1, v)
+                sys.store(cell, pos + 1)
+                return True
+            pos = seen
+        elif dif < 0:
+            return False
+        else:
+            pos = sys.load(base + RING_TAIL)
+
+
+def ptr_ring_consume(sys: Atomic64, base: int, size: int) -> int:
+    """Take the oldest value; -1 when the ring is empty."""
+    mask = size - 1
+    pos = sys.load(base + RING_HEAD)
+    while True:
+        cell = base + RING_HDR + 2 * (pos & mask)
+        dif = sys.load(cell) - (pos + 1)
+        if dif == 0:
+            seen = sys.cas(base + RING_HEAD, pos, pos + 1)
+            if seen == pos:
+                v = sys.load(cell + 1)
+                sys.store(cell, pos + size)
+                return v
+            pos = seen
+        elif dif < 0:
+            return -1
+        else:
+            pos = sys.load(base + RING_HEAD)
+
+
+def ptr_ring_entries(words: np.ndarray, base: int, size: int) -> np.ndarray:
+    """The values in a quiescent ring, oldest first (for audits)."""
+    head, tail = int(words[base + RING_HEAD]), int(words[base + RING_TAIL])
+    idx = np.arange(head, tail, dtype=np.int64) & (size - 1)
+    return words[base + RING_HDR + 1 + 2 * idx].copy()

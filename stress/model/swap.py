@@ -1,0 +1,58 @@
+"""put_page and the free path's routing (mm/swap.c: __put_page, __put_single_page).
+
+Where the final put sends a page is what the schemes disagree on; everything
+after routing is the page allocator's `free_pages_prepare`.
+"""
+
+from __future__ import annotations
+
+from stress.anomalies import Kind
+from stress.memory.layout import DTOR, FLAGS, PAGE_WORDS, PP
+from stress.model import flags as F
+from stress.model import page_pool
+from stress.model.machine import Machine, Op
+from stress.model.memcontrol import mem_cgroup_uncharge
+from stress.model.page_alloc import free_pages_prepare
+from stress.model.page_ref import put_page_testzero
+
+
+def put_page(m: Machine, p: int) -> None:
+    """Drop a reference; the final put, whoever makes it, runs `__put_page`."""
+    if put_page_testzero(m, p):
+        __put_page(m, p)
+
+
+def __put_page(m: Machine, p: int) -> None:
+    base = m.pages + p * PAGE_WORDS
+    scheme = m.cfg.scheme
+    if scheme == "pg_network":
+        if m.mem.load(base + FLAGS) & F.OWNER_PRIV_1:  # PageNetwork(page)
+            page_pool.page_pool_put_free_page(m, p)
+            return
+    elif scheme == "dtor_ref1":
+        dtor = m.mem.load(base + DTOR)
+        if dtor:
+            m.mem.store(base + DTOR, 0)
+            page_pool.page_pool_put_free_page(m, p, dtor - 1)
+            return
+    __put_single_page(m, p)
+
+
+def __page_cache_release(m: Machine, p: int) -> None:
+    m.mem.fetch_and(m.pages + p * PAGE_WORDS + FLAGS, ~F.LRU_FLAGS)
+
+
+def __put_single_page(m: Machine, p: int) -> None:
+    __page_cache_release(m, p)
+    mem_cgroup_uncharge(m, p)
+    base = m.pages + p * PAGE_WORDS
+    pp = m.mem.load(base + PP)
+    if pp and not (m.cfg.scheme == "pp_magic" and m.cfg.check_page_pool_at_free):
+        # The allocator cannot tell, but the pool still counts this page in flight.
+        m.report(Kind.MISROUTED_FREE, p, "__put_page", refcount=0,
+                 reason="page-pool page reached the page allocator through put_page",
+                 pool=page_pool.pp_pool(pp))
+        if m.tracing:
+            m.trace(Op.misroute, p, 0, 0, 0, pp)
+        m.mem.store(base + PP, 0)
+    free_pages_prepare(m, p, "__put_page")
