@@ -107,8 +107,12 @@ class Arena:
 
     @classmethod
     def create(cls, config: ArenaConfig, *, backend: str = "atomic", run_id: str | None = None,
-               locks: Sequence[Any] | None = None) -> Arena:
-        """Make a fresh, zeroed arena file and map it; reaps dead runs' files first."""
+               start_method: str = "forkserver") -> Arena:
+        """Make a fresh, zeroed arena file and map it; reaps dead runs' files first.
+
+        The locked backend's locks come from the context the workers will be
+        started with: a lock of one start method cannot be handed to another's child.
+        """
         if backend not in BACKENDS:
             raise ArenaError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
         reap_stale()
@@ -130,11 +134,13 @@ class Arena:
             path.unlink(missing_ok=True)
             raise ArenaError(f"arena {name}: cannot size to {layout.nbytes} bytes: {e}") from None
         os.close(fd)
-        if backend == "locked" and locks is None:
+        locks: list[Any] = []
+        if backend == "locked":
             import multiprocess
 
-            locks = [multiprocess.Lock() for _ in range(LOCK_STRIPES)]
-        arena = cls(name, mm, layout, owner=True, backend=backend, locks=locks or ())
+            ctx = multiprocess.get_context(start_method)
+            locks = [ctx.Lock() for _ in range(LOCK_STRIPES)]
+        arena = cls(name, mm, layout, owner=True, backend=backend, locks=locks)
         for k, v in layout.header(os.getpid()).items():
             arena.words[k] = v
         return arena

@@ -1,0 +1,96 @@
+"""The C extension: kernel return conventions, bounds checks, buffer release."""
+
+from __future__ import annotations
+
+import mmap
+
+import pytest
+
+from stress._atomic import Atomic64, monotonic_ns
+
+
+@pytest.fixture
+def a() -> Atomic64:
+    return Atomic64(bytearray(64))
+
+
+def test_fetch_ops_return_the_old_value(a: Atomic64) -> None:
+    """fetch_add, fetch_or and fetch_and return what the slot held before."""
+    assert a.fetch_add(0, 5) == 0
+    assert a.fetch_add(0, -7) == 5
+    assert a.load(0) == -2
+    a.store(1, 0b0101)
+    assert a.fetch_or(1, 0b0010) == 0b0101
+    assert a.fetch_and(1, ~0b0100) == 0b0111
+    assert a.load(1) == 0b0011
+
+
+def test_cas_is_cmpxchg(a: Atomic64) -> None:
+    """cas returns the previous value and stores only when it matched."""
+    a.store(2, 7)
+    assert a.cas(2, 6, 1) == 7 and a.load(2) == 7
+    assert a.cas(2, 7, 1) == 7 and a.load(2) == 1
+
+
+def test_add_unless_is_fetch_add_unless(a: Atomic64) -> None:
+    """add_unless adds unless the slot holds u, and returns the old value either way."""
+    assert a.add_unless(3, 1, 0) == 0 and a.load(3) == 0
+    a.store(3, 2)
+    assert a.add_unless(3, 1, 0) == 2 and a.load(3) == 3
+
+
+def test_full_64_bit_range(a: Atomic64) -> None:
+    """Slots are signed 64-bit; values outside raise OverflowError instead of wrapping."""
+    a.store(0, -(2**63))
+    assert a.load(0) == -(2**63)
+    with pytest.raises(OverflowError):
+        a.store(0, 2**63)
+
+
+@pytest.mark.parametrize("i", [-1, 8, 10**6])
+def test_out_of_range_index_raises(a: Atomic64, i: int) -> None:
+    """A bad slot index is an IndexError, never a write outside the buffer."""
+    for call in (lambda: a.load(i), lambda: a.store(i, 1), lambda: a.fetch_add(i, 1),
+                 lambda: a.cas(i, 0, 1), lambda: a.add_unless(i, 1, 0)):
+        with pytest.raises(IndexError):
+            call()
+
+
+def test_wrong_arity_raises_type_error(a: Atomic64) -> None:
+    """The fastcall methods check their argument count."""
+    with pytest.raises(TypeError):
+        a.cas(0, 1)  # type: ignore[call-arg]
+
+
+def test_read_only_buffer_is_refused() -> None:
+    """A buffer that cannot be written is refused at construction."""
+    with pytest.raises(BufferError):
+        Atomic64(b"\0" * 64)
+
+
+def test_release_lets_the_mmap_close() -> None:
+    """While wrapped, an mmap cannot close; after release() it can and calls fail cleanly."""
+    mm = mmap.mmap(-1, 4096)
+    a = Atomic64(mm)
+    assert len(a) == 512
+    with pytest.raises(BufferError):
+        mm.close()
+    a.release()
+    assert a.released
+    mm.close()
+    with pytest.raises(ValueError):
+        a.load(0)
+
+
+def test_trace_writes_a_timestamped_ring_record(a: Atomic64) -> None:
+    """trace() fills [ts, w1..w7] at seq % n and bumps the sequence word."""
+    buf = Atomic64(bytearray(8 * (1 + 2 * 8)))
+    t0 = monotonic_ns()
+    for k in range(3):
+        buf.trace(0, 2, k, 2, 3, 4, 5, 6, 7)
+    assert buf.load(0) == 3
+    # The third record overwrote the first slot of a two-entry ring.
+    assert buf.load(1) >= t0 and buf.load(2) == 2
+    assert buf.load(9 + 1) == 1
+    with pytest.raises(IndexError):
+        buf.trace(0, 3, 1, 2, 3, 4, 5, 6, 7)
