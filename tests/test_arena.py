@@ -77,7 +77,7 @@ def test_clean_close_removes_the_file() -> None:
     assert not arena_path(a.name).exists()
 
 
-def test_killed_creator_is_reaped_by_the_next_run() -> None:
+def test_killed_creator_is_reaped_by_the_next_run(tmp_path) -> None:
     """A creator killed with SIGKILL leaves its file; the next create() removes it."""
     code = textwrap.dedent("""
         import sys, time
@@ -86,7 +86,8 @@ def test_killed_creator_is_reaped_by_the_next_run() -> None:
         print(a.name, flush=True)
         time.sleep(60)
     """)
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             cwd=tmp_path)
     assert child.stdout is not None
     name = child.stdout.readline().strip()
     assert arena_path(name).exists()

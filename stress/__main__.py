@@ -1,0 +1,5 @@
+import sys
+
+from stress.surfaces.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The top layer: command line, reports, benchmarks and the pytest plugin."""
