@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """Stable kebab-case anomaly names: scenarios and logs use the values."""
 
     REFCOUNT_UNDERFLOW = "refcount-underflow"
@@ -36,9 +36,6 @@ class Kind(str, Enum):
     WORKER_CRASH = "worker-crash"
     WORKER_HANG = "worker-hang"
     BUDGET_OVERRUN = "budget-overrun"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 KINDS = tuple(k.value for k in Kind)

@@ -10,9 +10,11 @@ import pytest
 
 from stress.surfaces.cli import EXIT_USAGE, main
 
+BAD_USAGE = [[], ["frobnicate"], ["bench"], ["bench", "atomics", "--calls", "0"],
+             ["bench", "atomics", "--calls", "many"]]
 
-@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["bench"], ["bench", "atomics", "--calls", "0"],
-                                  ["bench", "atomics", "--calls", "many"]])
+
+@pytest.mark.parametrize("argv", BAD_USAGE)
 def test_usage_errors_are_one_line_exit_2(argv: list[str], capsys) -> None:
     """Bad usage prints a single line on stderr and exits 2, never a traceback."""
     assert main(argv) == EXIT_USAGE

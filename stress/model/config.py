@@ -35,7 +35,9 @@ class ModelConfig:
             if f.type in ("bool", bool) and not isinstance(v, bool):
                 raise ValueError(f"{f.name} must be true or false, got {v!r}")
         if not isinstance(self.lookup_retries, int) or self.lookup_retries < 1:
-            raise ValueError(f"lookup_retries must be a positive integer, got {self.lookup_retries!r}")
+            raise ValueError(
+                f"lookup_retries must be a positive integer, got {self.lookup_retries!r}"
+            )
 
     @property
     def pool_free_refcount(self) -> int:

@@ -16,7 +16,6 @@ from stress.memory.layout import (
     MAPCOUNT,
     MAPPING,
     MEMCG,
-    PAGE_WORDS,
     PP,
     REFCOUNT,
 )

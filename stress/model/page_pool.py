@@ -9,13 +9,13 @@ owns it), or the free path `__put_page` routing a page at refcount 0
 
 from __future__ import annotations
 
+import stress.model.swap as swap
 from stress.anomalies import Kind
 from stress.memory.layout import (
     DTOR,
     FLAGS,
     G_NR_LEAKED,
     GEN,
-    PAGE_WORDS,
     POOL_CACHE_COUNT,
     POOL_DESTROYED,
     POOL_HOLD_CNT,
@@ -29,7 +29,6 @@ from stress.memory.layout import (
     REFCOUNT,
 )
 from stress.model import flags as F
-import stress.model.swap as swap
 from stress.model.machine import PS_ALLOCATED, PS_LEAKED, PS_POOLED, PSTATE_NAMES, Machine, Op
 from stress.model.memcontrol import mem_cgroup_uncharge
 from stress.model.page_alloc import alloc_page, free_pages_prepare

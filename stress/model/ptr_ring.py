@@ -63,4 +63,5 @@ def ptr_ring_entries(words: np.ndarray, base: int, size: int) -> np.ndarray:
     """The values in a quiescent ring, oldest first (for audits)."""
     head, tail = int(words[base + RING_HEAD]), int(words[base + RING_TAIL])
     idx = np.arange(head, tail, dtype=np.int64) & (size - 1)
-    return words[base + RING_HDR + 1 + 2 * idx].copy()
+    entries: np.ndarray = words[base + RING_HDR + 1 + 2 * idx].copy()
+    return entries
