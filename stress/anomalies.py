@@ -84,3 +84,4 @@ def parse_kind(name: str) -> Kind:
         return Kind(name)
     except ValueError:
         raise ValueError(f"unknown anomaly kind {name!r}; known: {', '.join(KINDS)}") from None
+assert len(Kind) <= 32  # MAX_KINDS words per worker in the arena

@@ -83,7 +83,7 @@ def test_identity_check_names_the_mismatch(harness) -> None:
     h.arena.pages["mapping"][p] = 7
     assert not check_page_identity(h.m, p, 5, "read")
     assert h.kinds() == ["stale-tryget"]
-    assert h.anomalies[0].reason == "looked up index 5, page now maps 6"
+    assert h.anomalies[0].reason == "looked up index 5, page now maps index 6"
 
 
 def test_skipped_recheck_uses_a_recycled_page(harness) -> None:

@@ -141,7 +141,7 @@ def test_dtor_ref1_sets_the_destructor_when_sole_owner(harness) -> None:
     """dtor_ref1: the network put that sees refcount 1 sets dtor and the page goes home."""
     h = harness(scheme="dtor_ref1")
     p = page_pool_alloc_pages(h.m, 0)
-    skb_frag_unref(h.m, p, 0)
+    skb_frag_unref(h.m, p)
     assert h.pstate(p) == PS_POOLED and h.page(p)["dtor"] == 0 and h.kinds() == []
 
 
@@ -150,7 +150,7 @@ def test_dtor_ref1_stray_reference_misroutes(harness) -> None:
     h = harness(scheme="dtor_ref1")
     p = page_pool_alloc_pages(h.m, 0)
     assert get_page_unless_zero(h.m, p)
-    skb_frag_unref(h.m, p, 0)  # sees 2: no destructor
+    skb_frag_unref(h.m, p)  # sees 2: no destructor
     put_page(h.m, p)  # the stray's final put sends a pool page to the allocator
     assert h.kinds() == ["misrouted-free"] and h.pstate(p) == PS_FREE
 
@@ -159,7 +159,7 @@ def test_pp_magic_recycles_through_the_signature(harness) -> None:
     """pp_magic: skb frag release sees the signature and recycles at refcount 1."""
     h = harness(scheme="pp_magic")
     p = page_pool_alloc_pages(h.m, 0)
-    skb_frag_unref(h.m, p, 0)
+    skb_frag_unref(h.m, p)
     assert h.pstate(p) == PS_POOLED and h.kinds() == []
 
 

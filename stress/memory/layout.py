@@ -24,7 +24,9 @@ assert PAGE_DTYPE.itemsize == PAGE_WORDS * WORD
 
 # Global words: the run state and counters every process can see.
 GLOBAL_WORDS = 16
-G_RUN_STATE, G_PAUSE_EPOCH, G_NR_LEAKED = range(3)
+G_RUN_STATE, G_PAUSE_EPOCH, G_NR_LEAKED, G_SUPERVISOR_PID = range(4)
+# Run states, written by the supervisor only.
+RUN_STARTING, RUN_RUNNING, RUN_PAUSE, RUN_DRAIN, RUN_STOP = range(5)
 
 # Free list: a Treiber stack with a tagged head; next[] follows the header.
 FREELIST_HDR = 2
@@ -48,8 +50,8 @@ POOL_HDR = 16
     POOL_RING_FULL,
 ) = range(9)
 
-# A worker's region: control words, its published ledger, its trace ring.
-CTRL_WORDS = 16
+# A worker's region: control words, anomaly counts and first-seen times per kind,
+# its published ledger, its trace ring.
 (
     W_PID,
     W_HEARTBEAT,
@@ -57,8 +59,13 @@ CTRL_WORDS = 16
     W_STATE,
     W_LEDGER_LEN,
     W_PARKED_EPOCH,
-    W_ANOMALIES,
-) = range(7)
+) = range(6)
+W_COUNTS = 16  # one word per anomaly kind
+W_FIRST_NS = 48  # monotonic ns of each kind's first report, 0 = never
+MAX_KINDS = 32
+CTRL_WORDS = W_FIRST_NS + MAX_KINDS
+# Worker states (W_STATE).
+WS_STARTING, WS_RUNNING, WS_PARKED, WS_DONE, WS_DRAINED = range(5)
 TRACE_WORDS = 8
 
 

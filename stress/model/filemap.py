@@ -43,12 +43,19 @@ def page_mapping_is(m: Machine, p: int, index: int) -> bool:
 
 
 def check_page_identity(m: Machine, p: int, index: int, op: str) -> bool:
-    """The reader uses the page it looked up: is it still the file's page at `index`?"""
-    if page_mapping_is(m, p, index):
+    """The reader is about to use the page it looked up at `index`: may it?
+
+    With a reference held after a passed recheck the page can only still be the
+    file's page at `index`, or truncated under us (mapping 0: drop it, as
+    filemap_read does).  Any other identity means the tryget landed on a page
+    that had been freed and reused: the recheck was skipped or is broken.
+    """
+    mapping = m.mem.load(m.pages + p * PAGE_WORDS + MAPPING)
+    if mapping == index + 1:
         return True
-    m.report(Kind.STALE_TRYGET, p, op, refcount=m.refcount(p),
-             reason=f"looked up index {index}, page now maps "
-                    f"{m.mem.load(m.pages + p * PAGE_WORDS + MAPPING) - 1}")
+    if mapping != 0:
+        m.report(Kind.STALE_TRYGET, p, op, refcount=m.refcount(p),
+                 reason=f"looked up index {index}, page now maps index {mapping - 1}")
     return False
 
 
@@ -69,8 +76,9 @@ def delete_from_page_cache(m: Machine, index: int, p: int) -> bool:
 def __remove_mapping(m: Machine, index: int, p: int, users_expected: int = 1) -> bool:
     """Reclaim: freeze at cache + expected users, unhook, free without __put_page.
 
-    The caller's own (isolation) references are the `users_expected`: on success
-    they are consumed by the freeze, on failure the caller still holds them.
+    The caller holds the page lock and `users_expected` (isolation) references.
+    On success both go with the page (__ClearPageLocked on a frozen page); on
+    failure the caller still holds them.
     """
     base = m.pages + p * PAGE_WORDS
     if not page_ref_freeze(m, p, 1 + users_expected):
@@ -80,7 +88,7 @@ def __remove_mapping(m: Machine, index: int, p: int, users_expected: int = 1) ->
         page_ref_unfreeze(m, p, 1 + users_expected)
         return False
     m.mem.store(base + MAPPING, 0)
-    m.mem.fetch_and(base + FLAGS, ~F.LRU_FLAGS)
+    m.mem.fetch_and(base + FLAGS, ~(F.LRU_FLAGS | 1 << F.PG_locked))
     if m.tracing:
         m.trace(Op.remove_mapping, p, 1 + users_expected, 0, 1, index)
     mem_cgroup_uncharge(m, p)

@@ -22,13 +22,21 @@ from stress.memory.layout import (
 from stress.model import flags as F
 from stress.model.machine import PS_ALLOCATED, PS_FREE, PS_LEAKED, PSTATE_NAMES, Machine, Op
 from stress.model.page_ref import put_page_testzero
+from stress.model.ptr_ring import ptr_ring_init
 
 _IDX = (1 << 32) - 1
 
 
 def mem_init(arena: Arena) -> None:
-    """Boot: every page free, mapcount -1, all on the free list (vectorised, before workers)."""
+    """Boot: every page free, mapcount -1, all on the free list, every ring empty.
+
+    Vectorised, before any worker starts.
+    """
     L = arena.layout
+    for k in range(L.config.npools):
+        ptr_ring_init(arena.words, L.pool_ring(k), L.config.pool_ring_size)
+    for k in range(L.config.nqueues):
+        ptr_ring_init(arena.words, L.queue(k), L.config.queue_size)
     n = L.config.npages
     arena.pages["mapcount"] = -1
     for name in ("refcount", "flags", "mapping", "memcg", "pp", "dtor", "gen"):

@@ -86,9 +86,15 @@ def page_pool_alloc_pages(m: Machine, pool: int) -> int:
             m.report(Kind.DOUBLE_FREE, p, "page_pool_alloc_pages", pool=pool,
                      reason=f"pool handed out a page that is {PSTATE_NAMES.get(state, state)}")
         sys.fetch_add(m.page(p) + GEN, 1)
-        if m.cfg.pool_free_refcount == 0:
-            # The page sat at refcount 0; no recheck, as in the kernel.
-            m.mem.store(m.page(p) + REFCOUNT, 1)
+        want = m.cfg.pool_free_refcount
+        rc = m.mem.load(m.page(p) + REFCOUNT)
+        if rc != want:
+            # The kernel does not recheck here; the harness does, since the driver is
+            # about to DMA into a page that someone else still references.
+            m.report(Kind.POOL_REFCNT_VIOLATION, p, "page_pool_alloc_pages", refcount=rc,
+                     reason=f"pool handed out a page at refcount {rc}, not {want}", pool=pool)
+        if want == 0:
+            m.mem.store(m.page(p) + REFCOUNT, 1)  # set_page_count: no recheck
         if m.tracing:
             m.trace(Op.page_pool_alloc, p, m.cfg.pool_free_refcount, 1, pool)
         return p
@@ -110,6 +116,8 @@ def _recycle(m: Machine, pool: int, p: int, allow_direct: bool, op: str) -> bool
         m.report(Kind.DOUBLE_FREE, p, op, pool=pool, refcount=m.refcount(p),
                  reason=f"returned to the pool a page that is {PSTATE_NAMES.get(state, state)}")
         return True  # swallowed: the page is not recycled a second time
+    if m.cfg.memcg != "none":
+        mem_cgroup_uncharge(m, p)  # a pooled page belongs to no cgroup
     base = m.L.pool(pool)
     if allow_direct and m.worker == sys.load(base + POOL_ID):
         n = sys.load(base + POOL_CACHE_COUNT)
@@ -174,8 +182,6 @@ def page_pool_put_free_page(m: Machine, p: int, pool: int = -1) -> None:
         if m.tracing:
             m.trace(Op.misroute, p, 0, 0)
         return
-    if m.cfg.memcg == "lifetime":
-        mem_cgroup_uncharge(m, p)
     if not _recycle(m, pool, p, True, "page_pool_put_free_page"):
         m.sys.fetch_add(m.L.pool(pool) + POOL_RECYCLE_RELEASED, 1)
         page_pool_return_page(m, pool, p)

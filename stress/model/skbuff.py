@@ -8,13 +8,14 @@ from stress.model.page_pool import page_pool_put_page, pp_pool, set_page_dtor
 from stress.model.swap import put_page
 
 
-def skb_frag_unref(m: Machine, p: int, pool: int) -> None:
-    """The network stack is done with its reference to a pool page."""
+def skb_frag_unref(m: Machine, p: int) -> None:
+    """The network stack is done with its reference to a (pool) page."""
     scheme = m.cfg.scheme
     base = m.pages + p * PAGE_WORDS
     if scheme == "dtor_ref1":
         # Johannes's costing of the generic destructor: whoever sees 1 sets it.
-        if m.mem.load(base + REFCOUNT) == 1:
+        pool = pp_pool(m.mem.load(base + PP))
+        if pool >= 0 and m.mem.load(base + REFCOUNT) == 1:
             set_page_dtor(m, p, pool)
     elif scheme == "pp_magic":
         owner = pp_pool(m.mem.load(base + PP))

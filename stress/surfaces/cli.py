@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -33,9 +34,47 @@ def _positive_int(text: str) -> int:
 START_METHODS = ("forkserver", "spawn", "fork")
 
 
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return v
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N, got {text!r}") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"K/N needs 1 <= K <= N, got {text}")
+    return k, n
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from stress.memory import BACKENDS
+
     parser = _Parser(prog="pagerace", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run scenarios (default: the suite in scenarios/)")
+    run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario TOML files")
+    run.add_argument("--workers", type=_positive_int, help="worker processes per run")
+    run.add_argument("--duration", type=_positive_float, help="seconds of racing per run")
+    run.add_argument("--ops", type=_positive_int, help="operations per worker (instead of time)")
+    run.add_argument("--seed", type=int, action="append", dest="seeds",
+                     help="run seed (repeatable); default: each scenario's seeds")
+    run.add_argument("--backend", choices=BACKENDS, help="memory backend override")
+    run.add_argument("--start-method", choices=START_METHODS, default="forkserver")
+    run.add_argument("--out", type=Path, default=Path("runs"), help="parent of run directories")
+    run.add_argument("--budget", type=_positive_float,
+                     help="seconds for the whole run, split across scenarios and seeds")
+    run.add_argument("--shard", type=_shard, help="K/N: run the K-th of N stable slices")
+
+    sub.add_parser("list", help="the scenarios of the suite with their claims and expectations")
 
     bench = sub.add_parser("bench", help="measure the harness")
     bsub = bench.add_subparsers(dest="what", required=True, parser_class=_Parser)
@@ -55,10 +94,75 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # stop like Ctrl-C: workers stopped, summary written
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
+    from rich.console import Console
+
+    from stress.surfaces import runner
+
+    paths = runner.find_scenarios(args.scenarios)
+    if args.shard:
+        paths = runner.shard(paths, *args.shard)
+    scenarios = tuple(
+        s.with_overrides(workers=args.workers, duration=args.duration, ops=args.ops,
+                         backend=args.backend)
+        for s in runner.load_all(paths)
+    )
+    req = runner.RunRequest(scenarios, tuple(args.seeds) if args.seeds else None, args.out,
+                            args.start_method, args.budget)
+    signal.signal(signal.SIGTERM, _sigterm)
+    console = Console(stderr=False)
+    if sys.stdout.isatty():
+        from stress.surfaces.live import LiveProgress
+
+        with LiveProgress(console) as progress:
+            summaries, interrupted = runner.execute(req, progress)
+    else:
+        summaries, interrupted = runner.execute(req, runner.PlainProgress())
+    if summaries:
+        console.print(runner.verdict_table(summaries))
+    for s in summaries:
+        if s["verdict"] != "pass":
+            console.print(f"{s['verdict']}: {s['scenario']} seed {s['seed']}: "
+                          f"pagerace report {s['run_dir']}", soft_wrap=True)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    verdicts = {s["verdict"] for s in summaries}
+    return EXIT_ERROR if "error" in verdicts else EXIT_FAIL if "fail" in verdicts else EXIT_OK
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from stress.surfaces import runner
+
+    table = Table(title="pagerace scenarios")
+    for col in ("claim", "scenario", "scheme", "expected", "seeds", "file"):
+        table.add_column(col)
+    for path in runner.find_scenarios([]):
+        s = runner.load_scenario(path)
+        table.add_row(s.claim or "-", s.name, s.model.scheme, s.expect.describe(),
+                      ",".join(map(str, s.run.seeds)), str(path))
+    Console().print(table)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from stress.memory import ArenaError
+    from stress.scenario import ScenarioError
+
     try:
         args = build_parser().parse_args(argv)
-        return {"bench": _cmd_bench}[args.command](args)
+        return {"bench": _cmd_bench, "run": _cmd_run, "list": _cmd_list}[args.command](args)
+    except (ScenarioError, ArenaError) as e:
+        print(f"pagerace: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except UsageError as e:
         print(e, file=sys.stderr)
         return EXIT_USAGE

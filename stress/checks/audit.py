@@ -1,0 +1,127 @@
+"""Stop-the-world audits: exact reference accounting, conservation, pools, memcg.
+
+Run only while every worker is parked with its ledger published (or gone, at
+the end).  Each check returns anomalies; the caller reports and counts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from stress.anomalies import Anomaly, Kind
+from stress.checks.holders import expected_refcounts, pool_pages
+from stress.memory import Arena
+from stress.memory.layout import (
+    FL_COUNT,
+    G_NR_LEAKED,
+    POOL_HOLD_CNT,
+    POOL_RELEASE_CNT,
+)
+from stress.model import PS_ALLOCATED, PS_FREE, PS_LEAKED, PS_POOLED, ModelConfig
+from stress.model.memcontrol import MEMCG_ID
+
+MAX_PER_CHECK = 16  # anomaly records per check per audit; counts stay exact
+
+
+@dataclass
+class AuditResult:
+    anomalies: list[Anomaly] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: Kind, pages: np.ndarray, reason: str, **detail: object) -> None:
+        """Record one anomaly per page (the first few in full), counting all of them."""
+        self.counts[kind.value] = self.counts.get(kind.value, 0) + max(1, len(pages))
+        for p in (pages[:MAX_PER_CHECK] if len(pages) else [-1]):
+            self.anomalies.append(Anomaly(kind, int(p), "audit", reason=reason, detail=detail))
+
+
+def _check_refcounts(arena: Arena, cfg: ModelConfig, r: AuditResult) -> None:
+    refcount = arena.pages["refcount"]
+    neg = np.flatnonzero(refcount < 0)
+    if neg.size:
+        r.add(Kind.REFCOUNT_UNDERFLOW, neg, "audit found a negative refcount")
+    want = expected_refcounts(arena, cfg.pool_free_refcount)
+    off = np.flatnonzero((refcount != want) & (refcount >= 0))
+    for p in off[:MAX_PER_CHECK]:
+        r.anomalies.append(Anomaly(Kind.LOST_UPDATE, int(p), "audit",
+                                   refcount=int(refcount[p]), reason=(
+                                       f"refcount {int(refcount[p])}, holders account for "
+                                       f"{int(want[p])}")))
+    if off.size:
+        r.counts[Kind.LOST_UPDATE.value] = r.counts.get(Kind.LOST_UPDATE.value, 0) + off.size
+
+
+def _check_conservation(arena: Arena, r: AuditResult) -> None:
+    L, words = arena.layout, arena.words
+    n = L.config.npages
+    pstate = words[L.pstate:L.pstate + n]
+    counts = np.bincount(pstate, minlength=PS_LEAKED + 1)
+    free, used, pooled, leaked = (int(counts[s]) for s in
+                                  (PS_FREE, PS_ALLOCATED, PS_POOLED, PS_LEAKED))
+    in_pools = sum(len(x) for x in pool_pages(arena))
+    nr_free = int(words[L.freelist + FL_COUNT])
+    nr_leaked = int(words[L.globals + G_NR_LEAKED])
+    problems = []
+    if free + used + pooled + leaked != n:
+        problems.append(f"free {free} + in use {used} + pooled {pooled} + leaked {leaked} != {n}")
+    if nr_free != free:
+        problems.append(f"free list holds {nr_free}, {free} pages are free")
+    if in_pools != pooled:
+        problems.append(f"pools hold {in_pools}, {pooled} pages are pooled")
+    if nr_leaked != leaked:
+        problems.append(f"{nr_leaked} pages reported leaked, {leaked} are")
+    if problems:
+        r.add(Kind.CONSERVATION, np.zeros(0, np.int64), "; ".join(problems))
+
+
+def _check_pools(arena: Arena, cfg: ModelConfig, r: AuditResult) -> None:
+    L, words = arena.layout, arena.words
+    refcount = arena.pages["refcount"]
+    for k, pages in enumerate(pool_pages(arena)):
+        hold = int(words[L.pool(k) + POOL_HOLD_CNT])
+        release = int(words[L.pool(k) + POOL_RELEASE_CNT])
+        if hold - release < 0:
+            r.add(Kind.POOL_INFLIGHT_NEGATIVE, np.zeros(0, np.int64),
+                  f"pool {k}: hold_cnt {hold} - release_cnt {release} < 0", pool=k)
+        bad = pages[refcount[pages] != cfg.pool_free_refcount]
+        if bad.size:
+            r.add(Kind.POOL_REFCNT_VIOLATION, bad,
+                  f"pool {k}: ring page refcount is not {cfg.pool_free_refcount}", pool=k)
+
+
+def _check_memcg(arena: Arena, r: AuditResult) -> None:
+    L, words = arena.layout, arena.words
+    ncg = L.config.ncgroups
+    ids = arena.pages["memcg"] & MEMCG_ID
+    charged = np.bincount(ids[ids != 0], minlength=ncg + 1)[:ncg + 1]
+    counters = words[L.memcg:L.memcg + ncg + 1]
+    for cg in np.flatnonzero(charged != counters):
+        if cg == 0:
+            continue
+        r.add(Kind.MEMCG_MISMATCH, np.zeros(0, np.int64),
+              f"memcg {cg}: counter {int(counters[cg])}, {int(charged[cg])} pages charged",
+              memcg=int(cg))
+
+
+def audit(arena: Arena, cfg: ModelConfig) -> AuditResult:
+    """Every invariant that holds at a quiescent point."""
+    r = AuditResult()
+    _check_refcounts(arena, cfg, r)
+    _check_conservation(arena, r)
+    _check_pools(arena, cfg, r)
+    _check_memcg(arena, r)
+    return r
+
+
+def final_audit(arena: Arena, cfg: ModelConfig) -> AuditResult:
+    """After every holder drained and the pools were destroyed: nothing may be in use."""
+    r = audit(arena, cfg)
+    L = arena.layout
+    pstate = arena.words[L.pstate:L.pstate + L.config.npages]
+    used = np.flatnonzero((pstate == PS_ALLOCATED) | (pstate == PS_POOLED))
+    if used.size:
+        r.add(Kind.PAGE_LEAK, used, "after the final drain the page is neither free, nor "
+              "in a pool, nor leaked by a reported bad page")
+    return r

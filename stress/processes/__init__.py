@@ -1,0 +1,1 @@
+"""Worker processes and the supervisor that starts, pauses, audits and stops them."""

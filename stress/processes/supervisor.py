@@ -1,0 +1,461 @@
+"""The supervisor: owns the arena and the run directory, starts workers, audits, stops.
+
+Its loop waits on the workers' sentinels with a short tick, so a dead worker is
+an event the moment it happens.  Each tick dispatches by name to `on_<event>`
+handlers: a crash or a hang is a normal event that ends the run with verdict
+`error`; an audit is a stop-the-world pause; the deadline starts the drain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+from stress import __version__
+from stress.anomalies import Anomaly, Kind
+from stress.checks import audit, final_audit, live_scan
+from stress.checks.holders import queue_pages
+from stress.checks.verdict import verdict
+from stress.memory import Arena
+from stress.memory.layout import (
+    G_PAUSE_EPOCH,
+    G_RUN_STATE,
+    G_SUPERVISOR_PID,
+    POOL_RECYCLE_RELEASED,
+    POOL_RECYCLED_CACHE,
+    POOL_RECYCLED_RING,
+    RUN_DRAIN,
+    RUN_PAUSE,
+    RUN_RUNNING,
+    RUN_STOP,
+    W_COUNTS,
+    W_FIRST_NS,
+    W_HEARTBEAT,
+    W_OPS,
+    W_PARKED_EPOCH,
+    W_STATE,
+    WS_DONE,
+)
+from stress.memory.trace import ring_records
+from stress.model import (
+    Machine,
+    delete_from_page_cache,
+    filemap_get_entry,
+    mem_init,
+    page_pool_destroy,
+    page_pool_init,
+    put_page,
+    skb_frag_unref,
+)
+from stress.model.ptr_ring import ptr_ring_consume
+from stress.processes.logs import open_log
+from stress.processes.plan import Plan, make_plan
+from stress.processes.reporting import KIND_INDEX, AnomalyLog
+from stress.processes.worker import worker_main
+from stress.scenario import Scenario
+
+TICK = 0.05
+SCAN_EVERY = 0.1
+DRAIN_TIMEOUT = 10.0
+
+
+@dataclass
+class Progress:
+    """What the live display shows; handed to the progress callback every tick."""
+
+    scenario: str
+    seed: int
+    elapsed: float = 0.0
+    ops: int = 0
+    ops_per_s: float = 0.0
+    audits: int = 0
+    anomalies: dict[str, int] = field(default_factory=dict)
+    phase: str = "starting"
+
+
+class Supervisor:
+    def __init__(self, scn: Scenario, seed: int, run_dir: Path, *, start_method: str = "forkserver",
+                 progress: Callable[[Progress], None] | None = None) -> None:
+        self.scn = scn
+        self.seed = seed
+        self.run_dir = run_dir
+        self.start_method = start_method
+        self.on_progress = progress or (lambda p: None)
+        self.plan: Plan = make_plan(scn, seed)
+        self.counts: dict[str, int] = {}  # the supervisor's own detections
+        self.first: dict[str, float] = {}
+        self.errors: list[str] = []
+        self.audits = 0
+        self.audit_ms: list[float] = []
+        self.health: dict[int, dict[str, Any]] = {}
+        self.interrupted = False
+        self.procs: list[Any] = []
+        self.last_beat: dict[int, tuple[int, float]] = {}
+        self.reported_negative: set[int] = set()
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def report(self, a: Anomaly, count: int = 1) -> None:
+        kind = a.kind.value
+        self.counts[kind] = self.counts.get(kind, 0) + count
+        self.first.setdefault(kind, time.monotonic() - self.t0)
+        self.anomaly_log(a)
+
+    def report_audit(self, result: Any) -> None:
+        for kind, n in result.counts.items():
+            self.counts[kind] = self.counts.get(kind, 0) + n
+            self.first.setdefault(kind, time.monotonic() - self.t0)
+        for a in result.anomalies:
+            self.anomaly_log(a)
+
+    def health_event(self, kind: Kind, worker: int, reason: str) -> None:
+        self.errors.append(f"{kind.value}: worker {worker}: {reason}")
+        self.report(Anomaly(kind, -1, "supervisor", reason=reason, worker=worker))
+
+    # -- counters in the arena ---------------------------------------------------------------
+
+    def worker_counts(self) -> dict[str, int]:
+        L, words = self.arena.layout, self.arena.words
+        out: dict[str, int] = {}
+        for w in range(L.config.nworkers):
+            base = L.worker(w) + W_COUNTS
+            for kind, k in KIND_INDEX.items():
+                n = int(words[base + k])
+                if n:
+                    out[kind] = out.get(kind, 0) + n
+        return out
+
+    def worker_first(self) -> dict[str, float]:
+        L, words = self.arena.layout, self.arena.words
+        out: dict[str, float] = {}
+        for w in range(L.config.nworkers):
+            base = L.worker(w) + W_FIRST_NS
+            for kind, k in KIND_INDEX.items():
+                ns = int(words[base + k])
+                if ns:
+                    t = ns / 1e9 - self.t0
+                    out[kind] = min(out.get(kind, t), t)
+        return out
+
+    def all_counts(self) -> dict[str, int]:
+        out = self.worker_counts()
+        for k, n in self.counts.items():
+            out[k] = out.get(k, 0) + n
+        return dict(sorted(out.items()))
+
+    def total_ops(self) -> int:
+        L, words = self.arena.layout, self.arena.words
+        return sum(int(words[L.worker(w) + W_OPS]) for w in range(L.config.nworkers))
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log, self.logfile = open_log(self.run_dir / "supervisor.jsonl", pid=os.getpid(),
+                                          scenario=self.scn.name, seed=self.seed)
+        self.t0 = time.monotonic()
+        self.arena = Arena.create(self.plan.config, backend=self.scn.backend,
+                                  start_method=self.start_method)
+        self.anomaly_log = AnomalyLog(self.arena, self.log, {"scheme": self.scn.model.scheme,
+                                                             "seed": self.seed})
+        summary: dict[str, Any] = {}
+        try:
+            self.setup()
+            self.write_manifest()
+            self.start_workers()
+            self.race()
+            if not self.errors and not self.interrupted:
+                self.drain()
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.errors.append("interrupted")
+        finally:
+            self.stop_workers()
+            try:
+                self.dump_traces()
+                summary = self.write_summary()
+            finally:
+                self.anomaly_log.close()
+                self.log.info("run finished", verdict=summary.get("verdict"))
+                self.logfile.close()
+                self.arena.close()
+        return summary
+
+    def setup(self) -> None:
+        mem_init(self.arena)
+        sys_ = self.arena.atomic
+        sys_.store(self.arena.layout.globals + G_SUPERVISOR_PID, os.getpid())
+        self.m = Machine(self.arena, self.scn.model, self.report, worker=-1)
+        for pool, owner in enumerate(self.plan.pool_owners):
+            page_pool_init(self.m, pool, owner)
+
+    def write_manifest(self) -> None:
+        import multiprocess
+        import structlog
+
+        manifest = {
+            "scenario": self.scn.to_dict(), "seed": self.seed,
+            "worker_seeds": list(self.plan.worker_seeds), "backend": self.scn.backend,
+            "start_method": self.start_method, "arena": self.arena.name,
+            "arena_config": self.plan.config.__dict__,
+            "actors": [a.__dict__ | {"mix": dict(a.mix), "params": dict(a.params)}
+                       for a in self.plan.actors],
+            "versions": {"pagerace": __version__, "python": sys.version.split()[0],
+                         "numpy": np.__version__, "multiprocess": multiprocess.__version__,
+                         "structlog": structlog.__version__, "psutil": psutil.__version__},
+            "host": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                     "memory_bytes": psutil.virtual_memory().total, "pid": os.getpid()},
+        }
+        (self.run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+
+    def start_workers(self) -> None:
+        import multiprocess
+
+        ctx = multiprocess.get_context(self.start_method)
+        handle = self.arena.handle()
+        for w, seed in enumerate(self.plan.worker_seeds):
+            p = ctx.Process(target=worker_main, name=f"pagerace-worker-{w}", daemon=True,
+                            args=(handle, self.scn, self.plan.actors, w, seed,
+                                  str(self.run_dir), os.getpid()))
+            p.start()
+            self.procs.append(p)
+        self.log.info("workers started", pids=[p.pid for p in self.procs])
+
+    def set_state(self, state: int) -> None:
+        self.arena.atomic.store(self.arena.layout.globals + G_RUN_STATE, state)
+
+    def race(self) -> None:
+        from multiprocess.connection import wait
+
+        run = self.scn.run
+        self.set_state(RUN_RUNNING)
+        self.race_t0 = time.monotonic()
+        self.next_health = self.race_t0
+        for w in range(len(self.procs)):
+            self.last_beat[w] = (0, self.race_t0)
+        next_audit = self.race_t0 + run.audit_interval
+        next_scan = self.race_t0
+        deadline = self.race_t0 + run.duration if not run.ops else float("inf")
+        self.budget_deadline = self.race_t0 + max(run.duration * 10, 60.0)
+        while True:
+            wait([p.sentinel for p in self.procs], timeout=TICK)
+            now = time.monotonic()
+            if self.on_dead_workers() or self.on_hung_workers(now):
+                return
+            if now >= next_scan:
+                self.on_scan()
+                next_scan = now + SCAN_EVERY
+            if now >= next_audit:
+                if not self.on_audit():
+                    return
+                next_audit = time.monotonic() + run.audit_interval
+            self.on_tick(now, "racing")
+            if now >= deadline or (run.ops and self.all_done()):
+                return
+            if now >= self.budget_deadline:
+                self.health_event(Kind.BUDGET_OVERRUN, -1, "the run overran its time budget")
+                return
+
+    def all_done(self) -> bool:
+        L, words = self.arena.layout, self.arena.words
+        return all(int(words[L.worker(w) + W_STATE]) == WS_DONE for w in range(len(self.procs)))
+
+    # -- events ----------------------------------------------------------------------------
+
+    def on_dead_workers(self) -> bool:
+        dead = False
+        for w, p in enumerate(self.procs):
+            if p.exitcode is not None:
+                code = p.exitcode
+                how = f"killed by signal {signal.Signals(-code).name}" if code < 0 else \
+                    f"exited with code {code}"
+                self.health_event(Kind.WORKER_CRASH, w, f"pid {p.pid} {how} mid-run")
+                dead = True
+        return dead
+
+    def on_hung_workers(self, now: float) -> bool:
+        L, words = self.arena.layout, self.arena.words
+        hung = False
+        for w in range(len(self.procs)):
+            beat = int(words[L.worker(w) + W_HEARTBEAT])
+            last, since = self.last_beat[w]
+            if beat != last:
+                self.last_beat[w] = (beat, now)
+            elif now - since > self.scn.run.hang_timeout:
+                self.health_event(Kind.WORKER_HANG, w,
+                                  f"no heartbeat for {now - since:.2f} s")
+                hung = True
+        return hung
+
+    def on_scan(self) -> None:
+        for p in live_scan(self.arena):
+            gen = int(self.arena.pages["gen"][p])
+            if (int(p), gen) in self.reported_negative:
+                continue
+            self.reported_negative.add((int(p), gen))  # type: ignore[arg-type]
+            self.report(Anomaly(Kind.REFCOUNT_UNDERFLOW, int(p), "live_scan",
+                                refcount=int(self.arena.pages["refcount"][p]), gen=gen,
+                                reason="live scan found a negative refcount"))
+
+    def pause(self) -> bool:
+        """Stop the world: every worker parks with its ledger published, or it hangs."""
+        g = self.arena.layout.globals
+        sys_ = self.arena.atomic
+        epoch = sys_.load(g + G_PAUSE_EPOCH) + 1
+        sys_.store(g + G_PAUSE_EPOCH, epoch)
+        self.set_state(RUN_PAUSE)
+        L, words = self.arena.layout, self.arena.words
+        t0 = time.monotonic()
+        while True:
+            waiting = [w for w in range(len(self.procs))
+                       if int(words[L.worker(w) + W_PARKED_EPOCH]) != epoch]
+            if not waiting:
+                return True
+            if self.on_dead_workers():
+                return False
+            if time.monotonic() - t0 > self.scn.run.hang_timeout:
+                for w in waiting:
+                    self.health_event(Kind.WORKER_HANG, w, "did not park for an audit")
+                return False
+            time.sleep(0.0005)
+
+    def on_audit(self) -> bool:
+        if not self.pause():
+            return False
+        t = time.perf_counter()
+        result = audit(self.arena, self.scn.model)
+        self.audit_ms.append((time.perf_counter() - t) * 1000)
+        self.audits += 1
+        self.report_audit(result)
+        now = time.monotonic()
+        for w in range(len(self.procs)):  # parked time is not a hang
+            self.last_beat[w] = (self.last_beat[w][0], now)
+        self.set_state(RUN_RUNNING)
+        return True
+
+    def on_tick(self, now: float, phase: str) -> None:
+        if now >= self.next_health:
+            for w, p in enumerate(self.procs):
+                self.sample_health(w, p)
+            self.next_health = now + 1.0
+        elapsed = now - self.race_t0
+        ops = self.total_ops()
+        self.on_progress(Progress(self.scn.name, self.seed, elapsed, ops,
+                                  ops / elapsed if elapsed > 0 else 0.0, self.audits,
+                                  self.all_counts(), phase))
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Workers drop what they hold; then the queues, the page cache and the pools go."""
+        self.race_elapsed = time.monotonic() - self.race_t0
+        self.set_state(RUN_DRAIN)
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        for w, p in enumerate(self.procs):
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.exitcode is None:
+                self.health_event(Kind.WORKER_HANG, w, "did not finish draining")
+            elif p.exitcode != 0:
+                self.health_event(Kind.WORKER_CRASH, w, f"exited with code {p.exitcode} "
+                                  "while draining")
+        if self.errors:
+            return
+        m, L = self.m, self.arena.layout
+        for k in range(L.config.nqueues):
+            while (p := ptr_ring_consume(m.sys, L.queue(k), L.config.queue_size)) >= 0:
+                self.guarded(skb_frag_unref, m, p)
+        for index in range(L.config.cache_slots):
+            p = filemap_get_entry(m, index)
+            if p >= 0:
+                self.guarded(delete_from_page_cache, m, index, p)
+                self.guarded(put_page, m, p)
+        for pool in range(L.config.npools):
+            self.guarded(page_pool_destroy, m, pool)
+        result = final_audit(self.arena, self.scn.model)
+        self.audits += 1
+        self.report_audit(result)
+        assert not len(queue_pages(self.arena))
+
+    def guarded(self, fn: Callable[..., Any], *args: Any) -> None:
+        from stress.anomalies import PageBug
+
+        try:
+            fn(*args)
+        except PageBug:
+            pass  # reported; the drain goes on
+
+    def stop_workers(self) -> None:
+        self.set_state(RUN_STOP)
+        for p in self.procs:
+            p.join(0.5)
+        for w, p in enumerate(self.procs):
+            if p.exitcode is None:
+                self.sample_health(w, p)
+                p.kill()
+                p.join(1.0)
+            self.health.setdefault(w, {})["exitcode"] = p.exitcode
+
+    def sample_health(self, w: int, p: Any) -> None:
+        try:
+            proc = psutil.Process(p.pid)
+            with proc.oneshot():
+                cpu = proc.cpu_times()
+                self.health[w] = self.health.get(w, {}) | {"cpu_s": round(cpu.user + cpu.system, 3),
+                                  "rss_mb": round(proc.memory_info().rss / 2**20, 1)}
+        except psutil.Error:
+            pass
+
+    def dump_traces(self) -> None:
+        L = self.arena.layout
+        if not L.config.trace_entries:
+            return
+        rings = {f"worker_{w}": ring_records(self.arena.words, L, w)
+                 for w in range(L.config.nworkers)}
+        np.savez(self.run_dir / "traces.npz", **rings)
+
+    def write_summary(self) -> dict[str, Any]:
+        counts = self.all_counts()
+        first = self.worker_first()
+        for k, t in self.first.items():
+            first[k] = min(first.get(k, t), t)
+        race_t0 = getattr(self, "race_t0", self.t0)
+        duration = getattr(self, "race_elapsed", time.monotonic() - race_t0)
+        ops = self.total_ops()
+        pools = []
+        L, words = self.arena.layout, self.arena.words
+        for k in range(L.config.npools):
+            base = L.pool(k)
+            cache, ring, released = (int(words[base + w]) for w in
+                                     (POOL_RECYCLED_CACHE, POOL_RECYCLED_RING,
+                                      POOL_RECYCLE_RELEASED))
+            total = cache + ring + released
+            pools.append({"pool": k, "recycled_cache": cache, "recycled_ring": ring,
+                          "released": released,
+                          "recycle_ratio": round((cache + ring) / total, 4) if total else None})
+        summary = {
+            "scenario": self.scn.name, "claim": self.scn.claim, "seed": self.seed,
+            "verdict": verdict(self.scn.expect, counts, bool(self.errors)),
+            "expected": self.scn.expect.describe(), "anomalies": counts,
+            "first_detection_s": {k: round(v - (race_t0 - self.t0), 4)
+                                  for k, v in sorted(first.items())},
+            "ops": ops, "ops_per_s": round(ops / duration) if duration > 0 else 0,
+            "workers": L.config.nworkers, "duration_s": round(duration, 3),
+            "audits": self.audits,
+            "audit_ms_max": round(max(self.audit_ms), 2) if self.audit_ms else None,
+            "backend": self.scn.backend, "scheme": self.scn.model.scheme,
+            "pools": pools, "health": self.health, "errors": self.errors,
+            "interrupted": self.interrupted, "run_dir": str(self.run_dir),
+        }
+        (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        return summary

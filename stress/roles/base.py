@@ -1,0 +1,81 @@
+"""What every role is: a set of weighted operations over a machine, and the references it holds.
+
+A role instance (an *actor*) lives in one worker.  Its operations are plain
+bound methods; the worker draws them from a precomputed schedule, so choosing
+the next operation costs one `getrandbits` and one list index.  Between
+operations an actor's containers are its ledger: `references()` lists one page
+index per reference it holds, which the audit adds to every other holder's.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from stress.model import Machine
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    """Where one actor sits: its worker and its share of the arena's structures."""
+
+    role: str
+    index: int  # among actors of the same role
+    worker: int
+    mix: Mapping[str, float]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    pool: int = -1
+    queue: int = -1
+    pte_lo: int = 0
+    pte_hi: int = 0
+    memcg: int = 0
+
+
+class Actor:
+    """Base of every role: subclasses name their ops and parameters."""
+
+    name: ClassVar[str]
+    OPS: ClassVar[Mapping[str, float]]  # the default mix: op name -> weight
+    PARAMS: ClassVar[Mapping[str, tuple[type, Any]]] = {}  # name -> (type, default)
+    # What the supervisor must provide: a pool and queue of its own, PTE slots, a cgroup.
+    NEEDS: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
+        self.m = m
+        self.rng = rng
+        self.spec = spec
+        for k, (_, default) in self.PARAMS.items():
+            setattr(self, k, spec.params.get(k, default))
+
+    def ops(self) -> Iterator[tuple[Callable[[], None], float]]:
+        for name, weight in self.spec.mix.items():
+            if weight > 0:
+                yield getattr(self, name), weight
+
+    def references(self) -> Iterator[int]:
+        """One page index per reference held between operations."""
+        return iter(())
+
+    def drain(self) -> None:
+        """Drop every reference held, leaving nothing behind (end of run)."""
+
+
+def build_schedule(ops: list[tuple[Callable[[], None], float]], bits: int = 8
+                   ) -> list[Callable[[], None]]:
+    """A 2**bits list of ops in proportion to their weights (largest remainder)."""
+    size = 1 << bits
+    total = sum(w for _, w in ops)
+    if not ops or total <= 0:
+        raise ValueError("a worker needs at least one operation with a positive weight")
+    shares = [w * size / total for _, w in ops]
+    counts = [int(s) for s in shares]
+    order = sorted(range(len(ops)), key=lambda k: shares[k] - counts[k], reverse=True)
+    for k in order[:size - sum(counts)]:
+        counts[k] += 1
+    schedule: list[Callable[[], None]] = []
+    for (op, _), c in zip(ops, counts, strict=True):
+        schedule.extend([op] * c)
+    random.Random(0).shuffle(schedule)
+    return schedule

@@ -1,0 +1,56 @@
+"""A NIC driver: page-pool allocation, rx into a socket queue, and (driver_ref) recycling."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from stress.model import Machine, get_page, page_pool_alloc_pages, page_pool_put_page
+from stress.model import skb_frag_unref
+from stress.model.ptr_ring import ptr_ring_produce
+from stress.roles.base import Actor, ActorSpec
+
+
+class Nic(Actor):
+    name = "nic"
+    OPS = {"rx": 3.0, "recycle": 2.0}
+    PARAMS = {"retain": (int, 64)}  # driver_ref: base references kept before recycling
+    NEEDS = frozenset({"pool", "queue"})
+
+    def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
+        super().__init__(m, rng, spec)
+        self.retained: deque[int] = deque()
+        self.driver_ref = m.cfg.scheme == "driver_ref"
+        self.qbase, self.qsize = m.L.queue(spec.queue), m.L.config.queue_size
+
+    def ops(self) -> Iterator[tuple[Callable[[], None], float]]:
+        # Only driver_ref drivers recycle by hand; the other schemes recycle in the free path.
+        return ((op, w) for op, w in super().ops() if self.driver_ref or op != self.recycle)
+
+    def rx(self) -> None:
+        """Allocate from the pool, fill, hand the skb's reference to the socket."""
+        m = self.m
+        p = page_pool_alloc_pages(m, self.spec.pool)
+        if p < 0:
+            return
+        if self.driver_ref:
+            # The driver keeps its base reference; the skb gets another.
+            get_page(m, p)
+            self.retained.append(p)
+            if len(self.retained) > self.retain:
+                self.recycle()
+        if not ptr_ring_produce(m.sys, self.qbase, self.qsize, p):
+            skb_frag_unref(m, p)  # socket queue full: drop the packet
+
+    def recycle(self) -> None:
+        """driver_ref: offer the oldest retained page back (recycled only at refcount 1)."""
+        if self.retained:
+            page_pool_put_page(self.m, self.spec.pool, self.retained.popleft(), allow_direct=True)
+
+    def references(self) -> Iterator[int]:
+        return iter(self.retained)
+
+    def drain(self) -> None:
+        while self.retained:
+            self.recycle()

@@ -1,0 +1,121 @@
+"""Page-cache users: readers (lockless lookup) and a writer that inserts, marks and removes."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Iterator
+
+from stress.model import (
+    Machine,
+    __remove_mapping,
+    add_to_page_cache_lru,
+    alloc_page,
+    check_page_identity,
+    delete_from_page_cache,
+    filemap_get_entry,
+    page_use,
+    put_page,
+)
+from stress.model import flags as F
+from stress.model.filemap import page_mapping_is
+from stress.roles.base import Actor, ActorSpec
+
+remove_mapping = __remove_mapping  # a dunder name inside a class body would be mangled
+
+
+class Reader(Actor):
+    """filemap_read: look a page up, use it for a while, drop it."""
+
+    name = "reader"
+    OPS = {"lookup": 1.0, "release": 1.0}
+    PARAMS = {"hold": (int, 4)}
+
+    def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
+        super().__init__(m, rng, spec)
+        self.nslots = m.L.config.cache_slots
+        self.held: deque[tuple[int, int]] = deque()  # (page, gen)
+
+    def lookup(self) -> None:
+        m = self.m
+        index = self.rng.randrange(self.nslots)
+        p = filemap_get_entry(m, index)
+        if p < 0:
+            return
+        if not check_page_identity(m, p, index, "filemap_read"):
+            put_page(m, p)
+            return
+        self.held.append((p, m.gen(p)))
+        if len(self.held) > self.hold:
+            self.release()
+
+    def release(self) -> None:
+        if self.held:
+            p, gen = self.held.popleft()
+            page_use(self.m, p, gen, "filemap_read")
+            put_page(self.m, p)
+
+    def references(self) -> Iterator[int]:
+        return (p for p, _ in self.held)
+
+    def drain(self) -> None:
+        while self.held:
+            self.release()
+
+
+class Truncater(Actor):
+    """A filesystem: fills the cache, sets PG_checked, truncates, and reclaim evicts."""
+
+    name = "truncater"
+    OPS = {"add": 3.0, "set_checked": 1.0, "truncate": 1.0, "reclaim": 1.0}
+
+    def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
+        super().__init__(m, rng, spec)
+        self.nslots = m.L.config.cache_slots
+
+    def add(self) -> None:
+        m = self.m
+        index = self.rng.randrange(self.nslots)
+        if m.sys.load(m.L.cache + index):
+            return
+        p = alloc_page(m)
+        if p < 0:
+            return
+        add_to_page_cache_lru(m, p, index)
+        put_page(m, p)  # only the cache's reference stays
+
+    def _locked(self) -> tuple[int, int]:
+        """Look up a random index and lock the page, still the file's: (index, page) or -1s."""
+        m = self.m
+        index = self.rng.randrange(self.nslots)
+        p = filemap_get_entry(m, index)
+        if p < 0:
+            return -1, -1
+        if not F.trylock_page(m, p):
+            put_page(m, p)
+            return -1, -1
+        if not page_mapping_is(m, p, index):  # truncated before we got the lock
+            F.unlock_page(m, p)
+            put_page(m, p)
+            return -1, -1
+        return index, p
+
+    def set_checked(self) -> None:
+        index, p = self._locked()
+        if p >= 0:
+            F.set_page_flag(self.m, p, F.PG_checked)
+            F.unlock_page(self.m, p)
+            put_page(self.m, p)
+
+    def truncate(self) -> None:
+        index, p = self._locked()
+        if p >= 0:
+            delete_from_page_cache(self.m, index, p)
+            F.unlock_page(self.m, p)
+            put_page(self.m, p)
+
+    def reclaim(self) -> None:
+        index, p = self._locked()
+        if p >= 0 and not remove_mapping(self.m, index, p, 1):
+            F.unlock_page(self.m, p)
+            put_page(self.m, p)

@@ -1,0 +1,102 @@
+"""A TCP rx zerocopy application: receive, map, vmsplice into a pipe, read, unmap.
+
+It belongs to one memory cgroup; pages it maps are charged per the memcg mode,
+and a page it still references through its pipe must stay charged to it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Iterator
+
+from stress.model import (
+    Machine,
+    check_memcg_held,
+    page_use,
+    pipe_buf_release,
+    skb_frag_unref,
+    vm_insert_page,
+    vmsplice_page,
+    zap_page,
+)
+from stress.model.ptr_ring import ptr_ring_consume
+from stress.roles.base import Actor, ActorSpec
+
+
+class Zerocopy(Actor):
+    name = "zerocopy"
+    OPS = {"recv": 3.0, "read": 2.0, "pin": 1.0, "unmap": 2.0, "pipe_release": 1.0}
+    # map_ratio: share of received pages mapped (the rest take the copy path).
+    PARAMS = {"map_ratio": (float, 1.0), "pipe_max": (int, 32)}
+    NEEDS = frozenset({"queue", "pte", "memcg"})
+
+    def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
+        super().__init__(m, rng, spec)
+        self.qbase, self.qsize = m.L.queue(spec.queue), m.L.config.queue_size
+        self.free_ptes: list[int] = list(range(spec.pte_lo, spec.pte_hi))
+        self.mapped: deque[tuple[int, int, int]] = deque()  # (pte, page, gen)
+        self.pipe: deque[tuple[int, int]] = deque()  # (page, gen)
+
+    def recv(self) -> None:
+        """tcp_zerocopy_receive: map the skb's page, then free the skb (its reference)."""
+        m = self.m
+        p = ptr_ring_consume(m.sys, self.qbase, self.qsize)
+        if p < 0:
+            return
+        gen = m.gen(p)
+        if self.free_ptes and self.rng.random() < self.map_ratio:
+            pte = self.free_ptes.pop()
+            if vm_insert_page(m, p, pte, self.spec.memcg):
+                self.mapped.append((pte, p, gen))
+            else:
+                self.free_ptes.append(pte)
+        else:
+            page_use(m, p, gen, "tcp_recvmsg")  # the copy path reads the data
+        skb_frag_unref(m, p)
+
+    def read(self) -> None:
+        """The application reads a mapped page (and the oldest page in its pipe)."""
+        if self.mapped:
+            _, p, gen = self.mapped[self.rng.randrange(len(self.mapped))]
+            page_use(self.m, p, gen, "user_read")
+        if self.pipe:
+            p, gen = self.pipe[0]
+            if page_use(self.m, p, gen, "pipe_read"):
+                check_memcg_held(self.m, p, self.spec.memcg, "pipe_read")
+
+    def pin(self) -> None:
+        """vmsplice a mapped page into the pipe: a reference that outlives munmap."""
+        if self.mapped and len(self.pipe) < self.pipe_max:
+            _, p, gen = self.mapped[self.rng.randrange(len(self.mapped))]
+            vmsplice_page(self.m, p)
+            self.pipe.append((p, gen))
+
+    def unmap(self) -> None:
+        """munmap the oldest mapping; a page still in the pipe must stay charged."""
+        if not self.mapped:
+            return
+        pte, p, gen = self.mapped.popleft()
+        page_use(self.m, p, gen, "munmap")
+        zap_page(self.m, p, pte)
+        self.free_ptes.append(pte)
+        for q, _ in self.pipe:
+            if q == p:
+                check_memcg_held(self.m, p, self.spec.memcg, "munmap")
+                break
+
+    def pipe_release(self) -> None:
+        if self.pipe:
+            p, gen = self.pipe.popleft()
+            page_use(self.m, p, gen, "pipe_read")
+            pipe_buf_release(self.m, p)
+
+    def references(self) -> Iterator[int]:
+        # Mapped pages' references are counted from the PTE table itself.
+        return (p for p, _ in self.pipe)
+
+    def drain(self) -> None:
+        while self.mapped:
+            self.unmap()
+        while self.pipe:
+            self.pipe_release()

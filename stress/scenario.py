@@ -1,0 +1,251 @@
+"""Scenario files: one TOML file per scenario (DESIGN.md, "Scenarios").
+
+Loading validates every key and value; an error names the file, the key and
+the reason in one line, which the CLI prints before exiting with code 2.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from stress.anomalies import KINDS
+from stress.memory import BACKENDS
+from stress.model import ModelConfig
+from stress.roles import ROLES
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be run: the message is `file: key: reason`."""
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    role: str
+    count: int
+    mix: Mapping[str, float]
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    duration: float = 2.0  # seconds of racing (ignored when ops is set)
+    ops: int = 0  # operations per worker; 0 = run for the duration
+    workers: int = 2
+    audit_interval: float = 0.5
+    seeds: tuple[int, ...] = (1,)
+    batch: int = 256
+    trace: bool = True
+    hang_timeout: float = 1.0
+
+
+@dataclass(frozen=True)
+class Sizes:
+    pages: int = 4096
+    cache_slots: int = 256
+    pte_slots: int = 256
+    cgroups: int = 4
+    queue_size: int = 256
+    pool_ring_size: int = 256
+    pool_cache_size: int = 64
+    ledger_size: int = 4096
+    trace_entries: int = 4096
+
+
+@dataclass(frozen=True)
+class Expect:
+    clean: bool = False
+    detect: tuple[str, ...] = ()
+    forbid: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.clean:
+            return "clean"
+        text = "detect " + " | ".join(self.detect)
+        return text + (f", forbid {', '.join(self.forbid)}" if self.forbid else "")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    claim: str
+    model: ModelConfig
+    backend: str
+    sizes: Sizes
+    roles: tuple[RoleSpec, ...]
+    run: RunSpec
+    expect: Expect
+    path: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **changes: Any) -> Scenario:
+        """CLI overrides: workers, duration, ops, seeds, backend."""
+        run = replace(self.run, **{k: v for k, v in changes.items()
+                                   if k in {f.name for f in fields(RunSpec)} and v is not None})
+        backend = changes.get("backend") or self.backend
+        return replace(self, run=run, backend=backend)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        d = asdict(self)
+        d.pop("extra")
+        return d
+
+
+_MODEL_KEYS = {f.name for f in fields(ModelConfig)}
+_SIZE_KEYS = {f.name for f in fields(Sizes)}
+_RUN_KEYS = {f.name for f in fields(RunSpec)}
+
+
+def _fail(where: str, key: str, reason: str) -> ScenarioError:
+    return ScenarioError(f"{where}: {key}: {reason}")
+
+
+def _check_type(where: str, key: str, value: Any, kind: type) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise _fail(where, key, f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _unknown(where: str, table: str, data: Mapping[str, Any], known: set[str]) -> None:
+    for key in data:
+        if key not in known:
+            raise _fail(where, f"{table}{key}",
+                        f"unknown key (known: {', '.join(sorted(known))})")
+
+
+def _kinds(where: str, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(where, key, "expected a list of anomaly kind names")
+    for v in value:
+        if v not in KINDS:
+            raise _fail(where, key, f"unknown anomaly kind {v!r}")
+    return tuple(value)
+
+
+def parse_scenario(data: Mapping[str, Any], where: str) -> Scenario:
+    """A validated `Scenario` from a parsed TOML document."""
+    _unknown(where, "", data, {"name", "description", "claim", "model", "roles", "run", "expect"})
+    if "name" not in data:
+        raise _fail(where, "name", "missing")
+    name = _check_type(where, "name", data["name"], str)
+    description = _check_type(where, "description", data.get("description", ""), str)
+    claim = _check_type(where, "claim", data.get("claim", ""), str)
+
+    model_t = _check_type(where, "model", data.get("model", {}), dict)
+    _unknown(where, "model.", model_t, _MODEL_KEYS | _SIZE_KEYS | {"backend"})
+    backend = _check_type(where, "model.backend", model_t.get("backend", "atomic"), str)
+    if backend not in BACKENDS:
+        raise _fail(where, "model.backend", f"must be one of {', '.join(BACKENDS)}")
+    types = {f.name: f.type for f in fields(ModelConfig)}
+    model_kw = {}
+    for k in _MODEL_KEYS & model_t.keys():
+        kind = {"str": str, "bool": bool, "int": int}[str(types[k])]
+        model_kw[k] = _check_type(where, f"model.{k}", model_t[k], kind)
+    try:
+        model = ModelConfig(**model_kw)
+    except ValueError as e:
+        raise _fail(where, "model", str(e)) from None
+    size_kw = {k: _check_type(where, f"model.{k}", model_t[k], int)
+               for k in _SIZE_KEYS & model_t.keys()}
+    for k, v in size_kw.items():
+        if v < 1:
+            raise _fail(where, f"model.{k}", f"must be at least 1, got {v}")
+    sizes = Sizes(**size_kw)
+
+    roles_t = _check_type(where, "roles", data.get("roles", []), list)
+    if not roles_t:
+        raise _fail(where, "roles", "a scenario needs at least one [[roles]] entry")
+    roles = tuple(_parse_role(where, k, r) for k, r in enumerate(roles_t))
+
+    run_t = _check_type(where, "run", data.get("run", {}), dict)
+    _unknown(where, "run.", run_t, _RUN_KEYS)
+    run_kw: dict[str, Any] = {}
+    for f in fields(RunSpec):
+        if f.name not in run_t:
+            continue
+        if f.name == "seeds":
+            seeds = run_t["seeds"]
+            if (not isinstance(seeds, list) or not seeds
+                    or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+                raise _fail(where, "run.seeds", "expected a non-empty list of integers")
+            run_kw["seeds"] = tuple(seeds)
+        else:
+            kind = {"float": float, "int": int, "bool": bool}[str(f.type)]
+            run_kw[f.name] = _check_type(where, f"run.{f.name}", run_t[f.name], kind)
+    run = RunSpec(**run_kw)
+    for k in ("duration", "audit_interval", "hang_timeout"):
+        if getattr(run, k) <= 0:
+            raise _fail(where, f"run.{k}", f"must be positive, got {getattr(run, k)}")
+    for k in ("workers", "batch"):
+        if getattr(run, k) < 1:
+            raise _fail(where, f"run.{k}", f"must be at least 1, got {getattr(run, k)}")
+    if run.ops < 0:
+        raise _fail(where, "run.ops", f"must not be negative, got {run.ops}")
+
+    expect_t = _check_type(where, "expect", data.get("expect", {}), dict)
+    _unknown(where, "expect.", expect_t, {"clean", "detect", "forbid"})
+    clean = _check_type(where, "expect.clean", expect_t.get("clean", False), bool)
+    detect = _kinds(where, "expect.detect", expect_t.get("detect", []))
+    forbid = _kinds(where, "expect.forbid", expect_t.get("forbid", []))
+    if clean == bool(detect):
+        raise _fail(where, "expect", "give either clean = true or a non-empty detect list")
+    if clean and forbid:
+        raise _fail(where, "expect.forbid", "a clean scenario forbids every kind already")
+    return Scenario(name, description, claim, model, backend, sizes, roles, run,
+                    Expect(clean, detect, forbid), where)
+
+
+def _parse_role(where: str, k: int, r: Any) -> RoleSpec:
+    at = f"roles[{k}]"
+    r = _check_type(where, at, r, dict)
+    if "role" not in r:
+        raise _fail(where, f"{at}.role", "missing")
+    name = _check_type(where, f"{at}.role", r["role"], str)
+    if name not in ROLES:
+        raise _fail(where, f"{at}.role", f"unknown role {name!r} (known: {', '.join(ROLES)})")
+    cls = ROLES[name]
+    _unknown(where, f"{at}.", r, {"role", "count", "mix"} | set(cls.PARAMS))
+    count = _check_type(where, f"{at}.count", r.get("count", 1), int)
+    if count < 1:
+        raise _fail(where, f"{at}.count", f"must be at least 1, got {count}")
+    mix = dict(cls.OPS)
+    for op, w in _check_type(where, f"{at}.mix", r.get("mix", {}), dict).items():
+        if op not in cls.OPS:
+            raise _fail(where, f"{at}.mix.{op}",
+                        f"unknown operation of {name} (known: {', '.join(cls.OPS)})")
+        w = _check_type(where, f"{at}.mix.{op}", w, float)
+        if w < 0:
+            raise _fail(where, f"{at}.mix.{op}", f"weight must not be negative, got {w}")
+        mix[op] = w
+    if not any(w > 0 for w in mix.values()):
+        raise _fail(where, f"{at}.mix", "every weight is zero")
+    params = {}
+    for p, (kind, _) in cls.PARAMS.items():
+        if p in r:
+            params[p] = _check_type(where, f"{at}.{p}", r[p], kind)
+    return RoleSpec(name, count, mix, params)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate one scenario file."""
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ScenarioError(f"{where}: no such file") from None
+    except OSError as e:
+        raise ScenarioError(f"{where}: cannot read: {e.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{where}: not valid TOML: {e}") from None
+    return parse_scenario(data, where)

@@ -1,0 +1,115 @@
+"""`pagerace run`: scenarios x seeds through the supervisor, live progress, a verdict table."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stress.processes.supervisor import Progress, Supervisor
+from stress.scenario import Scenario, ScenarioError, load_scenario
+
+SUITE_DIR = Path("scenarios")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    scenarios: tuple[Scenario, ...]
+    seeds: tuple[int, ...] | None  # None: each scenario's own seeds
+    out: Path
+    start_method: str
+    budget: float | None
+
+
+def find_scenarios(args: Sequence[str]) -> list[Path]:
+    """The files named, or every *.toml of the suite directory when none are."""
+    if args:
+        return [Path(a) for a in args]
+    if not SUITE_DIR.is_dir():
+        raise ScenarioError(f"{SUITE_DIR}: no scenario directory here; name scenario files")
+    files = sorted(SUITE_DIR.glob("*.toml"))
+    if not files:
+        raise ScenarioError(f"{SUITE_DIR}: no *.toml scenario files")
+    return files
+
+
+def shard(paths: list[Path], k: int, n: int) -> list[Path]:
+    """A stable split: file i goes to shard i % n (files sorted by name)."""
+    return [p for i, p in enumerate(sorted(paths)) if i % n == k - 1]
+
+
+def plan_runs(req: RunRequest) -> list[tuple[Scenario, int]]:
+    runs = [(scn, seed) for scn in req.scenarios for seed in (req.seeds or scn.run.seeds)]
+    if req.budget is not None and runs:
+        # Racing time is split evenly; startup, drain and audits take the rest.
+        share = req.budget * 0.6 / len(runs)
+        runs = [(s if s.run.duration <= share or s.run.ops else s.with_overrides(duration=share),
+                 seed) for s, seed in runs]
+    return runs
+
+
+def run_dir_for(out: Path, scn: Scenario, seed: int) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    base = out / f"{scn.name}-s{seed}-{stamp}"
+    d, k = base, 1
+    while d.exists():
+        k += 1
+        d = Path(f"{base}-{k}")
+    return d
+
+
+class PlainProgress:
+    """A line per second when stdout is not a terminal (CI logs)."""
+
+    def __init__(self, stream: Any = sys.stderr) -> None:
+        self.stream = stream
+        self.next = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if now < self.next:
+            return
+        self.next = now + 1.0
+        seen = " ".join(f"{k}={n}" for k, n in p.anomalies.items()) or "none"
+        print(f"[{p.scenario} seed {p.seed}] {p.elapsed:5.1f}s ops={p.ops:,} "
+              f"ops/s={p.ops_per_s:,.0f} audits={p.audits} anomalies: {seen}",
+              file=self.stream, flush=True)
+
+
+def execute(req: RunRequest, progress: Callable[[Progress], None] | None
+            ) -> tuple[list[dict[str, Any]], bool]:
+    """Run every (scenario, seed); stop early on Ctrl-C.  (summaries, interrupted)."""
+    summaries = []
+    for scn, seed in plan_runs(req):
+        sup = Supervisor(scn, seed, run_dir_for(req.out, scn, seed),
+                         start_method=req.start_method, progress=progress)
+        summary = sup.run()
+        summaries.append(summary)
+        if summary.get("interrupted"):
+            return summaries, True
+    return summaries, False
+
+
+def load_all(paths: Sequence[Path]) -> list[Scenario]:
+    return [load_scenario(p) for p in paths]
+
+
+def verdict_table(summaries: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="pagerace verdicts")
+    for col in ("claim", "scenario", "seed", "expected", "seen", "verdict", "first detection",
+                "ops/s", "audits"):
+        table.add_column(col)
+    style = {"pass": "green", "fail": "red", "error": "bold red"}
+    for s in summaries:
+        seen = ", ".join(f"{k} {n}" for k, n in s["anomalies"].items()) or "nothing"
+        first = ", ".join(f"{k} {t:.3f}s" for k, t in s["first_detection_s"].items()) or "-"
+        v = s["verdict"] + (" (interrupted)" if s.get("interrupted") else "")
+        table.add_row(s.get("claim") or "-", s["scenario"], str(s["seed"]), s["expected"], seen,
+                      f"[{style[s['verdict']]}]{v}[/]", first, f"{s['ops_per_s']:,}",
+                      str(s["audits"]))
+    return table
