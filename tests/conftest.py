@@ -55,3 +55,9 @@ def harness(arena: Arena) -> Callable[..., Harness]:
         return Harness(arena, **options)
 
     return make
+
+
+def pytest_report_header() -> str:
+    import stress
+
+    return f"pagerace from {stress.__file__}"

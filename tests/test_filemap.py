@@ -99,3 +99,12 @@ def test_skipped_recheck_uses_a_recycled_page(harness) -> None:
     # ...and without the recheck it uses the page as index 6.
     assert not check_page_identity(h.m, p, 6, "filemap_read")
     assert h.kinds() == ["stale-tryget"]
+
+
+def test_truncated_under_the_reader_is_dropped_quietly(harness) -> None:
+    """A page truncated while the reader held it has mapping 0: drop it, no anomaly."""
+    h = harness()
+    p = cached_page(h, 8)
+    assert filemap_get_entry(h.m, 8) == p
+    assert delete_from_page_cache(h.m, 8, p)
+    assert not check_page_identity(h.m, p, 8, "filemap_read") and h.kinds() == []

@@ -12,7 +12,8 @@ from stress.model.ptr_ring import ptr_ring_entries
 def _slot_pages(words: np.ndarray, start: int, n: int) -> np.ndarray:
     """Pages named by a region of page+1 slots (page cache, PTEs)."""
     slots = words[start:start + n]
-    return slots[slots != 0] - 1
+    pages: np.ndarray = slots[slots != 0] - 1
+    return pages
 
 
 def pool_pages(arena: Arena) -> list[np.ndarray]:
@@ -57,4 +58,7 @@ def expected_refcounts(arena: Arena, pool_free_refcount: int) -> np.ndarray:
     if pool_free_refcount:
         held.extend(pool_pages(arena))
     allp = np.concatenate(held).astype(np.int64)
-    return np.bincount(allp, minlength=n)[:n] * 1 if allp.size else np.zeros(n, np.int64)
+    if not allp.size:
+        return np.zeros(n, np.int64)
+    counts: np.ndarray = np.bincount(allp, minlength=n)[:n]
+    return counts

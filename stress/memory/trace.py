@@ -50,4 +50,5 @@ def all_records(words: np.ndarray, layout: Layout) -> np.ndarray:
 
 def page_history(records: np.ndarray, page: int, last: int = 32) -> np.ndarray:
     """The last `last` records on one page from merged records."""
-    return records[records["page"] == page][-last:]
+    mine: np.ndarray = records[records["page"] == page]
+    return mine[-last:]

@@ -21,7 +21,8 @@ class Plan:
 
 def worker_seeds(seed: int, n: int) -> tuple[int, ...]:
     """Independent per-worker seeds derived from the run seed (numpy's SeedSequence)."""
-    return tuple(int(s.generate_state(1, np.uint64)[0]) for s in np.random.SeedSequence(seed).spawn(n))
+    children = np.random.SeedSequence(seed).spawn(n)
+    return tuple(int(c.generate_state(1, np.uint64)[0]) for c in children)
 
 
 def make_plan(scn: Scenario, seed: int) -> Plan:

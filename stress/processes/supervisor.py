@@ -102,7 +102,7 @@ class Supervisor:
         self.interrupted = False
         self.procs: list[Any] = []
         self.last_beat: dict[int, tuple[int, float]] = {}
-        self.reported_negative: set[int] = set()
+        self.reported_negative: set[tuple[int, int]] = set()
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -303,7 +303,7 @@ class Supervisor:
             gen = int(self.arena.pages["gen"][p])
             if (int(p), gen) in self.reported_negative:
                 continue
-            self.reported_negative.add((int(p), gen))  # type: ignore[arg-type]
+            self.reported_negative.add((int(p), gen))
             self.report(Anomaly(Kind.REFCOUNT_UNDERFLOW, int(p), "live_scan",
                                 refcount=int(self.arena.pages["refcount"][p]), gen=gen,
                                 reason="live scan found a negative refcount"))
@@ -422,13 +422,13 @@ class Supervisor:
             return
         rings = {f"worker_{w}": ring_records(self.arena.words, L, w)
                  for w in range(L.config.nworkers)}
-        np.savez(self.run_dir / "traces.npz", **rings)
+        np.savez(self.run_dir / "traces.npz", **rings)  # type: ignore[arg-type]
 
     def write_summary(self) -> dict[str, Any]:
         counts = self.all_counts()
         first = self.worker_first()
-        for k, t in self.first.items():
-            first[k] = min(first.get(k, t), t)
+        for kind, t in self.first.items():
+            first[kind] = min(first.get(kind, t), t)
         race_t0 = getattr(self, "race_t0", self.t0)
         duration = getattr(self, "race_elapsed", time.monotonic() - race_t0)
         ops = self.total_ops()
@@ -436,7 +436,7 @@ class Supervisor:
         L, words = self.arena.layout, self.arena.words
         for k in range(L.config.npools):
             base = L.pool(k)
-            cache, ring, released = (int(words[base + w]) for w in
+            cache, ring, released = (int(words[base + off]) for off in
                                      (POOL_RECYCLED_CACHE, POOL_RECYCLED_RING,
                                       POOL_RECYCLE_RELEASED))
             total = cache + ring + released

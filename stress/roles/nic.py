@@ -6,13 +6,20 @@ import random
 from collections import deque
 from collections.abc import Callable, Iterator
 
-from stress.model import Machine, get_page, page_pool_alloc_pages, page_pool_put_page
-from stress.model import skb_frag_unref
+from stress.model import (
+    Machine,
+    get_page,
+    page_pool_alloc_pages,
+    page_pool_put_page,
+    skb_frag_unref,
+)
 from stress.model.ptr_ring import ptr_ring_produce
 from stress.roles.base import Actor, ActorSpec
 
 
 class Nic(Actor):
+    retain: int
+
     name = "nic"
     OPS = {"rx": 3.0, "recycle": 2.0}
     PARAMS = {"retain": (int, 64)}  # driver_ref: base references kept before recycling

@@ -24,6 +24,8 @@ free_pages = __free_pages  # a dunder name inside a class body would be mangled
 class Swapcache(Actor):
     """The swap cache holds a reference; removal clears PG_swapcache, then drops it."""
 
+    max_pages: int
+
     name = "swapcache"
     OPS = {"add": 1.0, "remove": 1.0}
     PARAMS = {"max_pages": (int, 64)}
@@ -62,6 +64,9 @@ class Swapcache(Actor):
 
 class Pgtable(Actor):
     """Xen pinned page tables: not refcounted by users, freed with __free_pages."""
+
+    leave_pinned: bool
+    max_pages: int
 
     name = "pgtable"
     OPS = {"pin": 1.0, "free": 1.0}

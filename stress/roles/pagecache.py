@@ -27,6 +27,8 @@ remove_mapping = __remove_mapping  # a dunder name inside a class body would be 
 class Reader(Actor):
     """filemap_read: look a page up, use it for a while, drop it."""
 
+    hold: int
+
     name = "reader"
     OPS = {"lookup": 1.0, "release": 1.0}
     PARAMS = {"hold": (int, 4)}

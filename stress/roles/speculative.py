@@ -13,6 +13,8 @@ from stress.roles.base import Actor, ActorSpec
 class Gup(Actor):
     """get_user_pages_fast on any user mapping: tryget, recheck the PTE, use, drop."""
 
+    hold: int
+
     name = "gup"
     OPS = {"gup": 1.0, "release": 1.0}
     PARAMS = {"hold": (int, 2)}
@@ -49,6 +51,8 @@ class Stray(Actor):
     "Any page may have its reference count temporarily increased": this role is
     that sentence.  Its put may be the final one, of whatever the page became.
     """
+
+    hold: int
 
     name = "stray"
     OPS = {"tryget": 1.0, "put": 1.0}

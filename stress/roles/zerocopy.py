@@ -25,6 +25,9 @@ from stress.roles.base import Actor, ActorSpec
 
 
 class Zerocopy(Actor):
+    map_ratio: float
+    pipe_max: int
+
     name = "zerocopy"
     OPS = {"recv": 3.0, "read": 2.0, "pin": 1.0, "unmap": 2.0, "pipe_release": 1.0}
     # map_ratio: share of received pages mapped (the rest take the copy path).

@@ -140,13 +140,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from stress.scenario import load_scenario
     from stress.surfaces import runner
 
     table = Table(title="pagerace scenarios")
     for col in ("claim", "scenario", "scheme", "expected", "seeds", "file"):
         table.add_column(col)
     for path in runner.find_scenarios([]):
-        s = runner.load_scenario(path)
+        s = load_scenario(path)
         table.add_row(s.claim or "-", s.name, s.model.scheme, s.expect.describe(),
                       ",".join(map(str, s.run.seeds)), str(path))
     Console().print(table)

@@ -53,7 +53,7 @@ def plan_runs(req: RunRequest) -> list[tuple[Scenario, int]]:
 
 def run_dir_for(out: Path, scn: Scenario, seed: int) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    base = out / f"{scn.name}-s{seed}-{stamp}"
+    base = out.resolve() / f"{scn.name}-s{seed}-{stamp}"
     d, k = base, 1
     while d.exists():
         k += 1

@@ -1,0 +1,148 @@
+"""End-to-end runs through the CLI: verdicts, crashes, hangs and cleanup."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+from e2e import DATA, arena_of, pagerace, shm_files, start, summaries, wait_for_workers
+
+pytestmark = pytest.mark.xdist_group("e2e")  # one run at a time: each wants both cores
+
+
+def test_clean_pg_network_run_passes(tmp_path: Path) -> None:
+    """C1's shape: pg_network under strays, readers, truncation and GUP is clean, with audits."""
+    res = pagerace("run", str(DATA / "clean_pg_network.toml"), "--out", "runs", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    [s] = summaries(tmp_path / "runs")
+    assert s["verdict"] == "pass" and s["anomalies"] == {}
+    assert s["audits"] >= 3 and s["ops"] > 10_000
+    run_dir = Path(s["run_dir"])
+    for name in ("manifest.json", "supervisor.jsonl", "worker-0.jsonl", "worker-1.jsonl",
+                 "traces.npz"):
+        assert (run_dir / name).exists(), name
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["seed"] == 1 and manifest["backend"] == "atomic"
+
+
+def test_racy_backend_is_detected(tmp_path: Path) -> None:
+    """Non-atomic refcount updates lose updates: the audit or the put sees it (C9)."""
+    res = pagerace("run", str(DATA / "racy.toml"), "--out", "runs", cwd=tmp_path)
+    [s] = summaries(tmp_path / "runs")
+    assert s["verdict"] == "pass", s
+    assert {"lost-update", "refcount-underflow"} & set(s["anomalies"])
+    assert res.returncode == 0
+
+
+def test_clean_scenario_with_racy_backend_fails(tmp_path: Path) -> None:
+    """The same clean scenario forced onto the racy backend is a fail, exit code 1."""
+    res = pagerace("run", str(DATA / "clean_pg_network.toml"), "--backend", "racy", "--out",
+                   "runs", cwd=tmp_path)
+    [s] = summaries(tmp_path / "runs")
+    assert s["verdict"] == "fail" and res.returncode == 1
+    assert "pagerace report" in res.stdout
+
+
+def test_killed_worker_is_an_error_within_two_seconds(tmp_path: Path) -> None:
+    """SIGKILL of a worker: verdict error, exit 3, within 2 s, traces dumped, no shm left."""
+    proc = start("run", str(DATA / "long.toml"), "--out", "runs", cwd=tmp_path)
+    run_dir, pids = wait_for_workers(tmp_path / "runs")
+    t0 = time.monotonic()
+    os.kill(pids[1], signal.SIGKILL)
+    proc.wait(timeout=30)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 3, proc.stderr.read() if proc.stderr else ""
+    assert elapsed < 2.0
+    s = json.loads((run_dir / "summary.json").read_text())
+    assert s["verdict"] == "error" and s["anomalies"].get("worker-crash") == 1
+    assert any("SIGKILL" in e for e in s["errors"])
+    traces = np.load(run_dir / "traces.npz")
+    assert len(traces["worker_1"]) > 0  # the dead worker's ring survived it
+    assert arena_of(run_dir) not in shm_files()
+
+
+def test_killed_supervisor_takes_the_workers_with_it(tmp_path: Path) -> None:
+    """SIGKILL of the supervisor: every worker notices and exits within 2 s."""
+    proc = start("run", str(DATA / "long.toml"), "--out", "runs", cwd=tmp_path)
+    _, pids = wait_for_workers(tmp_path / "runs")
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_sigterm_stops_cleanly_and_writes_the_summary(tmp_path: Path) -> None:
+    """SIGTERM (like Ctrl-C) stops the run, writes the summary and exits 130."""
+    proc = start("run", str(DATA / "long.toml"), "--out", "runs", cwd=tmp_path)
+    run_dir, _ = wait_for_workers(tmp_path / "runs")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=10)
+    assert proc.returncode == 130
+    s = json.loads((run_dir / "summary.json").read_text())
+    assert s["interrupted"] and s["ops"] > 0
+    assert arena_of(run_dir) not in shm_files()
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("name = 'x'\n[[roles]]\nrole = 'nic'\n[expect]\nclean = true\n[model]\nfoo = 1\n",
+         "model.foo: unknown key"),
+        ("name = 'x'\n[[roles]]\nrole = 'nicc'\n[expect]\nclean = true\n",
+         "roles[0].role: unknown role 'nicc'"),
+        ("name = 'x'\n[[roles]]\nrole = 'nic'\n[expect]\ndetect = ['lost-updates']\n",
+         "expect.detect: unknown anomaly kind 'lost-updates'"),
+        ("name = 'x'\n[[roles]]\nrole = 'nic'\n[run]\nworkers = 'two'\n[expect]\nclean = true\n",
+         "run.workers: expected int"),
+        ("name = 'x'\n[[roles]]\nrole = 'nic'\n[model]\nscheme = 'magic'\n[expect]\nclean = true\n",
+         "model: scheme must be one of"),
+        ("name = 'x'\n[[roles]]\nrole = 'nic'\nmix = {rx = -1}\n[expect]\nclean = true\n",
+         "roles[0].mix.rx: weight must not be negative"),
+        ("name = 'x'\n[[roles]]\nrole = 'nic'\n[expect]\nclean = true\ndetect = ['bad-page']\n",
+         "expect: give either clean = true or a non-empty detect list"),
+        ("name = 'x'\n[[roles]\n", "not valid TOML"),
+    ],
+)
+def test_malformed_scenario_is_one_line_exit_2(tmp_path: Path, text: str, needle: str) -> None:
+    """A bad scenario names the file, key and reason on one line and exits 2."""
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    res = pagerace("run", str(path), cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and str(path) in res.stderr and needle in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_missing_scenario_file_is_exit_2(tmp_path: Path) -> None:
+    """A scenario path that does not exist is a one-line usage error."""
+    res = pagerace("run", "nothere.toml", cwd=tmp_path)
+    assert res.returncode == 2 and "nothere.toml: no such file" in res.stderr
+
+
+def test_stopped_worker_is_a_hang(tmp_path: Path) -> None:
+    """A worker that stops making progress (SIGSTOP) is a worker-hang: error, exit 3."""
+    proc = start("run", str(DATA / "long.toml"), "--out", "runs", cwd=tmp_path)
+    run_dir, pids = wait_for_workers(tmp_path / "runs")
+    t0 = time.monotonic()
+    os.kill(pids[0], signal.SIGSTOP)
+    proc.wait(timeout=30)
+    assert proc.returncode == 3
+    assert time.monotonic() - t0 < 1.0 + 2.0  # hang_timeout plus the report
+    s = json.loads((run_dir / "summary.json").read_text())
+    assert s["verdict"] == "error" and s["anomalies"].get("worker-hang") == 1
+    assert not _alive(pids[0])
