@@ -39,6 +39,7 @@ class RunSpec:
     seeds: tuple[int, ...] = (1,)
     batch: int = 256
     trace: bool = True
+    checks: bool = True  # debug checks, oracles, audits and scans (off only to measure them)
     hang_timeout: float = 1.0
 
 

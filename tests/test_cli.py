@@ -10,7 +10,7 @@ import pytest
 
 from stress.surfaces.cli import EXIT_USAGE, main
 
-BAD_USAGE = [[], ["frobnicate"], ["bench"], ["bench", "atomics", "--calls", "0"],
+BAD_USAGE = [[], ["frobnicate"], ["bench", "--repeat", "0"], ["bench", "atomics", "--calls", "0"],
              ["bench", "atomics", "--calls", "many"]]
 
 

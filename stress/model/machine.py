@@ -61,7 +61,7 @@ class Machine:
     """One process's handle on the model: memory, layout, options, reporter, tracer."""
 
     def __init__(self, arena: Arena, config: ModelConfig, report: Reporter, *,
-                 worker: int = -1, trace: bool = False) -> None:
+                 worker: int = -1, trace: bool = False, checks: bool = True) -> None:
         self.arena = arena
         self.L: Layout = arena.layout
         self.mem = arena.memory
@@ -71,6 +71,9 @@ class Machine:
         self._report = report
         self.pages = self.L.pages
         self.npages = self.L.config.npages
+        # checks: the debug checks (VM_BUG_ON, CONFIG_DEBUG_VM) and the harness's oracles.
+        # Off only to measure what they cost; the structures stay protected either way.
+        self.checks = checks
         self.tracing = trace and worker >= 0
         if self.tracing:
             self._trace_base = self.L.trace_ring(worker)

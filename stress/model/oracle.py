@@ -8,6 +8,8 @@ from stress.model.machine import Machine, Op
 
 def page_use(m: Machine, p: int, gen: int, op: str) -> bool:
     """A holder touches a page it took at generation `gen`: was it freed and reused?"""
+    if not m.checks:
+        return True
     now = m.gen(p)
     if now == gen:
         return True

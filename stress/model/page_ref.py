@@ -22,10 +22,11 @@ def page_ref_zero_or_close_to_overflow(v: int) -> bool:
 def get_page(m: Machine, p: int) -> None:
     """Take another reference; the caller must already hold one (VM_BUG_ON_PAGE)."""
     slot = m.pages + p * PAGE_WORDS + REFCOUNT
-    v = m.mem.load(slot)
-    if -127 <= v <= 0:
-        m.report(Kind.GET_ON_FREE, p, "get_page", refcount=v,
-                 reason="page_ref_zero_or_close_to_overflow")
+    if m.checks:
+        v = m.mem.load(slot)
+        if -127 <= v <= 0:
+            m.report(Kind.GET_ON_FREE, p, "get_page", refcount=v,
+                     reason="page_ref_zero_or_close_to_overflow")
     old = m.mem.fetch_add(slot, 1)
     if m.tracing:
         m.trace(Op.get_page, p, old, old + 1)
@@ -50,13 +51,15 @@ folio_try_get = get_page_unless_zero
 def put_page_testzero(m: Machine, p: int) -> bool:
     """Drop a reference; True for whoever takes the count to zero."""
     slot = m.pages + p * PAGE_WORDS + REFCOUNT
-    v = m.mem.load(slot)
-    if v <= 0:
-        m.report(Kind.REFCOUNT_UNDERFLOW, p, "put_page", refcount=v, reason="put of a free page")
+    if m.checks:
+        v = m.mem.load(slot)
+        if v <= 0:
+            m.report(Kind.REFCOUNT_UNDERFLOW, p, "put_page", refcount=v,
+                     reason="put of a free page")
     old = m.mem.fetch_add(slot, -1)
     if m.tracing:
         m.trace(Op.put_page, p, old, old - 1)
-    if old <= 0:
+    if old <= 0 and m.checks:
         # Lost a race with another put between the check and the decrement.
         m.report(Kind.REFCOUNT_UNDERFLOW, p, "put_page", refcount=old - 1,
                  reason="refcount went negative")

@@ -253,10 +253,10 @@ class Supervisor:
             now = time.monotonic()
             if self.on_dead_workers() or self.on_hung_workers(now):
                 return
-            if now >= next_scan:
+            if now >= next_scan and run.checks:
                 self.on_scan()
                 next_scan = now + SCAN_EVERY
-            if now >= next_audit:
+            if now >= next_audit and run.checks:
                 if not self.on_audit():
                     return
                 next_audit = time.monotonic() + run.audit_interval

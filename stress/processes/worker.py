@@ -63,7 +63,8 @@ class Worker:
         self.epoch_slot = arena.layout.globals + G_PAUSE_EPOCH
         self.supervisor_pid = supervisor_pid
         self.reporter = WorkerReporter(arena, w, log, {"scheme": scn.model.scheme, "seed": seed})
-        self.m = Machine(arena, scn.model, self.reporter, worker=w, trace=scn.run.trace)
+        self.m = Machine(arena, scn.model, self.reporter, worker=w, trace=scn.run.trace,
+                         checks=scn.run.checks)
         rng = random.Random(seed)
         self.getrandbits = rng.getrandbits
         self.actors: list[Actor] = [ROLES[s.role](self.m, rng, s) for s in specs if s.worker == w]

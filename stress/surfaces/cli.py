@@ -76,8 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="the scenarios of the suite with their claims and expectations")
 
-    bench = sub.add_parser("bench", help="measure the harness")
-    bsub = bench.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    bench = sub.add_parser("bench", help="measure the harness (default) or the atomics")
+    bench.add_argument("--repeat", type=_positive_int, default=5)
+    bench.add_argument("--duration", type=_positive_float, default=1.0,
+                       help="seconds of racing per throughput run")
+    bench.add_argument("--start-method", choices=START_METHODS, default="forkserver")
+    bench.add_argument("--json", action="store_true")
+    bsub = bench.add_subparsers(dest="what", parser_class=_Parser)
     atomics = bsub.add_parser("atomics", help="ns per memory-interface call, every backend")
     atomics.add_argument("--calls", type=_positive_int, default=1_000_000)
     atomics.add_argument("--repeat", type=_positive_int, default=5)
@@ -87,10 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from stress.surfaces.bench_atomics import bench_atomics, report_atomics
+    if args.what == "atomics":
+        from stress.surfaces.bench_atomics import bench_atomics, report_atomics
 
-    results, floor = bench_atomics(args.calls, args.repeat, args.start_method)
-    print(report_atomics(results, floor, args.json), end="" if not args.json else "\n")
+        results, floor = bench_atomics(args.calls, args.repeat, args.start_method)
+        print(report_atomics(results, floor, args.json), end="" if not args.json else "\n")
+        return EXIT_OK
+    import json
+
+    from stress.surfaces.bench_harness import bench_harness, report_harness
+
+    r = bench_harness(args.repeat, args.duration, args.start_method)
+    print(json.dumps(r, indent=2) if args.json else report_harness(r), end="\n" if args.json else "")
     return EXIT_OK
 
 
