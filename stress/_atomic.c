@@ -182,39 +182,48 @@ atomic64_add_unless(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /*
- * trace(base, nentries, w1, ..., w7): append one 8-word record to the ring at
- * slot base.  Slot base holds the ring's sequence number, records follow it.
- * Word 0 of a record is CLOCK_MONOTONIC ns, so a timestamp costs no extra call.
- * Only the ring's owner writes it; readers order records by timestamp.
+ * trace(base, nentries, pages, worker, op, page, before, after, result, aux):
+ * append one 8-word record to the ring at slot base.  Slot base holds the
+ * ring's sequence number, records follow it:
+ *   [ns, worker << 16 | op, page, before, after, result, gen, aux]
+ * The timestamp (CLOCK_MONOTONIC) and the page's gen (word 7 of the 8-word
+ * page record at slot pages + 8 * page) are read here, so a trace point costs
+ * one call.  Only the ring's owner writes it; readers order records by time.
  */
 #define TRACE_WORDS 8
+#define TRACE_ARGS 10
 static PyObject *
 atomic64_trace(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    Py_ssize_t base, n, k;
-    int64_t rec[TRACE_WORDS], seq, *slot;
+    Py_ssize_t base, n;
+    int64_t v[TRACE_ARGS], seq, gen = -1, *slot;
     struct timespec ts;
+    int k;
 
-    if (check_nargs("trace", nargs, 2 + TRACE_WORDS - 1) < 0 ||
-        (base = slot_arg(self, args, 0)) < 0)
+    if (check_nargs("trace", nargs, TRACE_ARGS) < 0 || (base = slot_arg(self, args, 0)) < 0)
         return NULL;
-    n = PyLong_AsSsize_t(args[1]);
-    if (n == -1 && PyErr_Occurred())
-        return NULL;
+    for (k = 1; k < TRACE_ARGS; k++)
+        if (value_arg(args, k, &v[k]) < 0)
+            return NULL;
+    n = (Py_ssize_t)v[1];
     if (n <= 0 || base + 1 + n * TRACE_WORDS > self->nslots) {
         PyErr_Format(PyExc_IndexError, "trace ring at %zd with %zd entries overruns %zd slots",
                      base, n, self->nslots);
         return NULL;
     }
-    for (k = 1; k < TRACE_WORDS; k++)
-        if (value_arg(args, k + 1, &rec[k]) < 0)
-            return NULL;
+    if (v[5] >= 0 && v[2] + v[5] * 8 + 7 < self->nslots)
+        gen = __atomic_load_n(&self->slots[v[2] + v[5] * 8 + 7], __ATOMIC_RELAXED);
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    rec[0] = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     seq = __atomic_load_n(&self->slots[base], __ATOMIC_RELAXED);
     slot = &self->slots[base + 1 + (seq % n) * TRACE_WORDS];
-    for (k = 0; k < TRACE_WORDS; k++)
-        __atomic_store_n(&slot[k], rec[k], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[0], (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[1], v[3] << 16 | v[4], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[2], v[5], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[3], v[6], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[4], v[7], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[5], v[8], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[6], gen, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[7], v[9], __ATOMIC_RELAXED);
     __atomic_store_n(&self->slots[base], seq + 1, __ATOMIC_RELEASE);
     Py_RETURN_NONE;
 }
@@ -276,7 +285,8 @@ static PyMethodDef atomic64_methods[] = {
     {"add_unless", (PyCFunction)(void (*)(void))atomic64_add_unless, METH_FASTCALL,
      "add_unless(i, a, u) -> old (added iff old != u)"},
     {"trace", (PyCFunction)(void (*)(void))atomic64_trace, METH_FASTCALL,
-     "trace(base, nentries, w1..w7): append a timestamped record to a ring"},
+     "trace(base, nentries, pages, worker, op, page, before, after, result, aux): "
+     "append a timestamped record to a ring"},
     {"release", (PyCFunction)atomic64_release, METH_NOARGS, "release the buffer"},
     {"__enter__", (PyCFunction)atomic64_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))atomic64_exit, METH_FASTCALL, NULL},

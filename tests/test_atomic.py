@@ -82,15 +82,18 @@ def test_release_lets_the_mmap_close() -> None:
         a.load(0)
 
 
-def test_trace_writes_a_timestamped_ring_record(a: Atomic64) -> None:
-    """trace() fills [ts, w1..w7] at seq % n and bumps the sequence word."""
-    buf = Atomic64(bytearray(8 * (1 + 2 * 8)))
+def test_trace_writes_a_timestamped_ring_record() -> None:
+    """trace() fills [ns, worker<<16|op, page, before, after, result, gen, aux] at seq % n."""
+    # Slots 0..16: a two-entry ring; slots 17..32: two 8-word page records (gen is word 7).
+    buf = Atomic64(bytearray(8 * 33))
+    pages = 17
+    buf.store(pages + 8 + 7, 42)  # page 1's gen
     t0 = monotonic_ns()
     for k in range(3):
-        buf.trace(0, 2, k, 2, 3, 4, 5, 6, 7)
+        buf.trace(0, 2, pages, 3, 5, 1, k, k + 1, 1, 9)
     assert buf.load(0) == 3
-    # The third record overwrote the first slot of a two-entry ring.
-    assert buf.load(1) >= t0 and buf.load(2) == 2
-    assert buf.load(9 + 1) == 1
+    # The third record overwrote the first entry of the two-entry ring.
+    rec = [buf.load(1 + w) for w in range(8)]
+    assert rec[0] >= t0 and rec[1:] == [3 << 16 | 5, 1, 2, 3, 1, 42, 9]
     with pytest.raises(IndexError):
-        buf.trace(0, 3, 1, 2, 3, 4, 5, 6, 7)
+        buf.trace(0, 5, pages, 3, 5, 1, 0, 0, 0, 0)  # five entries overrun the buffer

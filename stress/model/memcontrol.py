@@ -21,7 +21,7 @@ def mem_cgroup_charge(m: Machine, p: int, memcg: int, sock: bool = False) -> boo
         return False
     m.sys.fetch_add(m.L.memcg + memcg, 1)
     if m.tracing:
-        m.trace(Op.mem_cgroup_charge, p, 0, data)
+        m.trace(Op.mem_cgroup_charge, p, 0, data, 0, 0)
     return True
 
 
@@ -31,7 +31,7 @@ def mem_cgroup_uncharge(m: Machine, p: int) -> None:
     if data and m.mem.cas(slot, data, 0) == data:
         m.sys.fetch_add(m.L.memcg + (data & MEMCG_ID), -1)
         if m.tracing:
-            m.trace(Op.mem_cgroup_uncharge, p, data, 0)
+            m.trace(Op.mem_cgroup_uncharge, p, data, 0, 0, 0)
 
 
 def memcg_nr_charged(m: Machine, memcg: int) -> int:

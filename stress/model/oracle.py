@@ -14,7 +14,7 @@ def page_use(m: Machine, p: int, gen: int, op: str) -> bool:
     if now == gen:
         return True
     if m.tracing:
-        m.trace(Op.use, p, gen, now)
+        m.trace(Op.use, p, gen, now, 0, 0)
     m.report(Kind.USE_AFTER_FREE, p, op, refcount=m.refcount(p),
              reason=f"held since generation {gen}, page is now generation {now}")
     return False

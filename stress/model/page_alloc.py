@@ -92,7 +92,7 @@ def bad_page(m: Machine, p: int, reason: str, op: str) -> None:
     m.report(Kind.BAD_PAGE, p, op, refcount=m.mem.load(base + REFCOUNT), reason=reason,
              flags=F.flag_names(m.mem.load(base + FLAGS)))
     if m.tracing:
-        m.trace(Op.bad_page, p, 0, 0)
+        m.trace(Op.bad_page, p, 0, 0, 0, 0)
 
 
 def _check_new_page(m: Machine, p: int) -> str | None:
@@ -126,7 +126,7 @@ def alloc_page(m: Machine) -> int:
         m.sys.fetch_add(base + GEN, 1)
         m.mem.store(base + REFCOUNT, 1)  # set_page_refcounted
         if m.tracing:
-            m.trace(Op.alloc_page, p, 0, 1)
+            m.trace(Op.alloc_page, p, 0, 1, 0, 0)
         return p
 
 
@@ -164,7 +164,7 @@ def free_pages_prepare(m: Machine, p: int, op: str = "free_pages_prepare") -> bo
         return False
     m.mem.store(m.page(p) + FLAGS, 0)  # every flag, a stale PG_owner_priv_1 included
     if m.tracing:
-        m.trace(Op.free_pages_prepare, p, 0, 0, 1)
+        m.trace(Op.free_pages_prepare, p, 0, 0, 1, 0)
     _free_list_push(m, p)
     return True
 

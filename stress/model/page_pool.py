@@ -96,7 +96,7 @@ def page_pool_alloc_pages(m: Machine, pool: int) -> int:
         if want == 0:
             m.mem.store(m.page(p) + REFCOUNT, 1)  # set_page_count: no recheck
         if m.tracing:
-            m.trace(Op.page_pool_alloc, p, m.cfg.pool_free_refcount, 1, pool)
+            m.trace(Op.page_pool_alloc, p, m.cfg.pool_free_refcount, 1, pool, 0)
         return p
     p = alloc_page(m)
     if p < 0:
@@ -180,7 +180,7 @@ def page_pool_put_free_page(m: Machine, p: int, pool: int = -1) -> None:
                  reason="non-network page fed to a page pool (stale PG_owner_priv_1)",
                  flags=F.flag_names(m.mem.load(base + FLAGS)))
         if m.tracing:
-            m.trace(Op.misroute, p, 0, 0)
+            m.trace(Op.misroute, p, 0, 0, 0, 0)
         return
     if not _recycle(m, pool, p, True, "page_pool_put_free_page"):
         m.sys.fetch_add(m.L.pool(pool) + POOL_RECYCLE_RELEASED, 1)
@@ -191,7 +191,7 @@ def set_page_dtor(m: Machine, p: int, pool: int) -> None:
     """dtor_ref1: mark the page so its final put runs the network destructor."""
     m.mem.store(m.page(p) + DTOR, pool + 1)
     if m.tracing:
-        m.trace(Op.set_page_dtor, p, 0, pool + 1)
+        m.trace(Op.set_page_dtor, p, 0, pool + 1, 0, 0)
 
 
 def page_pool_destroy(m: Machine, pool: int) -> int:

@@ -29,14 +29,14 @@ def get_page(m: Machine, p: int) -> None:
                      reason="page_ref_zero_or_close_to_overflow")
     old = m.mem.fetch_add(slot, 1)
     if m.tracing:
-        m.trace(Op.get_page, p, old, old + 1)
+        m.trace(Op.get_page, p, old, old + 1, 0, 0)
 
 
 def page_ref_add_unless(m: Machine, p: int, nr: int, u: int) -> bool:
     """Add nr unless the count is u; the building block of every lockless tryget."""
     old = m.mem.add_unless(m.pages + p * PAGE_WORDS + REFCOUNT, nr, u)
     if m.tracing:
-        m.trace(Op.get_page_unless_zero, p, old, old if old == u else old + nr, old != u)
+        m.trace(Op.get_page_unless_zero, p, old, old if old == u else old + nr, old != u, 0)
     return old != u
 
 
@@ -58,7 +58,7 @@ def put_page_testzero(m: Machine, p: int) -> bool:
                      reason="put of a free page")
     old = m.mem.fetch_add(slot, -1)
     if m.tracing:
-        m.trace(Op.put_page, p, old, old - 1)
+        m.trace(Op.put_page, p, old, old - 1, 0, 0)
     if old <= 0 and m.checks:
         # Lost a race with another put between the check and the decrement.
         m.report(Kind.REFCOUNT_UNDERFLOW, p, "put_page", refcount=old - 1,
@@ -83,4 +83,4 @@ def page_ref_unfreeze(m: Machine, p: int, count: int) -> None:
                  reason=f"unfreeze to {count} of refcount {v}")
     m.mem.store(slot, count)
     if m.tracing:
-        m.trace(Op.page_ref_unfreeze, p, v, count)
+        m.trace(Op.page_ref_unfreeze, p, v, count, 0, 0)

@@ -13,7 +13,7 @@ import numpy as np
 import structlog
 
 from stress.memory.trace import op_of, worker_of
-from stress.model.machine import Op
+from stress.model.machine import OP_NAMES
 
 
 def open_log(path: Path, **context: Any) -> tuple[Any, IO[str]]:
@@ -32,10 +32,7 @@ def open_log(path: Path, **context: Any) -> tuple[Any, IO[str]]:
 
 
 def op_name(code: int) -> str:
-    try:
-        return Op(code).name
-    except ValueError:
-        return f"op{code}"
+    return OP_NAMES.get(code, f"op{code}")
 
 
 def history_rows(records: np.ndarray) -> list[dict[str, int | str]]:

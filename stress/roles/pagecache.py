@@ -40,7 +40,7 @@ class Reader(Actor):
 
     def lookup(self) -> None:
         m = self.m
-        index = self.rng.randrange(self.nslots)
+        index = int(self.random() * self.nslots)
         p = filemap_get_entry(m, index)
         if p < 0:
             return
@@ -77,7 +77,7 @@ class Truncater(Actor):
 
     def add(self) -> None:
         m = self.m
-        index = self.rng.randrange(self.nslots)
+        index = int(self.random() * self.nslots)
         if m.sys.load(m.L.cache + index):
             return
         p = alloc_page(m)
@@ -89,7 +89,7 @@ class Truncater(Actor):
     def _locked(self) -> tuple[int, int]:
         """Look up a random index and lock the page, still the file's: (index, page) or -1s."""
         m = self.m
-        index = self.rng.randrange(self.nslots)
+        index = int(self.random() * self.nslots)
         p = filemap_get_entry(m, index)
         if p < 0:
             return -1, -1

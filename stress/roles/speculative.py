@@ -25,7 +25,7 @@ class Gup(Actor):
         self.held: deque[tuple[int, int]] = deque()
 
     def gup(self) -> None:
-        p = get_user_pages_fast(self.m, self.rng.randrange(self.npte))
+        p = get_user_pages_fast(self.m, int(self.random() * self.npte))
         if p >= 0:
             self.held.append((p, self.m.gen(p)))
             if len(self.held) > self.hold:
@@ -64,7 +64,7 @@ class Stray(Actor):
         self.held: deque[int] = deque()
 
     def tryget(self) -> None:
-        p = self.rng.randrange(self.npages)
+        p = int(self.random() * self.npages)
         if get_page_unless_zero(self.m, p):
             self.held.append(p)
             if len(self.held) > self.hold:

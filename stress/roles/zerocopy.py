@@ -61,7 +61,7 @@ class Zerocopy(Actor):
     def read(self) -> None:
         """The application reads a mapped page (and the oldest page in its pipe)."""
         if self.mapped:
-            _, p, gen = self.mapped[self.rng.randrange(len(self.mapped))]
+            _, p, gen = self.mapped[int(self.random() * len(self.mapped))]
             page_use(self.m, p, gen, "user_read")
         if self.pipe:
             p, gen = self.pipe[0]
@@ -71,7 +71,7 @@ class Zerocopy(Actor):
     def pin(self) -> None:
         """vmsplice a mapped page into the pipe: a reference that outlives munmap."""
         if self.mapped and len(self.pipe) < self.pipe_max:
-            _, p, gen = self.mapped[self.rng.randrange(len(self.mapped))]
+            _, p, gen = self.mapped[int(self.random() * len(self.mapped))]
             vmsplice_page(self.m, p)
             self.pipe.append((p, gen))
 

@@ -23,7 +23,7 @@ from stress.scenario import Scenario, parse_scenario
 from stress.surfaces.bench_atomics import CONFIG as ATOMIC_CONFIG
 from stress.surfaces.bench_atomics import _single
 
-FULL_MIX = [
+FULL_MIX: list[dict[str, object]] = [
     {"role": "nic"}, {"role": "zerocopy"}, {"role": "stray"}, {"role": "reader"},
     {"role": "truncater"}, {"role": "gup"}, {"role": "swapcache"},
     {"role": "pgtable", "leave_pinned": False},

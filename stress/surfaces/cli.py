@@ -103,7 +103,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from stress.surfaces.bench_harness import bench_harness, report_harness
 
     r = bench_harness(args.repeat, args.duration, args.start_method)
-    print(json.dumps(r, indent=2) if args.json else report_harness(r), end="\n" if args.json else "")
+    if args.json:
+        print(json.dumps(r, indent=2))
+    else:
+        print(report_harness(r), end="")
     return EXIT_OK
 
 
