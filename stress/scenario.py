@@ -148,11 +148,17 @@ def parse_scenario(data: Mapping[str, Any], where: str) -> Scenario:
     types = {f.name: f.type for f in fields(ModelConfig)}
     model_kw = {}
     for k in _MODEL_KEYS & model_t.keys():
+        if k == "delays":
+            model_kw[k] = _check_type(where, "model.delays", model_t[k], dict)
+            continue
         kind = {"str": str, "bool": bool, "int": int}[str(types[k])]
         model_kw[k] = _check_type(where, f"model.{k}", model_t[k], kind)
     try:
         model = ModelConfig(**model_kw)
     except ValueError as e:
+        key, _, reason = str(e).partition(": ") if str(e).startswith("delays") else ("", "", "")
+        if key:
+            raise _fail(where, f"model.{key}", reason) from None
         raise _fail(where, "model", str(e)) from None
     size_kw = {k: _check_type(where, f"model.{k}", model_t[k], int)
                for k in _SIZE_KEYS & model_t.keys()}

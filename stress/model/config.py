@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 
 SCHEMES = ("driver_ref", "pg_network", "dtor_ref1", "pp_magic")
 MEMCG_MODES = ("none", "unmap", "lifetime")
+
+# Named check-then-act points where a scenario may widen the race window with a busy
+# wait, like KCSAN's delay injection.  Always explicit in the scenario and the summary.
+DELAY_POINTS = {
+    "lookup_tryget": "lockless lookup: between loading the slot and the tryget",
+    "dtor_check_put": "dtor_ref1: between the refcount == 1 check and the put",
+    "pool_check_recycle": "driver_ref, pp_magic: between the refcount == 1 check and the recycle",
+    "swapcache_put_clear": "swap cache removal: between its two steps",
+}
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,8 @@ class ModelConfig:
     lookup_skips_recheck: bool = False  # filemap lookup without xas_reload
     # Retries before a lockless lookup gives up (keeps a worker from spinning forever).
     lookup_retries: int = 64
+    # Delay injection: point name -> microseconds of busy wait.
+    delays: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -34,6 +46,12 @@ class ModelConfig:
             v = getattr(self, f.name)
             if f.type in ("bool", bool) and not isinstance(v, bool):
                 raise ValueError(f"{f.name} must be true or false, got {v!r}")
+        for point, us in self.delays.items():
+            if point not in DELAY_POINTS:
+                raise ValueError(f"delays: unknown point {point!r} "
+                                 f"(known: {', '.join(DELAY_POINTS)})")
+            if isinstance(us, bool) or not isinstance(us, int | float) or not 0 <= us <= 10_000:
+                raise ValueError(f"delays.{point}: microseconds in [0, 10000], got {us!r}")
         if not isinstance(self.lookup_retries, int) or self.lookup_retries < 1:
             raise ValueError(
                 f"lookup_retries must be a positive integer, got {self.lookup_retries!r}"

@@ -10,7 +10,7 @@ drop may well be the final put of whatever the page has become.
 from __future__ import annotations
 
 import stress.model.swap as swap
-from stress.model.machine import Machine
+from stress.model.machine import Machine, spin
 from stress.model.page_ref import get_page_unless_zero
 
 
@@ -22,6 +22,8 @@ def lockless_get(m: Machine, slot: int, recheck: bool = True) -> int:
         if v == 0:
             return -1
         p = v - 1
+        if m.delay_lookup_tryget:
+            spin(m.delay_lookup_tryget)
         if not get_page_unless_zero(m, p):
             continue  # frozen or freed under us
         if recheck and sys.load(slot) != v:

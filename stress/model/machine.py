@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from time import perf_counter
 
 from stress._atomic import Atomic64
 from stress.anomalies import BUG_KINDS, Anomaly, Kind, PageBug, Reporter
 from stress.memory.arena import Arena
 from stress.memory.layout import GEN, PAGE_WORDS, REFCOUNT, Layout
-from stress.model.config import ModelConfig
+from stress.model.config import DELAY_POINTS, ModelConfig
 
 # The harness's shadow of where a page is: kept beside the records, never read by the model
 # to decide anything except to recognise a free of a page that is not in use.
@@ -53,6 +54,13 @@ class Op:
     use = 22
 
 
+def spin(seconds: float) -> None:
+    """Busy-wait (a sleep would give the core away and wake far too late)."""
+    end = perf_counter() + seconds
+    while perf_counter() < end:
+        pass
+
+
 OP_NAMES = {v: k for k, v in vars(Op).items() if isinstance(v, int) and not k.startswith("_")}
 
 
@@ -82,6 +90,11 @@ class Machine:
         # checks: the debug checks (VM_BUG_ON, CONFIG_DEBUG_VM) and the harness's oracles.
         # Off only to measure what they cost; the structures stay protected either way.
         self.checks = checks
+        delays = {point: config.delays.get(point, 0) / 1e6 for point in DELAY_POINTS}
+        self.delay_lookup_tryget = delays["lookup_tryget"]
+        self.delay_dtor_check_put = delays["dtor_check_put"]
+        self.delay_pool_check_recycle = delays["pool_check_recycle"]
+        self.delay_swapcache_put_clear = delays["swapcache_put_clear"]
         self.tracing = trace and worker >= 0 and arena.layout.config.trace_entries > 0
         # trace(op, page, before, after, result, aux): one C call, ring arguments bound once.
         self.trace: Callable[[int, int, int, int, int, int], None] = (

@@ -29,7 +29,15 @@ from stress.memory.layout import (
     REFCOUNT,
 )
 from stress.model import flags as F
-from stress.model.machine import PS_ALLOCATED, PS_LEAKED, PS_POOLED, PSTATE_NAMES, Machine, Op
+from stress.model.machine import (
+    PS_ALLOCATED,
+    PS_LEAKED,
+    PS_POOLED,
+    PSTATE_NAMES,
+    Machine,
+    Op,
+    spin,
+)
 from stress.model.memcontrol import mem_cgroup_uncharge
 from stress.model.page_alloc import alloc_page, free_pages_prepare
 from stress.model.ptr_ring import ptr_ring_consume, ptr_ring_produce
@@ -160,8 +168,11 @@ def page_pool_put_page(m: Machine, pool: int, p: int, allow_direct: bool = False
     rc = m.mem.load(m.page(p) + REFCOUNT)
     if m.tracing:
         m.trace(Op.page_pool_put_page, p, rc, rc, rc == 1, pool)
-    if rc == 1 and _recycle(m, pool, p, allow_direct, "page_pool_put_page"):
-        return
+    if rc == 1:
+        if m.delay_pool_check_recycle:
+            spin(m.delay_pool_check_recycle)
+        if _recycle(m, pool, p, allow_direct, "page_pool_put_page"):
+            return
     m.sys.fetch_add(m.L.pool(pool) + POOL_RECYCLE_RELEASED, 1)
     page_pool_return_page(m, pool, p)
 

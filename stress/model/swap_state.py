@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stress.model import flags as F
-from stress.model.machine import Machine
+from stress.model.machine import Machine, spin
 from stress.model.page_ref import get_page
 from stress.model.swap import put_page
 
@@ -19,7 +19,11 @@ def delete_from_swap_cache(m: Machine, p: int) -> None:
     """Clear PG_swapcache, then drop the cache's reference (the fault reverses them)."""
     if m.cfg.swapcache_put_before_clear:
         put_page(m, p)
+        if m.delay_swapcache_put_clear:
+            spin(m.delay_swapcache_put_clear)
         F.clear_page_flag(m, p, F.PG_swapcache)
     else:
         F.clear_page_flag(m, p, F.PG_swapcache)
+        if m.delay_swapcache_put_clear:
+            spin(m.delay_swapcache_put_clear)
         put_page(m, p)

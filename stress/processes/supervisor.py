@@ -44,6 +44,7 @@ from stress.memory.layout import (
     W_HEARTBEAT,
     W_OPS,
     W_PARKED_EPOCH,
+    W_PID,
     W_STATE,
     WS_DONE,
 )
@@ -68,6 +69,7 @@ from stress.scenario import Scenario
 TICK = 0.05
 SCAN_EVERY = 0.1
 DRAIN_TIMEOUT = 10.0
+STARTUP_TIMEOUT = 30.0
 
 
 @dataclass
@@ -86,8 +88,12 @@ class Progress:
 
 class Supervisor:
     def __init__(self, scn: Scenario, seed: int, run_dir: Path, *, start_method: str = "forkserver",
-                 progress: Callable[[Progress], None] | None = None) -> None:
+                 progress: Callable[[Progress], None] | None = None,
+                 until_detected: bool = False, budget: float | None = None) -> None:
         self.scn = scn
+        self.until_detected = until_detected and not scn.expect.clean
+        # Racing time allowed before budget-overrun (ops mode, or a duration that was cut).
+        self.budget = budget
         self.seed = seed
         self.run_dir = run_dir
         self.start_method = start_method
@@ -232,6 +238,21 @@ class Supervisor:
             self.procs.append(p)
         self.log.info("workers started", pids=[p.pid for p in self.procs])
 
+    def wait_ready(self) -> bool:
+        """Every worker attached and built its actors: only then does the race clock start."""
+        L, words = self.arena.layout, self.arena.words
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while any(int(words[L.worker(w) + W_PID]) == 0 for w in range(len(self.procs))):
+            if self.on_dead_workers():
+                return False
+            if time.monotonic() > deadline:
+                for w in range(len(self.procs)):
+                    if int(words[L.worker(w) + W_PID]) == 0:
+                        self.health_event(Kind.WORKER_HANG, w, "did not start")
+                return False
+            time.sleep(0.002)
+        return True
+
     def set_state(self, state: int) -> None:
         self.arena.atomic.store(self.arena.layout.globals + G_RUN_STATE, state)
 
@@ -239,6 +260,8 @@ class Supervisor:
         from multiprocess.connection import wait
 
         run = self.scn.run
+        if not self.wait_ready():
+            return
         self.set_state(RUN_RUNNING)
         self.race_t0 = time.monotonic()
         self.next_health = self.race_t0
@@ -247,7 +270,9 @@ class Supervisor:
         next_audit = self.race_t0 + run.audit_interval
         next_scan = self.race_t0
         deadline = self.race_t0 + run.duration if not run.ops else float("inf")
-        self.budget_deadline = self.race_t0 + max(run.duration * 10, 60.0)
+        self.budget_deadline = self.race_t0 + (self.budget if self.budget is not None
+                                               else max(run.duration * 10, 60.0))
+        detect = set(self.scn.expect.detect)
         while True:
             wait([p.sentinel for p in self.procs], timeout=TICK)
             now = time.monotonic()
@@ -262,6 +287,8 @@ class Supervisor:
                 next_audit = time.monotonic() + run.audit_interval
             self.on_tick(now, "racing")
             if now >= deadline or (run.ops and self.all_done()):
+                return
+            if self.until_detected and detect & set(self.all_counts()):
                 return
             if now >= self.budget_deadline:
                 self.health_event(Kind.BUDGET_OVERRUN, -1, "the run overran its time budget")
@@ -454,6 +481,7 @@ class Supervisor:
             "audits": self.audits,
             "audit_ms_max": round(max(self.audit_ms), 2) if self.audit_ms else None,
             "backend": self.scn.backend, "scheme": self.scn.model.scheme,
+            "delays_us": dict(self.scn.model.delays),
             "pools": pools, "health": self.health, "errors": self.errors,
             "interrupted": self.interrupted, "run_dir": str(self.run_dir),
         }

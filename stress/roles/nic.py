@@ -11,6 +11,7 @@ from stress.model import (
     get_page,
     page_pool_alloc_pages,
     page_pool_put_page,
+    put_page,
     skb_frag_unref,
 )
 from stress.model.ptr_ring import ptr_ring_produce
@@ -19,10 +20,13 @@ from stress.roles.base import Actor, ActorSpec
 
 class Nic(Actor):
     retain: int
+    drop_via_put_page: bool
 
     name = "nic"
-    OPS = {"rx": 3.0, "recycle": 2.0}
-    PARAMS = {"retain": (int, 64)}  # driver_ref: base references kept before recycling
+    OPS = {"rx": 3.0, "recycle": 2.0, "drop": 0.0}
+    # retain: driver_ref's base references kept before recycling.
+    # drop_via_put_page: the rx error path frees a pool page with put_page (a driver bug).
+    PARAMS = {"retain": (int, 64), "drop_via_put_page": (bool, False)}
     NEEDS = frozenset({"pool", "queue"})
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
@@ -49,6 +53,19 @@ class Nic(Actor):
                 self.recycle()
         if not ptr_ring_produce(m.sys, self.qbase, self.qsize, p):
             skb_frag_unref(m, p)  # socket queue full: drop the packet
+
+    def drop(self) -> None:
+        """An rx error: the driver gives a fresh page straight back."""
+        m = self.m
+        p = page_pool_alloc_pages(m, self.spec.pool)
+        if p < 0:
+            return
+        if self.drop_via_put_page:
+            put_page(m, p)  # the page allocator's API for a page-pool page
+        elif self.driver_ref:
+            page_pool_put_page(m, self.spec.pool, p, allow_direct=True)
+        else:
+            skb_frag_unref(m, p)
 
     def recycle(self) -> None:
         """driver_ref: offer the oldest retained page back (recycled only at refcount 1)."""

@@ -32,6 +32,7 @@ def _positive_int(text: str) -> int:
 
 
 START_METHODS = ("forkserver", "spawn", "fork")
+DEFAULT_SUITE_BUDGET = 60.0
 
 
 def _positive_float(text: str) -> float:
@@ -73,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", type=_positive_float,
                      help="seconds for the whole run, split across scenarios and seeds")
     run.add_argument("--shard", type=_shard, help="K/N: run the K-th of N stable slices")
+    run.add_argument("--repeat", type=_positive_int,
+                     help="run every scenario with seeds 1..N and report reliability")
+    run.add_argument("--until-detected", action="store_true",
+                     help="end a buggy scenario's race at its first expected detection")
 
     sub.add_parser("list", help="the scenarios of the suite with their claims and expectations")
 
@@ -129,8 +134,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          backend=args.backend)
         for s in runner.load_all(paths)
     )
-    req = runner.RunRequest(scenarios, tuple(args.seeds) if args.seeds else None, args.out,
-                            args.start_method, args.budget)
+    if args.repeat and args.seeds:
+        raise UsageError("pagerace run: --repeat and --seed exclude each other")
+    seeds = tuple(range(1, args.repeat + 1)) if args.repeat else \
+        tuple(args.seeds) if args.seeds else None
+    budget = args.budget if args.budget or args.scenarios else DEFAULT_SUITE_BUDGET
+    req = runner.RunRequest(scenarios, seeds, args.out, args.start_method, budget,
+                            args.until_detected)
     signal.signal(signal.SIGTERM, _sigterm)
     console = Console(stderr=False)
     if sys.stdout.isatty():
@@ -141,7 +151,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     else:
         summaries, interrupted = runner.execute(req, runner.PlainProgress())
     if summaries:
-        console.print(runner.verdict_table(summaries))
+        table = runner.reliability_table if args.repeat else runner.verdict_table
+        console.print(table(summaries))
     for s in summaries:
         if s["verdict"] != "pass":
             console.print(f"{s['verdict']}: {s['scenario']} seed {s['seed']}: "

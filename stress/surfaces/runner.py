@@ -22,6 +22,7 @@ class RunRequest:
     out: Path
     start_method: str
     budget: float | None
+    until_detected: bool = False
 
 
 def find_scenarios(args: Sequence[str]) -> list[Path]:
@@ -41,14 +42,15 @@ def shard(paths: list[Path], k: int, n: int) -> list[Path]:
     return [p for i, p in enumerate(sorted(paths)) if i % n == k - 1]
 
 
-def plan_runs(req: RunRequest) -> list[tuple[Scenario, int]]:
+def plan_runs(req: RunRequest) -> list[tuple[Scenario, int, float | None]]:
+    """(scenario, seed, racing budget) for every run, the budget split evenly."""
     runs = [(scn, seed) for scn in req.scenarios for seed in (req.seeds or scn.run.seeds)]
-    if req.budget is not None and runs:
-        # Racing time is split evenly; startup, drain and audits take the rest.
-        share = req.budget * 0.6 / len(runs)
-        runs = [(s if s.run.duration <= share or s.run.ops else s.with_overrides(duration=share),
-                 seed) for s, seed in runs]
-    return runs
+    if req.budget is None or not runs:
+        return [(s, seed, None) for s, seed in runs]
+    # Racing gets 60 % of the budget; startup, audits and the drain take the rest.
+    share = req.budget * 0.6 / len(runs)
+    return [(s if s.run.duration <= share or s.run.ops else s.with_overrides(duration=share),
+             seed, share) for s, seed in runs]
 
 
 def run_dir_for(out: Path, scn: Scenario, seed: int) -> Path:
@@ -83,9 +85,10 @@ def execute(req: RunRequest, progress: Callable[[Progress], None] | None
             ) -> tuple[list[dict[str, Any]], bool]:
     """Run every (scenario, seed); stop early on Ctrl-C.  (summaries, interrupted)."""
     summaries = []
-    for scn, seed in plan_runs(req):
+    for scn, seed, budget in plan_runs(req):
         sup = Supervisor(scn, seed, run_dir_for(req.out, scn, seed),
-                         start_method=req.start_method, progress=progress)
+                         start_method=req.start_method, progress=progress,
+                         until_detected=req.until_detected, budget=budget)
         summary = sup.run()
         summaries.append(summary)
         if summary.get("interrupted"):
@@ -112,4 +115,29 @@ def verdict_table(summaries: list[dict[str, Any]]) -> Any:
         table.add_row(s.get("claim") or "-", s["scenario"], str(s["seed"]), s["expected"], seen,
                       f"[{style[s['verdict']]}]{v}[/]", first, f"{s['ops_per_s']:,}",
                       str(s["audits"]))
+    return table
+
+
+def reliability_table(summaries: list[dict[str, Any]]) -> Any:
+    """Per scenario over its seeds: how often the verdict held, and how fast detection came."""
+    import statistics
+
+    from rich.table import Table
+
+    by: dict[str, list[dict[str, Any]]] = {}
+    for s in summaries:
+        by.setdefault(s["scenario"], []).append(s)
+    table = Table(title="reliability over seeds")
+    for col in ("claim", "scenario", "expected", "runs", "as expected", "rate",
+                "median first detection", "max first detection"):
+        table.add_column(col)
+    for name, runs in by.items():
+        ok = sum(r["verdict"] == "pass" for r in runs)
+        times = [min(r["first_detection_s"].values()) for r in runs
+                 if r["verdict"] == "pass" and r["first_detection_s"]]
+        clean = runs[0]["expected"] == "clean"
+        table.add_row(runs[0].get("claim") or "-", name, runs[0]["expected"], str(len(runs)),
+                      str(ok), f"{ok / len(runs):.0%}",
+                      "-" if clean or not times else f"{statistics.median(times):.3f} s",
+                      "-" if clean or not times else f"{max(times):.3f} s")
     return table
