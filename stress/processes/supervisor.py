@@ -91,7 +91,8 @@ class Supervisor:
                  progress: Callable[[Progress], None] | None = None,
                  until_detected: bool = False, budget: float | None = None) -> None:
         self.scn = scn
-        self.until_detected = until_detected and not scn.expect.clean
+        # Stopping early could hide a forbidden kind seen later: only without a forbid list.
+        self.until_detected = until_detected and not scn.expect.clean and not scn.expect.forbid
         # Racing time allowed before budget-overrun (ops mode, or a duration that was cut).
         self.budget = budget
         self.seed = seed

@@ -142,7 +142,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     req = runner.RunRequest(scenarios, seeds, args.out, args.start_method, budget,
                             args.until_detected)
     signal.signal(signal.SIGTERM, _sigterm)
-    console = Console(stderr=False)
+    # CI logs are no terminal: keep the verdict table readable rather than 80 columns.
+    console = Console() if sys.stdout.isatty() else Console(width=180)
     if sys.stdout.isatty():
         from stress.surfaces.live import LiveProgress
 
