@@ -146,3 +146,12 @@ def test_stopped_worker_is_a_hang(tmp_path: Path) -> None:
     s = json.loads((run_dir / "summary.json").read_text())
     assert s["verdict"] == "error" and s["anomalies"].get("worker-hang") == 1
     assert not _alive(pids[0])
+
+
+def test_ops_run_over_its_budget_is_budget_overrun(tmp_path: Path) -> None:
+    """An ops-bounded run that cannot finish within --budget is a budget-overrun: exit 3."""
+    res = pagerace("run", str(DATA / "clean_pg_network.toml"), "--ops", "1000000000",
+                   "--budget", "2", "--out", "runs", cwd=tmp_path)
+    assert res.returncode == 3, res.stdout + res.stderr
+    [s] = summaries(tmp_path / "runs")
+    assert s["verdict"] == "error" and s["anomalies"].get("budget-overrun") == 1

@@ -39,7 +39,8 @@ class AnomalyLog:
         if a.page >= 0 and self.arena.layout.config.trace_entries:
             records = all_records(self.arena.words, self.arena.layout)
             history = history_rows(page_history(records, a.page, HISTORY))
-        self.log.warning("anomaly", **a.to_dict(), **self.context, history=history)
+        self.log.warning("anomaly", **a.to_dict(), **self.context, ts_ns=monotonic_ns(),
+                         history=history)
 
     def suppressed(self) -> dict[str, int]:
         return {k: n - BURST for k, n in self.seen.items() if n > BURST}

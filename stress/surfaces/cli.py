@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="the scenarios of the suite with their claims and expectations")
 
+    report = sub.add_parser("report", help="what happened in a run, anomaly by anomaly")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    report.add_argument("--per-kind", type=_positive_int, default=3,
+                        help="anomalies shown per kind (default 3)")
+    report.add_argument("--json", action="store_true", help="machine-readable output")
+    report.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained page")
+
     bench = sub.add_parser("bench", help="measure the harness (default) or the atomics")
     bench.add_argument("--repeat", type=_positive_int, default=5)
     bench.add_argument("--duration", type=_positive_float, default=1.0,
@@ -182,14 +189,37 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from stress.surfaces.report import load_run, render_text, to_json
+
+    run = load_run(args.run_dir)
+    if args.html:
+        from stress.surfaces.report_html import render_html
+
+        try:
+            args.html.write_text(render_html(run, args.per_kind), encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"pagerace report: --html {args.html}: {e.strerror}") from None
+    if args.json:
+        print(json.dumps(to_json(run, args.per_kind), indent=2))
+    elif not args.html:
+        print(render_text(run, args.per_kind), end="")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from stress.memory import ArenaError
     from stress.scenario import ScenarioError
+    from stress.surfaces.report import ReportError
 
     try:
         args = build_parser().parse_args(argv)
-        return {"bench": _cmd_bench, "run": _cmd_run, "list": _cmd_list}[args.command](args)
-    except (ScenarioError, ArenaError) as e:
+        commands = {"bench": _cmd_bench, "run": _cmd_run, "list": _cmd_list,
+                    "report": _cmd_report}
+        return commands[args.command](args)
+    except (ScenarioError, ArenaError, ReportError) as e:
         print(f"pagerace: {e}", file=sys.stderr)
         return EXIT_USAGE
     except UsageError as e:

@@ -1,0 +1,272 @@
+"""`pagerace report RUN_DIR`: what happened in a run, and how each anomaly came about.
+
+Reads whatever the run left: the manifest, the summary (absent if the
+supervisor itself died), every process's JSON-lines log (a line cut short by a
+crash is skipped) and the trace dump.  Each anomaly record carries the merged
+history of its page at the moment it was detected; the account turns that
+timeline into kernel terms.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TIMELINE = 16  # operations shown per anomaly
+
+
+class ReportError(Exception):
+    """A run directory that cannot be reported: one line, exit code 2."""
+
+
+@dataclass
+class Run:
+    path: Path
+    manifest: dict[str, Any] | None
+    summary: dict[str, Any] | None
+    anomalies: list[dict[str, Any]] = field(default_factory=list)
+    suppressed: dict[str, int] = field(default_factory=dict)
+    progress: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # starts, crashes, finishes
+    t0_ns: int | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Exact counts from the summary; from the logs when there is none."""
+        if self.summary:
+            return dict(self.summary["anomalies"])
+        out: dict[str, int] = {}
+        for a in self.anomalies:
+            out[a["kind"]] = out.get(a["kind"], 0) + 1
+        for k, n in self.suppressed.items():
+            out[k] = out.get(k, 0) + n
+        return out
+
+    def rel_ms(self, ts_ns: int) -> float:
+        return (ts_ns - (self.t0_ns or 0)) / 1e6
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+        return data
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    out = []
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut short by a crash
+    return out
+
+
+def load_run(path: Path) -> Run:
+    if not path.is_dir():
+        raise ReportError(f"{path}: no such run directory")
+    logs = sorted(path.glob("*.jsonl"))
+    manifest = _read_json(path / "manifest.json")
+    if manifest is None and not logs:
+        raise ReportError(f"{path}: not a pagerace run directory (no manifest.json, no logs)")
+    run = Run(path, manifest, _read_json(path / "summary.json"))
+    for log in logs:
+        for rec in _read_jsonl(log):
+            event = rec.get("event")
+            if event == "anomaly":
+                run.anomalies.append(rec)
+            elif event == "anomalies suppressed":
+                run.suppressed[rec["kind"]] = run.suppressed.get(rec["kind"], 0) + rec["suppressed"]
+            elif event == "progress":
+                run.progress.append(rec)
+            elif event == "race started":
+                run.t0_ns = rec["t0_ns"]
+            elif event in ("worker started", "worker finished", "worker crashed",
+                           "supervisor gone, exiting", "workers started", "run finished"):
+                run.events.append(rec)
+    run.anomalies.sort(key=lambda a: a.get("ts_ns", 0))
+    run.progress.sort(key=lambda p: p["t"])
+    return run
+
+
+def first_per_kind(run: Run, per_kind: int) -> list[dict[str, Any]]:
+    seen: dict[str, int] = {}
+    out = []
+    for a in run.anomalies:
+        n = seen[a["kind"]] = seen.get(a["kind"], 0) + 1
+        if n <= per_kind:
+            out.append(a)
+    return out
+
+
+# -- the account ---------------------------------------------------------------------------
+
+def describe(e: dict[str, Any]) -> str | None:
+    """One timeline event in kernel terms, or None for noise (a failed tryget)."""
+    w, op = f"worker {e['worker']}", e["op"]
+    before, after, result, aux = e["before"], e["after"], e["result"], e["aux"]
+    if op == "alloc_page":
+        return f"{w} allocated it from the page allocator (gen {e['gen']})"
+    if op == "page_pool_alloc":
+        return f"{w}'s driver took it from page pool {result} (gen {e['gen']})"
+    if op == "get_page":
+        return f"{w} took another reference (get_page, {before} to {after})"
+    if op == "get_page_unless_zero":
+        return f"{w}'s speculative tryget raised it to {after}" if result else None
+    if op == "put_page":
+        if after == 0:
+            return f"{w}'s put took it to 0 and ran the free path"
+        return f"{w}'s put left {after}"
+    if op == "page_ref_freeze":
+        return f"{w} froze it at {aux}" if result else f"{w}'s freeze at {aux} failed ({before})"
+    if op == "page_ref_unfreeze":
+        return f"{w} unfroze it to {after}"
+    if op == "free_pages_prepare":
+        return "it went back to the page allocator"
+    if op == "page_pool_put_page":
+        return f"{w}'s driver returned it to pool {aux} at refcount {before}"
+    if op == "page_pool_recycle":
+        return f"it was recycled into pool {aux}'s {'cache' if result == 1 else 'ring'}"
+    if op == "page_pool_release":
+        return f"pool {aux} released it to the page allocator"
+    if op == "set_page_dtor":
+        return f"{w} saw refcount 1 and set the destructor"
+    if op == "add_to_page_cache":
+        return f"{w} inserted it into the page cache at index {aux}"
+    if op == "delete_from_page_cache":
+        return f"{w} truncated it from index {aux}"
+    if op == "remove_mapping":
+        return f"{w}'s reclaim froze it at {before} and evicted it from index {aux}"
+    if op == "vm_insert_page":
+        return f"{w} mapped it into user space (PTE {aux})"
+    if op == "zap_page":
+        return f"{w} unmapped it (PTE {aux})"
+    if op == "mem_cgroup_charge":
+        return f"{w} charged it to memcg {after & ((1 << 40) - 1)}"
+    if op == "mem_cgroup_uncharge":
+        return f"{w} uncharged it"
+    if op == "misroute":
+        return f"{w}'s free path sent it the wrong way"
+    if op == "bad_page":
+        return "the page allocator reported it as a bad page and leaked it"
+    if op == "use":
+        return f"{w} used it expecting gen {before} and found gen {after}"
+    return f"{w}: {op}"
+
+
+ALLOCS = ("alloc_page", "page_pool_alloc")
+
+LEADS = {
+    "misrouted-free": "The free path sent page {page} the wrong way",
+    "use-after-free": "Worker {worker} used page {page} after it had been freed and reused",
+    "double-free": "The free path ran twice for page {page}",
+    "bad-page": "The page allocator found page {page} in a bad state",
+    "stale-tryget": "Worker {worker} used page {page} as the page it looked up, but it was "
+                    "not that page any more",
+    "pool-refcnt-violation": "Page {page} sat in a page pool with an extra reference",
+    "lost-update": "Page {page}'s refcount disagreed with its holders",
+    "refcount-underflow": "Page {page}'s refcount went below zero",
+    "get-on-free": "Worker {worker} took a reference on free page {page}",
+    "memcg-escape": "Page {page} escaped its cgroup while still in use",
+}
+
+
+def account(a: dict[str, Any]) -> str:
+    """A short plain-language account: what was detected, then how it came about."""
+    lead = LEADS.get(a["kind"], "{kind} on page {page}").format(
+        page=a["page"], worker=a["worker"], kind=a["kind"])
+    reason = f" ({a['reason']})" if a.get("reason") else ""
+    history = a.get("history") or []
+    # Tell the story of the page's current life: from its last allocation on.
+    start = max((i for i, e in enumerate(history) if e["op"] in ALLOCS), default=0)
+    steps = [s for s in (describe(e) for e in history[start:][-12:]) if s]
+    story = f" How: {'; '.join(steps)}." if steps else ""
+    by = f" Seen by worker {a['worker']} in {a['op']}." if a["worker"] >= 0 else \
+        f" Seen by the supervisor in {a['op']}."
+    return f"{lead}{reason}.{by}{story}"
+
+
+# -- text ----------------------------------------------------------------------------------
+
+def render_text(run: Run, per_kind: int) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(record=True, width=140)
+    with console.capture() as cap:
+        _header(console, run)
+        for a in first_per_kind(run, per_kind):
+            console.rule(f"{a['kind']}: page {a['page']}")
+            console.print(account(a), soft_wrap=False)
+            history = (a.get("history") or [])[-TIMELINE:]
+            if not history:
+                console.print("(no trace history for this page)")
+                continue
+            t = Table(show_edge=False, pad_edge=False)
+            for col in ("t (ms)", "worker", "operation", "refcount", "gen", "what"):
+                t.add_column(col)
+            for e in history:
+                t.add_row(f"{run.rel_ms(e['ts']):.3f}", str(e["worker"]), e["op"],
+                          f"{e['before']} -> {e['after']}", str(e["gen"]), describe(e) or "")
+            console.print(t)
+    return cap.get()
+
+
+def _header(console: Any, run: Run) -> None:
+    m, s = run.manifest or {}, run.summary or {}
+    scn = m.get("scenario", {})
+    model = scn.get("model", {})
+    console.print(f"[bold]pagerace report[/] {run.path}")
+    console.print(f"scenario {scn.get('name', '?')} ({scn.get('claim') or 'no claim'}), "
+                  f"seed {m.get('seed', '?')}, verdict "
+                  f"[bold]{s.get('verdict', 'unknown (no summary)')}[/], expected "
+                  f"{s.get('expected', '?')}")
+    delays = model.get("delays") or {}
+    console.print(f"model: scheme {model.get('scheme', '?')}, memcg {model.get('memcg', '?')}, "
+                  f"backend {m.get('backend', '?')}, start method {m.get('start_method', '?')}, "
+                  f"workers {len(m.get('worker_seeds', []))}, delays "
+                  f"{', '.join(f'{k} {v} us' for k, v in delays.items()) or 'none'}")
+    if s:
+        console.print(f"ran {s['duration_s']} s: {s['ops']:,} ops ({s['ops_per_s']:,}/s), "
+                      f"{s['audits']} audits")
+        for pool in s.get("pools", []):
+            if pool["recycle_ratio"] is not None:
+                console.print(f"pool {pool['pool']}: recycle ratio {pool['recycle_ratio']:.2%} "
+                              f"({pool['recycled_cache']:,} cache, {pool['recycled_ring']:,} "
+                              f"ring, {pool['released']:,} released)")
+    counts = run.counts
+    first = s.get("first_detection_s", {})
+    console.print("anomalies: " + (", ".join(
+        f"{k} {n:,}" + (f" (first at {first[k]:.3f} s)" if k in first else "")
+        for k, n in counts.items()) or "none"))
+    for err in s.get("errors", []):
+        console.print(f"[red]error[/]: {err}")
+    for e in run.events:
+        if e["event"] == "worker crashed":
+            console.print(f"[red]worker {e.get('worker')} crashed[/]: "
+                          f"{_exception_line(e)}")
+    if not s:
+        console.print("[yellow]no summary.json: the supervisor did not finish; "
+                      "this report is built from the logs[/]")
+
+
+def _exception_line(e: dict[str, Any]) -> str:
+    exc = e.get("exception")
+    if isinstance(exc, list) and exc:
+        last = exc[-1]
+        return f"{last.get('exc_type')}: {last.get('exc_value')}"
+    return str(exc or "")
+
+
+def to_json(run: Run, per_kind: int) -> dict[str, Any]:
+    return {
+        "run_dir": str(run.path), "manifest": run.manifest, "summary": run.summary,
+        "counts": run.counts, "suppressed": run.suppressed,
+        "anomalies": [a | {"account": account(a)} for a in first_per_kind(run, per_kind)],
+        "progress": run.progress,
+    }
