@@ -68,15 +68,16 @@ def test_killed_worker_is_an_error_within_two_seconds(tmp_path: Path) -> None:
 
 
 def test_killed_supervisor_takes_the_workers_with_it(tmp_path: Path) -> None:
-    """SIGKILL of the supervisor: every worker notices and exits within 2 s."""
+    """SIGKILL of the supervisor: every worker exits within 2 s and the arena file is gone."""
     proc = start("run", str(DATA / "long.toml"), "--out", "runs", cwd=tmp_path)
-    _, pids = wait_for_workers(tmp_path / "runs")
+    run_dir, pids = wait_for_workers(tmp_path / "runs")
     proc.kill()
     proc.wait()
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline and any(_alive(p) for p in pids):
         time.sleep(0.05)
     assert not any(_alive(p) for p in pids)
+    assert arena_of(run_dir) not in shm_files()
 
 
 def _alive(pid: int) -> bool:

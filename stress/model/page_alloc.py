@@ -89,10 +89,10 @@ def bad_page(m: Machine, p: int, reason: str, op: str) -> None:
     m.sys.store(m.L.pstate + p, PS_LEAKED)
     m.sys.fetch_add(m.L.globals + G_NR_LEAKED, 1)
     base = m.page(p)
-    m.report(Kind.BAD_PAGE, p, op, refcount=m.mem.load(base + REFCOUNT), reason=reason,
-             flags=F.flag_names(m.mem.load(base + FLAGS)))
     if m.tracing:
         m.trace(Op.bad_page, p, 0, 0, 0, 0)
+    m.report(Kind.BAD_PAGE, p, op, refcount=m.mem.load(base + REFCOUNT), reason=reason,
+             flags=F.flag_names(m.mem.load(base + FLAGS)))
 
 
 def _check_new_page(m: Machine, p: int) -> str | None:

@@ -187,11 +187,11 @@ def page_pool_put_free_page(m: Machine, p: int, pool: int = -1) -> None:
         # sanity check is the only thing that sees a stale PG_owner_priv_1 here.
         m.sys.store(m.L.pstate + p, PS_LEAKED)
         m.sys.fetch_add(m.L.globals + G_NR_LEAKED, 1)
+        if m.tracing:
+            m.trace(Op.misroute, p, 0, 0, 1, 0)
         m.report(Kind.MISROUTED_FREE, p, "page_pool_put_free_page", refcount=0,
                  reason="non-network page fed to a page pool (stale PG_owner_priv_1)",
                  flags=F.flag_names(m.mem.load(base + FLAGS)))
-        if m.tracing:
-            m.trace(Op.misroute, p, 0, 0, 0, 0)
         return
     if not _recycle(m, pool, p, True, "page_pool_put_free_page"):
         m.sys.fetch_add(m.L.pool(pool) + POOL_RECYCLE_RELEASED, 1)
@@ -202,7 +202,7 @@ def set_page_dtor(m: Machine, p: int, pool: int) -> None:
     """dtor_ref1: mark the page so its final put runs the network destructor."""
     m.mem.store(m.page(p) + DTOR, pool + 1)
     if m.tracing:
-        m.trace(Op.set_page_dtor, p, 0, pool + 1, 0, 0)
+        m.trace(Op.set_page_dtor, p, 1, pool + 1, 1, 0)
 
 
 def page_pool_destroy(m: Machine, pool: int) -> int:

@@ -49,10 +49,10 @@ def __put_single_page(m: Machine, p: int) -> None:
     pp = m.mem.load(base + PP)
     if pp and not (m.cfg.scheme == "pp_magic" and m.cfg.check_page_pool_at_free):
         # The allocator cannot tell, but the pool still counts this page in flight.
+        if m.tracing:
+            m.trace(Op.misroute, p, 0, 0, 0, pp)
         m.report(Kind.MISROUTED_FREE, p, "__put_page", refcount=0,
                  reason="page-pool page reached the page allocator through put_page",
                  pool=page_pool.pp_pool(pp))
-        if m.tracing:
-            m.trace(Op.misroute, p, 0, 0, 0, pp)
         m.mem.store(base + PP, 0)
     free_pages_prepare(m, p, "__put_page")

@@ -19,6 +19,7 @@ from pathlib import Path
 from stress._atomic import monotonic_ns
 from stress.anomalies import PageBug
 from stress.memory import Arena, ArenaHandle
+from stress.memory.arena import arena_path
 from stress.memory.layout import (
     G_PAUSE_EPOCH,
     G_RUN_STATE,
@@ -179,6 +180,9 @@ def worker_main(handle: ArenaHandle, scn: Scenario, specs: Sequence[ActorSpec], 
         worker.reporter.close()
         log.info("worker finished", ops=arena.atomic.load(arena.layout.worker(w) + W_OPS))
     except SupervisorGone:
+        # Nobody is left to remove the arena: the workers do (unlink is idempotent, and a
+        # worker still mapping it keeps its pages until it exits).
+        arena_path(handle.name).unlink(missing_ok=True)
         log.error("supervisor gone, exiting")
         sys.exit(4)
     except BaseException:

@@ -135,7 +135,9 @@ def describe(e: dict[str, Any]) -> str | None:
     if op == "page_pool_release":
         return f"pool {aux} released it to the page allocator"
     if op == "set_page_dtor":
-        return f"{w} saw refcount 1 and set the destructor"
+        if result:
+            return f"{w} saw refcount 1 and set the destructor"
+        return f"{w}'s network put saw refcount {before} and set no destructor"
     if op == "add_to_page_cache":
         return f"{w} inserted it into the page cache at index {aux}"
     if op == "delete_from_page_cache":
@@ -151,7 +153,8 @@ def describe(e: dict[str, Any]) -> str | None:
     if op == "mem_cgroup_uncharge":
         return f"{w} uncharged it"
     if op == "misroute":
-        return f"{w}'s free path sent it the wrong way"
+        where = "to a page pool" if result else "to the page allocator"
+        return f"{w}'s free path sent it {where}, the wrong way"
     if op == "bad_page":
         return "the page allocator reported it as a bad page and leaked it"
     if op == "use":
