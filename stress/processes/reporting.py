@@ -31,6 +31,7 @@ class AnomalyLog:
         self.seen: dict[str, int] = {}
 
     def __call__(self, a: Anomaly) -> None:
+        ts_ns = monotonic_ns()  # before reading the rings, which takes a while
         kind = a.kind.value
         n = self.seen[kind] = self.seen.get(kind, 0) + 1
         if n > BURST:
@@ -39,7 +40,7 @@ class AnomalyLog:
         if a.page >= 0 and self.arena.layout.config.trace_entries:
             records = all_records(self.arena.words, self.arena.layout)
             history = history_rows(page_history(records, a.page, HISTORY))
-        self.log.warning("anomaly", **a.to_dict(), **self.context, ts_ns=monotonic_ns(),
+        self.log.warning("anomaly", **a.to_dict(), **self.context, ts_ns=ts_ns,
                          history=history)
 
     def suppressed(self) -> dict[str, int]:

@@ -382,7 +382,8 @@ class Supervisor:
         elapsed = now - self.race_t0
         ops = self.total_ops()
         if now >= self.next_progress:  # the throughput-over-time view of a report
-            self.log.info("progress", t=round(elapsed, 3), ops=ops, audits=self.audits)
+            self.log.info("progress", t=round(elapsed, 3), ops=ops, audits=self.audits,
+                          anomalies=self.all_counts())
             self.next_progress = now + PROGRESS_EVERY
         self.on_progress(Progress(self.scn.name, self.seed, elapsed, ops,
                                   ops / elapsed if elapsed > 0 else 0.0, self.audits,

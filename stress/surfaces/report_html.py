@@ -132,6 +132,18 @@ def _over_time_svg(run: Run) -> str:
              f'<text class="axis" x="4" y="{y(0)}">0</text>',
              f'<polyline class="ops-rate" points="{pts}" fill="none" stroke="#1f77b4" '
              f'stroke-width="2"/>']
+    # Cumulative anomalies per kind (exact counts from the progress samples), each on
+    # the height of the chart: the shape says when they came.
+    kinds = sorted({k for p in samples for k in p.get("anomalies", {})})
+    for kind in kinds:
+        total = max(p.get("anomalies", {}).get(kind, 0) for p in samples) or 1
+        steps = " ".join(
+            f"{x(p['t']):.1f},{y(top * p.get('anomalies', {}).get(kind, 0) / total):.1f}"
+            for p in samples)
+        parts.append(f'<polyline class="anomaly-count" data-kind="{escape(kind)}" '
+                     f'points="{steps}" fill="none" stroke="{KIND_COLOURS.get(kind, "#d62728")}" '
+                     f'stroke-dasharray="4 3" stroke-width="1.5"><title>{escape(kind)}: '
+                     f'{total:,} by the end</title></polyline>')
     if run.t0_ns:
         for a in run.anomalies:
             if a.get("ts_ns"):
@@ -185,7 +197,9 @@ def render_html(run: Run, per_kind: int) -> str:
                     f'page {a["page"]}</h3><p class="account">{escape(account(a))}</p>'
                     f'{_timeline_svg(run, a, nworkers)}</article>')
     body.append('</section><section id="over-time"><h2>Throughput and anomalies over time'
-                f'</h2>{_over_time_svg(run)}</section>')
+                '</h2><p>Solid: operations per second.  Dashed: each kind\'s cumulative count, '
+                'scaled to the chart.  Ticks: the logged detections.</p>'
+                f'{_over_time_svg(run)}</section>')
     title = escape(f"pagerace: {scn.get('name', run.path.name)} seed {m.get('seed', '?')}")
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
             f"<style>{CSS}</style></head><body>{''.join(body)}<script>{SCRIPT}</script>"
