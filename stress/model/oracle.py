@@ -16,5 +16,5 @@ def page_use(m: Machine, p: int, gen: int, op: str) -> bool:
     if m.tracing:
         m.trace(Op.use, p, gen, now, 0, 0)
     m.report(Kind.USE_AFTER_FREE, p, op, refcount=m.refcount(p),
-             reason=f"held since generation {gen}, page is now generation {now}")
+             reason=f"held since generation {gen}, page is now generation {now}", held_gen=gen)
     return False

@@ -95,7 +95,8 @@ def bad_page(m: Machine, p: int, reason: str, op: str) -> None:
              flags=F.flag_names(m.mem.load(base + FLAGS)))
 
 
-def _check_new_page(m: Machine, p: int) -> str | None:
+def page_bad_reason(m: Machine, p: int, flags: int, flags_reason: str) -> str | None:
+    """Why a page about to be allocated or freed is bad (mm/page_alloc.c), or None."""
     base = m.page(p)
     mem = m.mem
     if mem.load(base + MAPCOUNT) != -1:
@@ -104,8 +105,8 @@ def _check_new_page(m: Machine, p: int) -> str | None:
         return "non-NULL mapping"
     if mem.load(base + REFCOUNT) != 0:
         return "nonzero _refcount"
-    if mem.load(base + FLAGS) & F.PAGE_FLAGS_CHECK_AT_PREP:
-        return "PAGE_FLAGS_CHECK_AT_PREP flag(s) set"
+    if mem.load(base + FLAGS) & flags:
+        return flags_reason
     if mem.load(base + MEMCG) != 0:
         return "page still charged to cgroup"
     return None
@@ -117,7 +118,8 @@ def alloc_page(m: Machine) -> int:
         p = _free_list_pop(m)
         if p < 0:
             return -1
-        reason = _check_new_page(m, p)
+        reason = page_bad_reason(m, p, F.PAGE_FLAGS_CHECK_AT_PREP,
+                                 "PAGE_FLAGS_CHECK_AT_PREP flag(s) set")
         if reason is not None:
             bad_page(m, p, reason, "alloc_page")
             continue
@@ -131,24 +133,14 @@ def alloc_page(m: Machine) -> int:
 
 
 def _check_free_page(m: Machine, p: int) -> str | None:
-    base = m.page(p)
-    mem = m.mem
-    if mem.load(base + MAPCOUNT) != -1:
-        return "nonzero mapcount"
-    if mem.load(base + MAPPING) != 0:
-        return "non-NULL mapping"
-    if mem.load(base + REFCOUNT) != 0:
-        return "nonzero _refcount"
     check = F.PAGE_FLAGS_CHECK_AT_FREE
     if m.cfg.check_owner_priv_1_at_free:
         check |= F.OWNER_PRIV_1
-    if mem.load(base + FLAGS) & check:
-        return "PAGE_FLAGS_CHECK_AT_FREE flag(s) set"
-    if mem.load(base + MEMCG) != 0:
-        return "page still charged to cgroup"
-    if m.cfg.scheme == "pp_magic" and m.cfg.check_page_pool_at_free and mem.load(base + PP):
-        return "page_pool leak"
-    return None
+    reason = page_bad_reason(m, p, check, "PAGE_FLAGS_CHECK_AT_FREE flag(s) set")
+    if reason is None and m.cfg.scheme == "pp_magic" and m.cfg.check_page_pool_at_free \
+            and m.mem.load(m.page(p) + PP):
+        return "page_pool leak"  # since 6.5
+    return reason
 
 
 def free_pages_prepare(m: Machine, p: int, op: str = "free_pages_prepare") -> bool:

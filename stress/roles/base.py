@@ -10,11 +10,12 @@ index per reference it holds, which the audit adds to every other holder's.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from stress.model import Machine
+from stress.model import Machine, page_use, put_page
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,42 @@ class Actor:
 
     def drain(self) -> None:
         """Drop every reference held, leaving nothing behind (end of run)."""
+
+
+class Holder(Actor):
+    """An actor that keeps up to `hold` pages it got a reference to, then uses and drops them.
+
+    `USE` names the use in anomaly records; None for a holder that never touches
+    the data (a stray speculative reference), so no generation check is made.
+    """
+
+    PARAMS: ClassVar[Mapping[str, tuple[type, Any]]] = {"hold": (int, 4)}
+    USE: ClassVar[str | None] = None
+    hold: int
+
+    def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
+        super().__init__(m, rng, spec)
+        self.held: deque[tuple[int, int]] = deque()  # (page, gen when taken)
+
+    def keep(self, p: int) -> None:
+        """Hold a reference just taken; the oldest goes once more than `hold` are held."""
+        self.held.append((p, self.m.gen(p) if self.USE else 0))
+        if len(self.held) > self.hold:
+            self.release()
+
+    def release(self) -> None:
+        if self.held:
+            p, gen = self.held.popleft()
+            if self.USE:
+                page_use(self.m, p, gen, self.USE)
+            put_page(self.m, p)
+
+    def references(self) -> Iterator[int]:
+        return (p for p, _ in self.held)
+
+    def drain(self) -> None:
+        while self.held:
+            self.release()
 
 
 def build_schedule(ops: list[tuple[Callable[[], None], float]], bits: int = 8

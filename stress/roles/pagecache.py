@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections import deque
-from collections.abc import Iterator
 
 from stress.model import (
     Machine,
@@ -14,29 +12,26 @@ from stress.model import (
     check_page_identity,
     delete_from_page_cache,
     filemap_get_entry,
-    page_use,
     put_page,
 )
 from stress.model import flags as F
 from stress.model.filemap import page_mapping_is
-from stress.roles.base import Actor, ActorSpec
+from stress.roles.base import Actor, ActorSpec, Holder
 
 remove_mapping = __remove_mapping  # a dunder name inside a class body would be mangled
 
 
-class Reader(Actor):
+class Reader(Holder):
     """filemap_read: look a page up, use it for a while, drop it."""
-
-    hold: int
 
     name = "reader"
     OPS = {"lookup": 1.0, "release": 1.0}
     PARAMS = {"hold": (int, 4)}
+    USE = "filemap_read"
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
         super().__init__(m, rng, spec)
         self.nslots = m.L.config.cache_slots
-        self.held: deque[tuple[int, int]] = deque()  # (page, gen)
 
     def lookup(self) -> None:
         m = self.m
@@ -44,25 +39,10 @@ class Reader(Actor):
         p = filemap_get_entry(m, index)
         if p < 0:
             return
-        if not check_page_identity(m, p, index, "filemap_read"):
+        if check_page_identity(m, p, index, "filemap_read"):
+            self.keep(p)
+        else:
             put_page(m, p)
-            return
-        self.held.append((p, m.gen(p)))
-        if len(self.held) > self.hold:
-            self.release()
-
-    def release(self) -> None:
-        if self.held:
-            p, gen = self.held.popleft()
-            page_use(self.m, p, gen, "filemap_read")
-            put_page(self.m, p)
-
-    def references(self) -> Iterator[int]:
-        return (p for p, _ in self.held)
-
-    def drain(self) -> None:
-        while self.held:
-            self.release()
 
 
 class Truncater(Actor):

@@ -106,8 +106,8 @@ def first_per_kind(run: Run, per_kind: int) -> list[dict[str, Any]]:
 
 # -- the account ---------------------------------------------------------------------------
 
-def describe(e: dict[str, Any]) -> str | None:
-    """One timeline event in kernel terms, or None for noise (a failed tryget)."""
+def describe(e: dict[str, Any]) -> str:
+    """One timeline event in kernel terms."""
     w, op = f"worker {e['worker']}", e["op"]
     before, after, result, aux = e["before"], e["after"], e["result"], e["aux"]
     if op == "alloc_page":
@@ -117,7 +117,9 @@ def describe(e: dict[str, Any]) -> str | None:
     if op == "get_page":
         return f"{w} took another reference (get_page, {before} to {after})"
     if op == "get_page_unless_zero":
-        return f"{w}'s speculative tryget raised it to {after}" if result else None
+        if result:
+            return f"{w}'s speculative tryget raised it to {after}"
+        return f"{w}'s tryget failed on refcount {before}"
     if op == "put_page":
         if after == 0:
             return f"{w}'s put took it to 0 and ran the free path"
@@ -164,6 +166,11 @@ def describe(e: dict[str, Any]) -> str | None:
 
 ALLOCS = ("alloc_page", "page_pool_alloc")
 
+
+def _noise(e: dict[str, Any]) -> bool:
+    """A failed tryget changes nothing: left out of accounts, kept in timelines."""
+    return e["op"] == "get_page_unless_zero" and not e["result"]
+
 LEADS = {
     "misrouted-free": "The free path sent page {page} the wrong way",
     "use-after-free": "Worker {worker} used page {page} after it had been freed and reused",
@@ -185,9 +192,13 @@ def account(a: dict[str, Any]) -> str:
         page=a["page"], worker=a["worker"], kind=a["kind"])
     reason = f" ({a['reason']})" if a.get("reason") else ""
     history = a.get("history") or []
-    # Tell the story of the page's current life: from its last allocation on.
-    start = max((i for i, e in enumerate(history) if e["op"] in ALLOCS), default=0)
-    steps = [s for s in (describe(e) for e in history[start:][-12:]) if s]
+    # Tell the story of the page's current life, from its last allocation on; for a use
+    # after free, of the life the holder thought it was in.
+    held = (a.get("detail") or {}).get("held_gen")
+    allocs = [i for i, e in enumerate(history)
+              if e["op"] in ALLOCS and (held is None or e["gen"] <= held)]
+    start = allocs[-1] if allocs else 0
+    steps = [describe(e) for e in history[start:][-12:] if not _noise(e)]
     story = f" How: {'; '.join(steps)}." if steps else ""
     by = f" Seen by worker {a['worker']} in {a['op']}." if a["worker"] >= 0 else \
         f" Seen by the supervisor in {a['op']}."
@@ -215,7 +226,7 @@ def render_text(run: Run, per_kind: int) -> str:
                 t.add_column(col)
             for e in history:
                 t.add_row(f"{run.rel_ms(e['ts']):.3f}", str(e["worker"]), e["op"],
-                          f"{e['before']} -> {e['after']}", str(e["gen"]), describe(e) or "")
+                          f"{e['before']} -> {e['after']}", str(e["gen"]), describe(e))
             console.print(t)
     return cap.get()
 

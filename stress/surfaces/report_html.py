@@ -90,7 +90,7 @@ def _timeline_svg(run: Run, a: dict[str, Any], nworkers: int) -> str:
             continue
         colour = OP_COLOURS.get(e["op"], "#444")
         tip = f"{run.rel_ms(e['ts']):.3f} ms  worker {e['worker']}  {e['op']}  " \
-              f"refcount {e['before']}->{e['after']}  gen {e['gen']}\n{describe(e) or ''}"
+              f"refcount {e['before']}->{e['after']}  gen {e['gen']}\n{describe(e)}"
         parts.append(f'<circle class="op" data-op="{e["op"]}" cx="{x(e["ts"]):.1f}" '
                      f'cy="{y(e["worker"]):.1f}" r="5" fill="{colour}">'
                      f'<title>{escape(tip)}</title></circle>')
