@@ -156,3 +156,10 @@ def test_ops_run_over_its_budget_is_budget_overrun(tmp_path: Path) -> None:
     assert res.returncode == 3, res.stdout + res.stderr
     [s] = summaries(tmp_path / "runs")
     assert s["verdict"] == "error" and s["anomalies"].get("budget-overrun") == 1
+
+
+def test_run_ends_with_a_plain_closing_line(tmp_path: Path) -> None:
+    """CI logs end with 'pagerace: N passed, N failed'."""
+    res = pagerace("run", str(DATA / "clean_pg_network.toml"), "--duration", "0.5", "--out",
+                   "runs", cwd=tmp_path)
+    assert res.stdout.rstrip().splitlines()[-1] == "pagerace: 1 passed, 0 failed"

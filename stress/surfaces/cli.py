@@ -165,6 +165,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if s["verdict"] != "pass":
             console.print(f"{s['verdict']}: {s['scenario']} seed {s['seed']}: "
                           f"pagerace report {s['run_dir']}", soft_wrap=True)
+    passed = sum(s["verdict"] == "pass" for s in summaries)
+    # A plain closing line, for CI logs and whoever greps them.
+    console.print(f"pagerace: {passed} passed, {len(summaries) - passed} failed", highlight=False)
     if interrupted:
         return EXIT_INTERRUPTED
     verdicts = {s["verdict"] for s in summaries}
