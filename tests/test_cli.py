@@ -1,14 +1,18 @@
-"""The command line's contract: usage errors are one line and exit code 2."""
+"""The command line's contract: usage errors are one line and exit code 2; list and bench."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from stress.surfaces.cli import EXIT_USAGE, main
+
+pytestmark = pytest.mark.xdist_group("e2e")  # the benches want both cores
 
 BAD_USAGE = [[], ["frobnicate"], ["bench", "--repeat", "0"], ["bench", "atomics", "--calls", "0"],
              ["bench", "atomics", "--calls", "many"]]
@@ -30,3 +34,25 @@ def test_bench_atomics_json(tmp_path) -> None:
     data = json.loads(out.stdout)
     assert {b["backend"] for b in data["backends"]} == {"atomic", "locked", "racy"}
     assert all(b["ns_per_call_1p"] > 0 and b["ns_per_call_2p"] > 0 for b in data["backends"])
+
+
+def test_list_shows_every_scenario_of_the_suite(tmp_path) -> None:
+    """`pagerace list` reads scenarios/ and shows claims and expectations."""
+    (tmp_path / "scenarios").mkdir()
+    src = Path(__file__).parent / "data" / "clean_pg_network.toml"
+    (tmp_path / "scenarios" / "a.toml").write_text(src.read_text())
+    out = subprocess.run([sys.executable, "-m", "stress", "list"], capture_output=True,
+                         text=True, check=True, cwd=tmp_path, env=os.environ | {"COLUMNS": "200"})
+    assert "test-clean-pg-network" in out.stdout and "C1" in out.stdout
+    assert "clean" in out.stdout
+
+
+def test_bench_harness_json_keys(tmp_path) -> None:
+    """`pagerace bench --json` gives the keys the issue names, each a positive number."""
+    out = subprocess.run([sys.executable, "-m", "stress", "bench", "--repeat", "1",
+                          "--duration", "0.3", "--json"], capture_output=True, text=True,
+                         check=True, cwd=tmp_path, timeout=300)
+    data = json.loads(out.stdout)
+    for key in ("ops_per_s_per_worker", "ops_per_s_per_worker_unchecked", "atomic_call_ns",
+                "audit_ms_1m", "scan_ms_1m", "scaling_2_over_1"):
+        assert data[key] > 0, key

@@ -64,3 +64,14 @@ def test_other_toml_files_are_not_collected(pytester: pytest.Pytester) -> None:
     (pytester.path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_multi_process_scenarios_share_one_xdist_group(pytester: pytest.Pytester) -> None:
+    """Under --dist loadgroup every two-worker scenario runs on the same xdist worker."""
+    write(pytester, "one", "1, 2", "clean = true")
+    result = pytester.runpytest("scenarios", "-n", "2", "--dist", "loadgroup", "-v",
+                                "-p", "no:cacheprovider", "--pagerace-out", "runs")
+    result.assert_outcomes(passed=2)
+    lines = [ln for ln in result.stdout.lines if "PASSED" in ln]
+    assert all("@pagerace-heavy" in ln for ln in lines)
+    assert len({ln.split("]")[0] for ln in lines}) == 1  # one [gwN] for both

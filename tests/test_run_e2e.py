@@ -163,3 +163,14 @@ def test_run_ends_with_a_plain_closing_line(tmp_path: Path) -> None:
     res = pagerace("run", str(DATA / "clean_pg_network.toml"), "--duration", "0.5", "--out",
                    "runs", cwd=tmp_path)
     assert res.stdout.rstrip().splitlines()[-1] == "pagerace: 1 passed, 0 failed"
+
+
+def test_repeat_until_detected_reports_reliability(tmp_path: Path) -> None:
+    """--repeat N runs seeds 1..N; --until-detected ends a buggy race at its first detection."""
+    res = pagerace("run", str(DATA / "dtor_tryget.toml"), "--repeat", "2", "--until-detected",
+                   "--out", "runs", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "reliability over seeds" in res.stdout and "100%" in res.stdout
+    runs = summaries(tmp_path / "runs")
+    assert sorted(s["seed"] for s in runs) == [1, 2]
+    assert all(s["duration_s"] < 0.9 for s in runs)  # the scenario's duration is 1.0 s
