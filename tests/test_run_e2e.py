@@ -65,6 +65,9 @@ def test_killed_worker_is_an_error_within_two_seconds(tmp_path: Path) -> None:
     traces = np.load(run_dir / "traces.npz")
     assert len(traces["worker_1"]) > 0  # the dead worker's ring survived it
     assert arena_of(run_dir) not in shm_files()
+    report = pagerace("report", str(run_dir), cwd=tmp_path)
+    assert report.returncode == 0 and "verdict error" in report.stdout
+    assert "worker-crash: worker 1: pid" in report.stdout
 
 
 def test_killed_supervisor_takes_the_workers_with_it(tmp_path: Path) -> None:

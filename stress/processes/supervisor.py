@@ -113,9 +113,9 @@ class Supervisor:
 
     # -- reporting -------------------------------------------------------------------------
 
-    def report(self, a: Anomaly, count: int = 1) -> None:
+    def report(self, a: Anomaly) -> None:
         kind = a.kind.value
-        self.counts[kind] = self.counts.get(kind, 0) + count
+        self.counts[kind] = self.counts.get(kind, 0) + 1
         self.first.setdefault(kind, time.monotonic() - self.t0)
         self.anomaly_log(a)
 
@@ -187,6 +187,10 @@ class Supervisor:
         except KeyboardInterrupt:
             self.interrupted = True
             self.errors.append("interrupted")
+        except Exception as e:
+            # A bug in the harness itself: verdict error, the traceback in supervisor.jsonl.
+            self.errors.append(f"harness error: {e!r}")
+            self.log.exception("harness error")
         finally:
             self.stop_workers()
             try:
