@@ -78,10 +78,4 @@ class PageBug(Exception):
 Reporter = Callable[[Anomaly], None]
 
 
-def parse_kind(name: str) -> Kind:
-    """The `Kind` for a kebab-case name; ValueError naming the valid ones otherwise."""
-    try:
-        return Kind(name)
-    except ValueError:
-        raise ValueError(f"unknown anomaly kind {name!r}; known: {', '.join(KINDS)}") from None
 assert len(Kind) <= 32  # MAX_KINDS words per worker in the arena

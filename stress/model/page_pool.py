@@ -63,10 +63,6 @@ def page_pool_init(m: Machine, pool: int, owner: int) -> None:
     m.sys.store(base + POOL_ID, owner)
 
 
-def pool_owner(m: Machine, pool: int) -> int:
-    return m.sys.load(m.L.pool(pool) + POOL_ID)
-
-
 def _inflight_check(m: Machine, pool: int, p: int, op: str) -> None:
     base = m.L.pool(pool)
     hold = m.sys.load(base + POOL_HOLD_CNT)
