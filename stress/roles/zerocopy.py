@@ -40,6 +40,7 @@ class Zerocopy(Actor):
         self.free_ptes: list[int] = list(range(spec.pte_lo, spec.pte_hi))
         self.mapped: deque[tuple[int, int, int]] = deque()  # (pte, page, gen)
         self.pipe: deque[tuple[int, int]] = deque()  # (page, gen)
+        self.escaped: set[tuple[int, int]] = set()  # pipe pages already reported escaped
 
     def recv(self) -> None:
         """tcp_zerocopy_receive: map the skb's page, then free the skb (its reference)."""
@@ -66,7 +67,7 @@ class Zerocopy(Actor):
         if self.pipe:
             p, gen = self.pipe[0]
             if page_use(self.m, p, gen, "pipe_read"):
-                check_memcg_held(self.m, p, self.spec.memcg, "pipe_read")
+                self.check_charged(p, gen, "pipe_read")
 
     def pin(self) -> None:
         """vmsplice a mapped page into the pipe: a reference that outlives munmap."""
@@ -83,14 +84,21 @@ class Zerocopy(Actor):
         page_use(self.m, p, gen, "munmap")
         zap_page(self.m, p, pte)
         self.free_ptes.append(pte)
-        for q, _ in self.pipe:
+        for q, qgen in self.pipe:
             if q == p:
-                check_memcg_held(self.m, p, self.spec.memcg, "munmap")
+                self.check_charged(p, qgen, "munmap")
                 break
+
+    def check_charged(self, p: int, gen: int, op: str) -> None:
+        """A page this task still references must be charged to its cgroup; one report each."""
+        if (p, gen) not in self.escaped and not check_memcg_held(self.m, p, self.spec.memcg, op):
+            self.escaped.add((p, gen))
 
     def pipe_release(self) -> None:
         if self.pipe:
             p, gen = self.pipe.popleft()
+            if (p, gen) not in self.pipe:
+                self.escaped.discard((p, gen))
             page_use(self.m, p, gen, "pipe_read")
             pipe_buf_release(self.m, p)
 
