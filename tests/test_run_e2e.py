@@ -68,6 +68,7 @@ def test_killed_worker_is_an_error_within_two_seconds(tmp_path: Path) -> None:
     report = pagerace("report", str(run_dir), cwd=tmp_path)
     assert report.returncode == 0 and "verdict error" in report.stdout
     assert "worker-crash: worker 1: pid" in report.stdout
+    assert "worker 1 died: its last operations" in report.stdout
 
 
 def test_killed_supervisor_takes_the_workers_with_it(tmp_path: Path) -> None:

@@ -94,6 +94,28 @@ def load_run(path: Path) -> Run:
     return run
 
 
+def crashed_workers(run: Run) -> list[int]:
+    """Workers that died mid-run, from the summary's health or the logs."""
+    health = (run.summary or {}).get("health", {})
+    dead = {int(w) for w, h in health.items() if h.get("exitcode") not in (0, None)}
+    dead |= {int(e["worker"]) for e in run.events if e["event"] == "worker crashed"}
+    return sorted(dead)
+
+
+def last_operations(run: Run, worker: int, last: int = 12) -> list[dict[str, Any]]:
+    """The tail of a worker's trace ring as dumped at the end of the run."""
+    path = run.path / "traces.npz"
+    if not path.exists():
+        return []
+    import numpy as np
+
+    from stress.processes.logs import history_rows
+
+    with np.load(path) as rings:
+        key = f"worker_{worker}"
+        return history_rows(rings[key][-last:]) if key in rings else []
+
+
 def first_per_kind(run: Run, per_kind: int) -> list[dict[str, Any]]:
     seen: dict[str, int] = {}
     out = []
@@ -209,11 +231,17 @@ def account(a: dict[str, Any]) -> str:
 
 def render_text(run: Run, per_kind: int) -> str:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(record=True, width=140)
     with console.capture() as cap:
         _header(console, run)
+        for w in crashed_workers(run):
+            ops = last_operations(run, w)
+            console.rule(f"worker {w} died: its last operations")
+            if ops:
+                console.print(_timeline_table(run, ops))
+            else:
+                console.print("(no trace dump)")
         for a in first_per_kind(run, per_kind):
             console.rule(f"{a['kind']}: page {a['page']}")
             console.print(account(a), soft_wrap=False)
@@ -221,14 +249,20 @@ def render_text(run: Run, per_kind: int) -> str:
             if not history:
                 console.print("(no trace history for this page)")
                 continue
-            t = Table(show_edge=False, pad_edge=False)
-            for col in ("t (ms)", "worker", "operation", "refcount", "gen", "what"):
-                t.add_column(col)
-            for e in history:
-                t.add_row(f"{run.rel_ms(e['ts']):.3f}", str(e["worker"]), e["op"],
-                          f"{e['before']} -> {e['after']}", str(e["gen"]), describe(e))
-            console.print(t)
+            console.print(_timeline_table(run, history))
     return cap.get()
+
+
+def _timeline_table(run: Run, events: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    t = Table(show_edge=False, pad_edge=False)
+    for col in ("t (ms)", "worker", "operation", "page", "refcount", "gen", "what"):
+        t.add_column(col)
+    for e in events:
+        t.add_row(f"{run.rel_ms(e['ts']):.3f}", str(e["worker"]), e["op"], str(e["page"]),
+                  f"{e['before']} -> {e['after']}", str(e["gen"]), describe(e))
+    return t
 
 
 def _header(console: Any, run: Run) -> None:
