@@ -116,10 +116,15 @@ def last_operations(run: Run, worker: int, last: int = 12) -> list[dict[str, Any
         return history_rows(rings[key][-last:]) if key in rings else []
 
 
+HEALTH = ("worker-crash", "worker-hang", "budget-overrun")  # shown as errors, not pages
+
+
 def first_per_kind(run: Run, per_kind: int) -> list[dict[str, Any]]:
     seen: dict[str, int] = {}
     out = []
     for a in run.anomalies:
+        if a["kind"] in HEALTH:
+            continue
         n = seen[a["kind"]] = seen.get(a["kind"], 0) + 1
         if n <= per_kind:
             out.append(a)
