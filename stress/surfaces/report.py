@@ -192,6 +192,7 @@ def describe(e: dict[str, Any]) -> str:
 
 
 ALLOCS = ("alloc_page", "page_pool_alloc")
+PREVIOUS_LIFE = ("refcount-underflow", "get-on-free", "double-free")
 
 
 def _noise(e: dict[str, Any]) -> bool:
@@ -224,8 +225,11 @@ def account(a: dict[str, Any]) -> str:
     held = (a.get("detail") or {}).get("held_gen")
     allocs = [i for i, e in enumerate(history)
               if e["op"] in ALLOCS and (held is None or e["gen"] <= held)]
-    start = allocs[-1] if allocs else 0
-    steps = [describe(e) for e in history[start:][-12:] if not _noise(e)]
+    # A put or get that finds the count at zero usually belongs to a reference taken in
+    # the page's previous life: start one allocation earlier.
+    back = 2 if a["kind"] in PREVIOUS_LIFE and len(allocs) >= 2 else 1
+    start = allocs[-back] if allocs else 0
+    steps = [describe(e) for e in history[start:][-16:] if not _noise(e)]
     story = f" How: {'; '.join(steps)}." if steps else ""
     by = f" Seen by worker {a['worker']} in {a['op']}." if a["worker"] >= 0 else \
         f" Seen by the supervisor in {a['op']}."
