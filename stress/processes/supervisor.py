@@ -132,27 +132,29 @@ class Supervisor:
 
     # -- counters in the arena ---------------------------------------------------------------
 
-    def worker_counts(self) -> dict[str, int]:
+    def _per_kind(self, offset: int) -> list[dict[str, int]]:
+        """Each worker's nonzero per-kind words at `offset` in its control region."""
         L, words = self.arena.layout, self.arena.words
-        out: dict[str, int] = {}
+        out = []
         for w in range(L.config.nworkers):
-            base = L.worker(w) + W_COUNTS
-            for kind, k in KIND_INDEX.items():
-                n = int(words[base + k])
-                if n:
-                    out[kind] = out.get(kind, 0) + n
+            base = L.worker(w) + offset
+            out.append({kind: v for kind, k in KIND_INDEX.items() if (v := int(words[base + k]))})
+        return out
+
+    def worker_counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for counts in self._per_kind(W_COUNTS):
+            for kind, n in counts.items():
+                out[kind] = out.get(kind, 0) + n
         return out
 
     def worker_first(self) -> dict[str, float]:
-        L, words = self.arena.layout, self.arena.words
+        """Seconds from the supervisor's start to each kind's first report by a worker."""
         out: dict[str, float] = {}
-        for w in range(L.config.nworkers):
-            base = L.worker(w) + W_FIRST_NS
-            for kind, k in KIND_INDEX.items():
-                ns = int(words[base + k])
-                if ns:
-                    t = ns / 1e9 - self.t0
-                    out[kind] = min(out.get(kind, t), t)
+        for firsts in self._per_kind(W_FIRST_NS):
+            for kind, ns in firsts.items():
+                t = ns / 1e9 - self.t0
+                out[kind] = min(out.get(kind, t), t)
         return out
 
     def all_counts(self) -> dict[str, int]:

@@ -10,6 +10,7 @@ timeline into kernel terms.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,62 +134,55 @@ def first_per_kind(run: Run, per_kind: int) -> list[dict[str, Any]]:
 
 # -- the account ---------------------------------------------------------------------------
 
-def describe(e: dict[str, Any]) -> str:
+Event = dict[str, Any]
+
+# What each traced operation did, in kernel terms: (who, event) -> phrase.
+PHRASES: dict[str, Callable[[str, Event], str]] = {
+    "alloc_page": lambda w, e: f"{w} allocated it from the page allocator (gen {e['gen']})",
+    "page_pool_alloc": lambda w, e:
+        f"{w}'s driver took it from page pool {e['result']} (gen {e['gen']})",
+    "get_page": lambda w, e:
+        f"{w} took another reference (get_page, {e['before']} to {e['after']})",
+    "get_page_unless_zero": lambda w, e:
+        f"{w}'s speculative tryget raised it to {e['after']}" if e["result"]
+        else f"{w}'s tryget failed on refcount {e['before']}",
+    "put_page": lambda w, e:
+        f"{w}'s put took it to 0 and ran the free path" if e["after"] == 0
+        else f"{w}'s put left {e['after']}",
+    "page_ref_freeze": lambda w, e:
+        f"{w} froze it at {e['aux']}" if e["result"]
+        else f"{w}'s freeze at {e['aux']} failed ({e['before']})",
+    "page_ref_unfreeze": lambda w, e: f"{w} unfroze it to {e['after']}",
+    "free_pages_prepare": lambda w, e: "it went back to the page allocator",
+    "page_pool_put_page": lambda w, e:
+        f"{w}'s driver returned it to pool {e['aux']} at refcount {e['before']}",
+    "page_pool_recycle": lambda w, e:
+        f"it was recycled into pool {e['aux']}'s {'cache' if e['result'] == 1 else 'ring'}",
+    "page_pool_release": lambda w, e: f"pool {e['aux']} released it to the page allocator",
+    "set_page_dtor": lambda w, e:
+        f"{w} saw refcount 1 and set the destructor" if e["result"]
+        else f"{w}'s network put saw refcount {e['before']} and set no destructor",
+    "add_to_page_cache": lambda w, e: f"{w} inserted it into the page cache at index {e['aux']}",
+    "delete_from_page_cache": lambda w, e: f"{w} truncated it from index {e['aux']}",
+    "remove_mapping": lambda w, e:
+        f"{w}'s reclaim froze it at {e['before']} and evicted it from index {e['aux']}",
+    "vm_insert_page": lambda w, e: f"{w} mapped it into user space (PTE {e['aux']})",
+    "zap_page": lambda w, e: f"{w} unmapped it (PTE {e['aux']})",
+    "mem_cgroup_charge": lambda w, e: f"{w} charged it to memcg {e['after'] & ((1 << 40) - 1)}",
+    "mem_cgroup_uncharge": lambda w, e: f"{w} uncharged it",
+    "misroute": lambda w, e:
+        f"{w}'s free path sent it {'to a page pool' if e['result'] else 'to the page allocator'}"
+        ", the wrong way",
+    "bad_page": lambda w, e: "the page allocator reported it as a bad page and leaked it",
+    "use": lambda w, e: f"{w} used it expecting gen {e['before']} and found gen {e['after']}",
+}
+
+
+def describe(e: Event) -> str:
     """One timeline event in kernel terms."""
-    w, op = f"worker {e['worker']}", e["op"]
-    before, after, result, aux = e["before"], e["after"], e["result"], e["aux"]
-    if op == "alloc_page":
-        return f"{w} allocated it from the page allocator (gen {e['gen']})"
-    if op == "page_pool_alloc":
-        return f"{w}'s driver took it from page pool {result} (gen {e['gen']})"
-    if op == "get_page":
-        return f"{w} took another reference (get_page, {before} to {after})"
-    if op == "get_page_unless_zero":
-        if result:
-            return f"{w}'s speculative tryget raised it to {after}"
-        return f"{w}'s tryget failed on refcount {before}"
-    if op == "put_page":
-        if after == 0:
-            return f"{w}'s put took it to 0 and ran the free path"
-        return f"{w}'s put left {after}"
-    if op == "page_ref_freeze":
-        return f"{w} froze it at {aux}" if result else f"{w}'s freeze at {aux} failed ({before})"
-    if op == "page_ref_unfreeze":
-        return f"{w} unfroze it to {after}"
-    if op == "free_pages_prepare":
-        return "it went back to the page allocator"
-    if op == "page_pool_put_page":
-        return f"{w}'s driver returned it to pool {aux} at refcount {before}"
-    if op == "page_pool_recycle":
-        return f"it was recycled into pool {aux}'s {'cache' if result == 1 else 'ring'}"
-    if op == "page_pool_release":
-        return f"pool {aux} released it to the page allocator"
-    if op == "set_page_dtor":
-        if result:
-            return f"{w} saw refcount 1 and set the destructor"
-        return f"{w}'s network put saw refcount {before} and set no destructor"
-    if op == "add_to_page_cache":
-        return f"{w} inserted it into the page cache at index {aux}"
-    if op == "delete_from_page_cache":
-        return f"{w} truncated it from index {aux}"
-    if op == "remove_mapping":
-        return f"{w}'s reclaim froze it at {before} and evicted it from index {aux}"
-    if op == "vm_insert_page":
-        return f"{w} mapped it into user space (PTE {aux})"
-    if op == "zap_page":
-        return f"{w} unmapped it (PTE {aux})"
-    if op == "mem_cgroup_charge":
-        return f"{w} charged it to memcg {after & ((1 << 40) - 1)}"
-    if op == "mem_cgroup_uncharge":
-        return f"{w} uncharged it"
-    if op == "misroute":
-        where = "to a page pool" if result else "to the page allocator"
-        return f"{w}'s free path sent it {where}, the wrong way"
-    if op == "bad_page":
-        return "the page allocator reported it as a bad page and leaked it"
-    if op == "use":
-        return f"{w} used it expecting gen {before} and found gen {after}"
-    return f"{w}: {op}"
+    w = f"worker {e['worker']}"
+    phrase = PHRASES.get(e["op"])
+    return phrase(w, e) if phrase else f"{w}: {e['op']}"
 
 
 ALLOCS = ("alloc_page", "page_pool_alloc")
