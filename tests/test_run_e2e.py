@@ -178,3 +178,12 @@ def test_repeat_until_detected_reports_reliability(tmp_path: Path) -> None:
     runs = summaries(tmp_path / "runs")
     assert sorted(s["seed"] for s in runs) == [1, 2]
     assert all(s["duration_s"] < 0.9 for s in runs)  # the scenario's duration is 1.0 s
+
+
+def test_ops_run_ends_when_every_worker_is_done_despite_audits(tmp_path: Path) -> None:
+    """An --ops run whose workers finish at different times, with audits between, still ends."""
+    res = pagerace("run", str(DATA / "clean_pg_network.toml"), "--ops", "600000", "--out",
+                   "runs", cwd=tmp_path, timeout=60)
+    [s] = summaries(tmp_path / "runs")
+    assert res.returncode == 0 and s["verdict"] == "pass", s
+    assert s["ops"] >= 2 * 600_000 and s["audits"] >= 2 and s["duration_s"] < 10

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 MAGIC = 0x5041474552414345  # "PAGERACE"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: the worker state word is gone
 WORD = 8
 
 # struct page: one 64-byte record, eight words (MODEL.md section 1).
@@ -52,20 +52,11 @@ POOL_HDR = 16
 
 # A worker's region: control words, anomaly counts and first-seen times per kind,
 # its published ledger, its trace ring.
-(
-    W_PID,
-    W_HEARTBEAT,
-    W_OPS,
-    W_STATE,
-    W_LEDGER_LEN,
-    W_PARKED_EPOCH,
-) = range(6)
+W_PID, W_HEARTBEAT, W_OPS, W_LEDGER_LEN, W_PARKED_EPOCH = range(5)
 W_COUNTS = 16  # one word per anomaly kind
 W_FIRST_NS = 48  # monotonic ns of each kind's first report, 0 = never
 MAX_KINDS = 32
 CTRL_WORDS = W_FIRST_NS + MAX_KINDS
-# Worker states (W_STATE).
-WS_STARTING, WS_RUNNING, WS_PARKED, WS_DONE, WS_DRAINED = range(5)
 TRACE_WORDS = 8
 
 

@@ -44,8 +44,6 @@ from stress.memory.layout import (
     W_OPS,
     W_PARKED_EPOCH,
     W_PID,
-    W_STATE,
-    WS_DONE,
 )
 from stress.memory.trace import ring_records
 from stress.model import (
@@ -305,7 +303,9 @@ class Supervisor:
 
     def all_done(self) -> bool:
         L, words = self.arena.layout, self.arena.words
-        return all(int(words[L.worker(w) + W_STATE]) == WS_DONE for w in range(len(self.procs)))
+        # Derived from the op counters, not a state word a pause could overwrite.
+        limit = self.scn.run.ops
+        return all(int(words[L.worker(w) + W_OPS]) >= limit for w in range(len(self.procs)))
 
     # -- events ----------------------------------------------------------------------------
 

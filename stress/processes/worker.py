@@ -32,11 +32,6 @@ from stress.memory.layout import (
     W_OPS,
     W_PARKED_EPOCH,
     W_PID,
-    W_STATE,
-    WS_DONE,
-    WS_DRAINED,
-    WS_PARKED,
-    WS_RUNNING,
 )
 from stress.model import Machine
 from stress.processes.logs import open_log
@@ -98,7 +93,6 @@ class Worker:
     def park(self) -> None:
         """Stop-the-world: publish the ledger, wait while the supervisor audits."""
         sys_, parked = self.sys, -1
-        sys_.store(self.ctrl + W_STATE, WS_PARKED)
         k = 0
         while sys_.load(self.state_slot) == RUN_PAUSE:
             epoch = sys_.load(self.epoch_slot)
@@ -111,7 +105,6 @@ class Worker:
             k += 1
             if k % 1000 == 0:
                 self.check_supervisor()
-        sys_.store(self.ctrl + W_STATE, WS_RUNNING)
 
     def drain(self) -> None:
         for a in self.actors:
@@ -122,7 +115,6 @@ class Worker:
                 except PageBug:
                     continue
         self.sys.store(self.ctrl + W_LEDGER_LEN, 0)
-        self.sys.store(self.ctrl + W_STATE, WS_DRAINED)
 
     def run(self) -> None:
         sys_, ctrl = self.sys, self.ctrl
@@ -133,7 +125,6 @@ class Worker:
         done = 0
         batches = 0
         sys_.store(ctrl + W_PID, os.getpid())
-        sys_.store(ctrl + W_STATE, WS_RUNNING)
         while True:
             state = sys_.load(state_slot)
             if state == RUN_RUNNING and schedule and not (limit and done >= limit):
@@ -148,8 +139,6 @@ class Worker:
                 done += batch
                 sys_.store(ctrl + W_OPS, done)
                 sys_.store(ctrl + W_HEARTBEAT, monotonic_ns())
-                if limit and done >= limit:
-                    sys_.store(ctrl + W_STATE, WS_DONE)
             elif state == RUN_PAUSE:
                 self.park()
             elif state == RUN_DRAIN:
