@@ -34,6 +34,7 @@ def test_text_report_tells_the_race(c2_run: Path, tmp_path: Path) -> None:
     assert "The free path sent page" in out and "How:" in out
     assert "speculative tryget raised it to 2" in out
     assert "get_page_unless_zero" in out  # the timeline table
+    assert re.search(r"shutdown stalled, [\d,]+ pages still in flight at destroy", out)
 
 
 def test_json_report(c2_run: Path, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 MAGIC = 0x5041474552414345  # "PAGERACE"
-LAYOUT_VERSION = 2  # 2: the worker state word is gone
+LAYOUT_VERSION = 2  # 2: no worker state word, no pool destroyed word
 WORD = 8
 
 # struct page: one 64-byte record, eight words (MODEL.md section 1).
@@ -43,12 +43,11 @@ POOL_HDR = 16
     POOL_HOLD_CNT,
     POOL_RELEASE_CNT,
     POOL_CACHE_COUNT,
-    POOL_DESTROYED,
     POOL_RECYCLED_CACHE,
     POOL_RECYCLED_RING,
-    POOL_RECYCLE_RELEASED,
-    POOL_RING_FULL,
-) = range(9)
+    POOL_RECYCLE_RELEASED,  # released instead of recycled, for any reason
+    POOL_RING_FULL,  # of those, because the ring was full
+) = range(8)
 
 # A worker's region: control words, anomaly counts and first-seen times per kind,
 # its published ledger, its trace ring.

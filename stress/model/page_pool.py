@@ -17,7 +17,6 @@ from stress.memory.layout import (
     G_NR_LEAKED,
     GEN,
     POOL_CACHE_COUNT,
-    POOL_DESTROYED,
     POOL_HOLD_CNT,
     POOL_ID,
     POOL_RECYCLE_RELEASED,
@@ -205,7 +204,6 @@ def page_pool_destroy(m: Machine, pool: int) -> int:
     """Drain the cache and ring (checking each page's count); return pages in flight."""
     sys = m.sys
     base = m.L.pool(pool)
-    sys.store(base + POOL_DESTROYED, 1)
     want = m.cfg.pool_free_refcount
     pages = [sys.load(m.L.pool_cache(pool) + k) for k in range(sys.load(base + POOL_CACHE_COUNT))]
     sys.store(base + POOL_CACHE_COUNT, 0)

@@ -34,6 +34,7 @@ from stress.memory.layout import (
     POOL_RECYCLE_RELEASED,
     POOL_RECYCLED_CACHE,
     POOL_RECYCLED_RING,
+    POOL_RING_FULL,
     RUN_DRAIN,
     RUN_PAUSE,
     RUN_RUNNING,
@@ -108,6 +109,7 @@ class Supervisor:
         self.procs: list[Any] = []
         self.last_beat: dict[int, tuple[int, float]] = {}
         self.reported_negative: set[tuple[int, int]] = set()
+        self.inflight_at_destroy: dict[int, int] = {}
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -387,13 +389,14 @@ class Supervisor:
             self.next_health = now + 1.0
         elapsed = now - self.race_t0
         ops = self.total_ops()
+        counts = self.all_counts()
         if now >= self.next_progress:  # the throughput-over-time view of a report
             self.log.info("progress", t=round(elapsed, 3), ops=ops, audits=self.audits,
-                          anomalies=self.all_counts())
+                          anomalies=counts)
             self.next_progress = now + PROGRESS_EVERY
         self.on_progress(Progress(self.scn.name, self.seed, elapsed, ops,
                                   ops / elapsed if elapsed > 0 else 0.0, self.audits,
-                                  self.all_counts(), phase))
+                                  counts, phase))
 
     # -- the end ---------------------------------------------------------------------------
 
@@ -421,7 +424,15 @@ class Supervisor:
                 self.guarded(delete_from_page_cache, m, index, p)
                 self.guarded(put_page, m, p)
         for pool in range(L.config.npools):
-            self.guarded(page_pool_destroy, m, pool)
+            try:
+                inflight = page_pool_destroy(m, pool)
+            except PageBug:
+                continue
+            self.inflight_at_destroy[pool] = inflight
+            if inflight:
+                # page_pool_release_retry's "stalled pool shutdown": pages the pool still
+                # counts as out went somewhere else (a misrouted free, for one).
+                self.log.warning("pool shutdown stalled", pool=pool, inflight=inflight)
         result = final_audit(self.arena, self.scn.model)
         self.audits += 1
         self.report_audit(result)
@@ -448,8 +459,9 @@ class Supervisor:
             proc = psutil.Process(p.pid)
             with proc.oneshot():
                 cpu = proc.cpu_times()
-                self.health[w] = self.health.get(w, {}) | {"cpu_s": round(cpu.user + cpu.system, 3),
-                                  "rss_mb": round(proc.memory_info().rss / 2**20, 1)}
+                sample = {"cpu_s": round(cpu.user + cpu.system, 3),
+                          "rss_mb": round(proc.memory_info().rss / 2**20, 1)}
+            self.health[w] = self.health.get(w, {}) | sample
         except psutil.Error:
             pass
 
@@ -479,7 +491,9 @@ class Supervisor:
             total = cache + ring + released
             pools.append({"pool": k, "recycled_cache": cache, "recycled_ring": ring,
                           "released": released,
-                          "recycle_ratio": round((cache + ring) / total, 4) if total else None})
+                          "released_ring_full": int(words[base + POOL_RING_FULL]),
+                          "recycle_ratio": round((cache + ring) / total, 4) if total else None,
+                          "inflight_at_destroy": self.inflight_at_destroy.get(k)})
         summary = {
             "scenario": self.scn.name, "claim": self.scn.claim, "seed": self.seed,
             "verdict": verdict(self.scn.expect, counts, bool(self.errors)),

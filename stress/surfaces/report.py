@@ -289,7 +289,11 @@ def _header(console: Any, run: Run) -> None:
             if pool["recycle_ratio"] is not None:
                 console.print(f"pool {pool['pool']}: recycle ratio {pool['recycle_ratio']:.2%} "
                               f"({pool['recycled_cache']:,} cache, {pool['recycled_ring']:,} "
-                              f"ring, {pool['released']:,} released)")
+                              f"ring, {pool['released']:,} released, "
+                              f"{pool.get('released_ring_full', 0):,} of them on a full ring)")
+            if pool.get("inflight_at_destroy"):
+                console.print(f"pool {pool['pool']}: shutdown stalled, "
+                              f"{pool['inflight_at_destroy']:,} pages still in flight at destroy")
     counts = run.counts
     first = s.get("first_detection_s", {})
     console.print("anomalies: " + (", ".join(
