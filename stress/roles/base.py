@@ -45,7 +45,6 @@ class Actor:
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
         self.m = m
-        self.rng = rng
         self.random = rng.random  # int(random() * n): randrange costs a microsecond
         self.spec = spec
         for k, (_, default) in self.PARAMS.items():
@@ -97,6 +96,38 @@ class Holder(Actor):
 
     def drain(self) -> None:
         while self.held:
+            self.release()
+
+
+class Owner(Actor):
+    """An actor that owns up to `max_pages` pages and gives them back oldest first.
+
+    Subclasses say how a page is given back (`give_back`); the `release` op and
+    the drain are the same for every owner.
+    """
+
+    PARAMS: ClassVar[Mapping[str, tuple[type, Any]]] = {"max_pages": (int, 32)}
+    max_pages: int
+
+    def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
+        super().__init__(m, rng, spec)
+        self.owned: deque[int] = deque()
+
+    def has_room(self) -> bool:
+        return len(self.owned) < self.max_pages
+
+    def give_back(self, p: int) -> None:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        if self.owned:
+            self.give_back(self.owned.popleft())
+
+    def references(self) -> Iterator[int]:
+        return iter(self.owned)
+
+    def drain(self) -> None:
+        while self.owned:
             self.release()
 
 

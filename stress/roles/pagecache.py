@@ -77,27 +77,27 @@ class Truncater(Actor):
             put_page(m, p)
             return -1, -1
         if not page_mapping_is(m, p, index):  # truncated before we got the lock
-            F.unlock_page(m, p)
-            put_page(m, p)
+            self._unlock_put(p)
             return -1, -1
         return index, p
+
+    def _unlock_put(self, p: int) -> None:
+        F.unlock_page(self.m, p)
+        put_page(self.m, p)
 
     def set_checked(self) -> None:
         index, p = self._locked()
         if p >= 0:
             F.set_page_flag(self.m, p, F.PG_checked)
-            F.unlock_page(self.m, p)
-            put_page(self.m, p)
+            self._unlock_put(p)
 
     def truncate(self) -> None:
         index, p = self._locked()
         if p >= 0:
             delete_from_page_cache(self.m, index, p)
-            F.unlock_page(self.m, p)
-            put_page(self.m, p)
+            self._unlock_put(p)
 
     def reclaim(self) -> None:
         index, p = self._locked()
         if p >= 0 and not remove_mapping(self.m, index, p, 1):
-            F.unlock_page(self.m, p)
-            put_page(self.m, p)
+            self._unlock_put(p)

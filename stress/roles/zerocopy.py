@@ -49,7 +49,7 @@ class Zerocopy(Actor):
         if p < 0:
             return
         gen = m.gen(p)
-        if self.free_ptes and self.rng.random() < self.map_ratio:
+        if self.free_ptes and self.random() < self.map_ratio:
             pte = self.free_ptes.pop()
             if vm_insert_page(m, p, pte, self.spec.memcg):
                 self.mapped.append((pte, p, gen))
