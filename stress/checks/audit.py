@@ -6,6 +6,7 @@ the end).  Each check returns anomalies; the caller reports and counts them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,11 +31,16 @@ class AuditResult:
     anomalies: list[Anomaly] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
-    def add(self, kind: Kind, pages: np.ndarray, reason: str, **detail: object) -> None:
-        """Record one anomaly per page (the first few in full), counting all of them."""
+    def add(self, kind: Kind, pages: np.ndarray, reason: str | Callable[[int], str],
+            **detail: object) -> None:
+        """Record one anomaly per page (the first few in full), counting all of them.
+
+        No pages means one arena-wide anomaly; `reason` may be worded per page.
+        """
         self.counts[kind.value] = self.counts.get(kind.value, 0) + max(1, len(pages))
         for p in (pages[:MAX_PER_CHECK] if len(pages) else [-1]):
-            self.anomalies.append(Anomaly(kind, int(p), "audit", reason=reason, detail=detail))
+            why = reason(int(p)) if callable(reason) else reason
+            self.anomalies.append(Anomaly(kind, int(p), "audit", reason=why, detail=detail))
 
 
 def _check_refcounts(arena: Arena, cfg: ModelConfig, r: AuditResult) -> None:
@@ -44,13 +50,9 @@ def _check_refcounts(arena: Arena, cfg: ModelConfig, r: AuditResult) -> None:
         r.add(Kind.REFCOUNT_UNDERFLOW, neg, "audit found a negative refcount")
     want = expected_refcounts(arena, cfg.pool_free_refcount)
     off = np.flatnonzero((refcount != want) & (refcount >= 0))
-    for p in off[:MAX_PER_CHECK]:
-        r.anomalies.append(Anomaly(Kind.LOST_UPDATE, int(p), "audit",
-                                   refcount=int(refcount[p]), reason=(
-                                       f"refcount {int(refcount[p])}, holders account for "
-                                       f"{int(want[p])}")))
     if off.size:
-        r.counts[Kind.LOST_UPDATE.value] = r.counts.get(Kind.LOST_UPDATE.value, 0) + off.size
+        r.add(Kind.LOST_UPDATE, off,
+              lambda p: f"refcount {int(refcount[p])}, holders account for {int(want[p])}")
 
 
 def _check_conservation(arena: Arena, r: AuditResult) -> None:

@@ -13,7 +13,7 @@ from stress.model.lookup import lockless_get
 from stress.model.machine import Machine, Op
 from stress.model.memcontrol import mem_cgroup_uncharge
 from stress.model.page_alloc import free_pages_prepare
-from stress.model.page_ref import get_page, page_ref_freeze, page_ref_unfreeze
+from stress.model.page_ref import get_page, page_ref_count, page_ref_freeze, page_ref_unfreeze
 from stress.model.swap import put_page
 
 
@@ -54,7 +54,7 @@ def check_page_identity(m: Machine, p: int, index: int, op: str) -> bool:
     if mapping == index + 1:
         return True
     if mapping != 0 and m.checks:
-        m.report(Kind.STALE_TRYGET, p, op, refcount=m.refcount(p),
+        m.report(Kind.STALE_TRYGET, p, op, refcount=page_ref_count(m, p),
                  reason=f"looked up index {index}, page now maps index {mapping - 1}")
     return False
 

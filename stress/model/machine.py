@@ -17,7 +17,7 @@ from time import perf_counter
 from stress._atomic import Atomic64
 from stress.anomalies import BUG_KINDS, Anomaly, Kind, PageBug, Reporter
 from stress.memory.arena import Arena
-from stress.memory.layout import GEN, PAGE_WORDS, REFCOUNT, Layout
+from stress.memory.layout import GEN, PAGE_WORDS, Layout
 from stress.model.config import DELAY_POINTS, ModelConfig
 
 # The harness's shadow of where a page is: kept beside the records, never read by the model
@@ -69,7 +69,7 @@ def _no_trace(op: int, p: int, before: int, after: int, result: int, aux: int) -
 
 
 def collect(into: list[Anomaly]) -> Reporter:
-    """A reporter that appends to a list (tests, and the worker's batch buffer)."""
+    """A reporter that appends to a list (tests, benchmarks)."""
     return into.append
 
 
@@ -104,9 +104,6 @@ class Machine:
     def page(self, p: int) -> int:
         """Slot of page p's first word (its refcount)."""
         return self.pages + p * PAGE_WORDS
-
-    def refcount(self, p: int) -> int:
-        return self.mem.load(self.pages + p * PAGE_WORDS + REFCOUNT)
 
     def gen(self, p: int) -> int:
         return self.sys.load(self.pages + p * PAGE_WORDS + GEN)

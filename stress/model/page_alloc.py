@@ -21,7 +21,7 @@ from stress.memory.layout import (
 )
 from stress.model import flags as F
 from stress.model.machine import PS_ALLOCATED, PS_FREE, PS_LEAKED, PSTATE_NAMES, Machine, Op
-from stress.model.page_ref import put_page_testzero
+from stress.model.page_ref import page_ref_count, put_page_testzero, set_page_count
 from stress.model.ptr_ring import ptr_ring_init
 
 _IDX = (1 << 32) - 1
@@ -91,7 +91,7 @@ def bad_page(m: Machine, p: int, reason: str, op: str) -> None:
     base = m.page(p)
     if m.tracing:
         m.trace(Op.bad_page, p, 0, 0, 0, 0)
-    m.report(Kind.BAD_PAGE, p, op, refcount=m.mem.load(base + REFCOUNT), reason=reason,
+    m.report(Kind.BAD_PAGE, p, op, refcount=page_ref_count(m, p), reason=reason,
              flags=F.flag_names(m.mem.load(base + FLAGS)))
 
 
@@ -126,7 +126,7 @@ def alloc_page(m: Machine) -> int:
         m.sys.store(m.L.pstate + p, PS_ALLOCATED)
         base = m.page(p)
         m.sys.fetch_add(base + GEN, 1)
-        m.mem.store(base + REFCOUNT, 1)  # set_page_refcounted
+        set_page_count(m, p, 1)  # set_page_refcounted
         if m.tracing:
             m.trace(Op.alloc_page, p, 0, 1, 0, 0)
         return p
@@ -147,7 +147,7 @@ def free_pages_prepare(m: Machine, p: int, op: str = "free_pages_prepare") -> bo
     """Check a page at refcount 0 and put it on the free list; a bad one is leaked."""
     state = m.sys.cas(m.L.pstate + p, PS_ALLOCATED, PS_FREE)
     if state != PS_ALLOCATED:
-        m.report(Kind.DOUBLE_FREE, p, op, refcount=m.mem.load(m.page(p) + REFCOUNT),
+        m.report(Kind.DOUBLE_FREE, p, op, refcount=page_ref_count(m, p),
                  reason=f"free of a page that is {PSTATE_NAMES.get(state, state)}")
         return False
     reason = _check_free_page(m, p)

@@ -25,7 +25,6 @@ from stress.memory.layout import (
     POOL_RELEASE_CNT,
     POOL_RING_FULL,
     PP,
-    REFCOUNT,
 )
 from stress.model import flags as F
 from stress.model.machine import (
@@ -39,6 +38,7 @@ from stress.model.machine import (
 )
 from stress.model.memcontrol import mem_cgroup_uncharge
 from stress.model.page_alloc import alloc_page, free_pages_prepare
+from stress.model.page_ref import page_ref_count, set_page_count
 from stress.model.ptr_ring import ptr_ring_consume, ptr_ring_produce
 
 PP_SIGNATURE = 0x40 << 32  # pp_magic's signature (POISON_POINTER_DELTA + 0x40)
@@ -90,16 +90,16 @@ def page_pool_alloc_pages(m: Machine, pool: int) -> int:
                      reason=f"pool handed out a page that is {PSTATE_NAMES.get(state, state)}")
         sys.fetch_add(m.page(p) + GEN, 1)
         want = m.cfg.pool_free_refcount
-        rc = m.mem.load(m.page(p) + REFCOUNT)
+        rc = page_ref_count(m, p)
         if rc != want and m.checks:
             # The kernel does not recheck here; the harness does, since the driver is
             # about to DMA into a page that someone else still references.
             m.report(Kind.POOL_REFCNT_VIOLATION, p, "page_pool_alloc_pages", refcount=rc,
                      reason=f"pool handed out a page at refcount {rc}, not {want}", pool=pool)
         if want == 0:
-            m.mem.store(m.page(p) + REFCOUNT, 1)  # set_page_count: no recheck
+            set_page_count(m, p, 1)  # no recheck, as in the kernel
         if m.tracing:
-            m.trace(Op.page_pool_alloc, p, m.cfg.pool_free_refcount, 1, pool, 0)
+            m.trace(Op.page_pool_alloc, p, want, 1, pool, 0)
         return p
     p = alloc_page(m)
     if p < 0:
@@ -116,7 +116,7 @@ def _recycle(m: Machine, pool: int, p: int, allow_direct: bool, op: str) -> bool
     sys = m.sys
     state = sys.cas(m.L.pstate + p, PS_ALLOCATED, PS_POOLED)
     if state != PS_ALLOCATED:
-        m.report(Kind.DOUBLE_FREE, p, op, pool=pool, refcount=m.refcount(p),
+        m.report(Kind.DOUBLE_FREE, p, op, pool=pool, refcount=page_ref_count(m, p),
                  reason=f"returned to the pool a page that is {PSTATE_NAMES.get(state, state)}")
         return True  # swallowed: the page is not recycled a second time
     if m.cfg.memcg != "none":
@@ -147,9 +147,10 @@ def page_pool_return_page(m: Machine, pool: int, p: int) -> None:
     m.sys.fetch_add(m.L.pool(pool) + POOL_RELEASE_CNT, 1)
     _inflight_check(m, pool, p, "page_pool_return_page")
     m.mem.store(base + PP, 0)
+    rc = page_ref_count(m, p)
     if m.tracing:
-        m.trace(Op.page_pool_release, p, m.mem.load(base + REFCOUNT), 0, 0, pool)
-    if m.mem.load(base + REFCOUNT) == 0:
+        m.trace(Op.page_pool_release, p, rc, 0, 0, pool)
+    if rc == 0:
         # Pooled at refcount 0 (pg_network, dtor_ref1): nothing left to put.
         F.clear_page_flag(m, p, F.PG_network)
         mem_cgroup_uncharge(m, p)
@@ -160,7 +161,7 @@ def page_pool_return_page(m: Machine, pool: int, p: int) -> None:
 
 def page_pool_put_page(m: Machine, pool: int, p: int, allow_direct: bool = False) -> None:
     """The driver returns its reference: recycle at refcount 1, else release the page."""
-    rc = m.mem.load(m.page(p) + REFCOUNT)
+    rc = page_ref_count(m, p)
     if m.tracing:
         m.trace(Op.page_pool_put_page, p, rc, rc, rc == 1, pool)
     if rc == 1:
@@ -211,7 +212,7 @@ def page_pool_destroy(m: Machine, pool: int) -> int:
     while (p := ptr_ring_consume(sys, ring, size)) >= 0:
         pages.append(p)
     for p in pages:
-        rc = m.mem.load(m.page(p) + REFCOUNT)
+        rc = page_ref_count(m, p)
         if rc != want:
             m.report(Kind.POOL_REFCNT_VIOLATION, p, "page_pool_destroy", refcount=rc,
                      reason=f"page_pool refcnt {rc} violation", pool=pool)

@@ -24,7 +24,7 @@ def get_page(m: Machine, p: int) -> None:
     slot = m.pages + p * PAGE_WORDS + REFCOUNT
     if m.checks:
         v = m.mem.load(slot)
-        if -127 <= v <= 0:
+        if page_ref_zero_or_close_to_overflow(v):
             m.report(Kind.GET_ON_FREE, p, "get_page", refcount=v,
                      reason="page_ref_zero_or_close_to_overflow")
     old = m.mem.fetch_add(slot, 1)

@@ -11,7 +11,7 @@ from stress.memory.layout import MAPCOUNT, PAGE_WORDS, REFCOUNT
 from stress.model.lookup import lockless_get
 from stress.model.machine import Machine, Op
 from stress.model.memcontrol import mem_cgroup_charge, mem_cgroup_uncharge, page_memcg
-from stress.model.page_ref import get_page
+from stress.model.page_ref import get_page, page_ref_count
 from stress.model.swap import put_page
 
 
@@ -57,8 +57,11 @@ def get_user_pages_fast(m: Machine, pte: int) -> int:
 
 def check_memcg_held(m: Machine, p: int, memcg: int, op: str) -> bool:
     """A task of `memcg` still references the page: it must still be charged to memcg."""
-    if not m.checks or m.cfg.memcg == "none" or page_memcg(m, p) == memcg:
+    if not m.checks or m.cfg.memcg == "none":
         return True
-    m.report(Kind.MEMCG_ESCAPE, p, op, refcount=m.refcount(p),
-             reason=f"referenced by a task of memcg {memcg}, charged to {page_memcg(m, p)}")
+    charged = page_memcg(m, p)
+    if charged == memcg:
+        return True
+    m.report(Kind.MEMCG_ESCAPE, p, op, refcount=page_ref_count(m, p),
+             reason=f"referenced by a task of memcg {memcg}, charged to {charged}")
     return False

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stress.model.memcontrol import MEMCG_ID
+
 TIMELINE = 16  # operations shown per anomaly
 
 
@@ -168,7 +170,7 @@ PHRASES: dict[str, Callable[[str, Event], str]] = {
         f"{w}'s reclaim froze it at {e['before']} and evicted it from index {e['aux']}",
     "vm_insert_page": lambda w, e: f"{w} mapped it into user space (PTE {e['aux']})",
     "zap_page": lambda w, e: f"{w} unmapped it (PTE {e['aux']})",
-    "mem_cgroup_charge": lambda w, e: f"{w} charged it to memcg {e['after'] & ((1 << 40) - 1)}",
+    "mem_cgroup_charge": lambda w, e: f"{w} charged it to memcg {e['after'] & MEMCG_ID}",
     "mem_cgroup_uncharge": lambda w, e: f"{w} uncharged it",
     "misroute": lambda w, e:
         f"{w}'s free path sent it {'to a page pool' if e['result'] else 'to the page allocator'}"
