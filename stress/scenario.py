@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from stress.anomalies import KINDS
-from stress.memory import BACKENDS
+from stress.memory import BACKENDS, ArenaConfig
 from stress.model import ModelConfig
 from stress.roles import ROLES
 
@@ -56,6 +56,22 @@ class Sizes:
     trace_entries: int = 4096
 
 
+    def arena_config(self, *, nworkers: int, npools: int, nqueues: int, trace: bool
+                     ) -> ArenaConfig:
+        """The arena for these sizes; ValueError("field: reason") names an ArenaConfig field."""
+        return ArenaConfig(
+            npages=self.pages, nworkers=nworkers, npools=npools,
+            pool_ring_size=self.pool_ring_size, pool_cache_size=self.pool_cache_size,
+            nqueues=nqueues, queue_size=self.queue_size, cache_slots=self.cache_slots,
+            pte_slots=self.pte_slots, ncgroups=self.cgroups, ledger_size=self.ledger_size,
+            trace_entries=self.trace_entries if trace else 0,
+        )
+
+
+# The scenario keys of the ArenaConfig fields that are spelled differently.
+_SIZE_KEY = {"npages": "pages", "ncgroups": "cgroups"}
+
+
 @dataclass(frozen=True)
 class Expect:
     clean: bool = False
@@ -81,7 +97,6 @@ class Scenario:
     run: RunSpec
     expect: Expect
     path: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Scenario:
         """CLI overrides: workers, duration, ops, seeds, backend."""
@@ -93,9 +108,7 @@ class Scenario:
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
 
-        d = asdict(self)
-        d.pop("extra")
-        return d
+        return asdict(self)
 
 
 _MODEL_KEYS = {f.name for f in fields(ModelConfig)}
@@ -156,16 +169,19 @@ def parse_scenario(data: Mapping[str, Any], where: str) -> Scenario:
     try:
         model = ModelConfig(**model_kw)
     except ValueError as e:
-        key, _, reason = str(e).partition(": ") if str(e).startswith("delays") else ("", "", "")
-        if key:
-            raise _fail(where, f"model.{key}", reason) from None
-        raise _fail(where, "model", str(e)) from None
+        key, _, reason = str(e).partition(": ")
+        raise _fail(where, f"model.{key}", reason) from None
     size_kw = {k: _check_type(where, f"model.{k}", model_t[k], int)
                for k in _SIZE_KEYS & model_t.keys()}
     for k, v in size_kw.items():
         if v < 1:
             raise _fail(where, f"model.{k}", f"must be at least 1, got {v}")
     sizes = Sizes(**size_kw)
+    try:  # the arena's own rules (powers of two, bounds), checked now rather than at run time
+        sizes.arena_config(nworkers=1, npools=1, nqueues=1, trace=True)
+    except ValueError as e:
+        key, _, reason = str(e).partition(": ")
+        raise _fail(where, f"model.{_SIZE_KEY.get(key, key)}", reason) from None
 
     roles_t = _check_type(where, "roles", data.get("roles", []), list)
     if not roles_t:

@@ -84,13 +84,13 @@ class ArenaConfig:
         for f in fields(self):
             v = getattr(self, f.name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise ValueError(f"{f.name} must be a non-negative integer, got {v!r}")
+                raise ValueError(f"{f.name}: must be a non-negative integer, got {v!r}")
         if self.npages < 1 or self.npages >= 1 << 31:
-            raise ValueError(f"npages must be in [1, 2**31), got {self.npages}")
+            raise ValueError(f"npages: must be in [1, 2**31), got {self.npages}")
         for name in ("pool_ring_size", "queue_size", "trace_entries"):
             v = getattr(self, name)
             if v and v & (v - 1):
-                raise ValueError(f"{name} must be a power of two, got {v}")
+                raise ValueError(f"{name}: must be a power of two, got {v}")
 
     def as_header(self) -> list[int]:
         return list(asdict(self).values())

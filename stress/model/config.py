@@ -20,7 +20,10 @@ DELAY_POINTS = {
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """One scenario's `[model]` table, minus the sizes (those are the arena's)."""
+    """One scenario's `[model]` table, minus the sizes (those are the arena's).
+
+    Errors are ValueError("field: reason"), so a loader can name the key.
+    """
 
     scheme: str = "pg_network"
     memcg: str = "none"
@@ -39,13 +42,13 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
-            raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
+            raise ValueError(f"scheme: must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
         if self.memcg not in MEMCG_MODES:
-            raise ValueError(f"memcg must be one of {', '.join(MEMCG_MODES)}, got {self.memcg!r}")
+            raise ValueError(f"memcg: must be one of {', '.join(MEMCG_MODES)}, got {self.memcg!r}")
         for f in fields(self):
             v = getattr(self, f.name)
             if f.type in ("bool", bool) and not isinstance(v, bool):
-                raise ValueError(f"{f.name} must be true or false, got {v!r}")
+                raise ValueError(f"{f.name}: must be true or false, got {v!r}")
         for point, us in self.delays.items():
             if point not in DELAY_POINTS:
                 raise ValueError(f"delays: unknown point {point!r} "
@@ -54,7 +57,7 @@ class ModelConfig:
                 raise ValueError(f"delays.{point}: microseconds in [0, 10000], got {us!r}")
         if not isinstance(self.lookup_retries, int) or self.lookup_retries < 1:
             raise ValueError(
-                f"lookup_retries must be a positive integer, got {self.lookup_retries!r}"
+                f"lookup_retries: must be a positive integer, got {self.lookup_retries!r}"
             )
 
     @property

@@ -52,11 +52,6 @@ def make_plan(scn: Scenario, seed: int) -> Plan:
             actors.append(spec)
             k += 1
     owners = tuple(a.worker for a in actors if a.role == "nic")
-    config = ArenaConfig(
-        npages=scn.sizes.pages, nworkers=workers, npools=max(1, nics),
-        pool_ring_size=scn.sizes.pool_ring_size, pool_cache_size=scn.sizes.pool_cache_size,
-        nqueues=nqueues, queue_size=scn.sizes.queue_size, cache_slots=scn.sizes.cache_slots,
-        pte_slots=pte_slots, ncgroups=scn.sizes.cgroups, ledger_size=scn.sizes.ledger_size,
-        trace_entries=scn.sizes.trace_entries if scn.run.trace else 0,
-    )
+    config = scn.sizes.arena_config(nworkers=workers, npools=max(1, nics), nqueues=nqueues,
+                                    trace=scn.run.trace)
     return Plan(config, tuple(actors), owners or (-1,), worker_seeds(seed, workers))
