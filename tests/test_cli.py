@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stress.surfaces.cli import EXIT_USAGE, main
+from stress.surfaces.cli import EXIT_USAGE, build_parser, main
 
 pytestmark = pytest.mark.xdist_group("e2e")  # the benches want both cores
 
@@ -56,3 +56,12 @@ def test_bench_harness_json_keys(tmp_path) -> None:
     for key in ("ops_per_s_per_worker", "ops_per_s_per_worker_unchecked", "atomic_call_ns",
                 "audit_ms_1m", "scan_ms_1m", "scaling_2_over_1"):
         assert data[key] > 0, key
+
+
+@pytest.mark.parametrize("argv", [["bench", "--repeat", "3", "--json", "atomics"],
+                                  ["bench", "atomics", "--repeat", "3", "--json"]])
+def test_bench_options_count_on_either_side_of_atomics(argv: list[str]) -> None:
+    """`bench --repeat 3 atomics` and `bench atomics --repeat 3` mean the same."""
+    args = build_parser().parse_args(argv)
+    assert (args.what, args.repeat, args.json, args.start_method) == (
+        "atomics", 3, True, "forkserver")

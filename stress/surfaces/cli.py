@@ -55,6 +55,20 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
+def _bench_options(p: argparse.ArgumentParser, *, with_defaults: bool) -> None:
+    """Options both `bench` and `bench atomics` take, wherever they are written.
+
+    The subcommand's copies default to SUPPRESS: an argparse subparser's defaults
+    would otherwise overwrite what was given before the subcommand's name.
+    """
+    def default(v: object) -> object:
+        return v if with_defaults else argparse.SUPPRESS
+
+    p.add_argument("--repeat", type=_positive_int, default=default(5))
+    p.add_argument("--start-method", choices=START_METHODS, default=default("forkserver"))
+    p.add_argument("--json", action="store_true", default=default(False))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from stress.memory import BACKENDS
 
@@ -89,17 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained page")
 
     bench = sub.add_parser("bench", help="measure the harness (default) or the atomics")
-    bench.add_argument("--repeat", type=_positive_int, default=5)
+    _bench_options(bench, with_defaults=True)
     bench.add_argument("--duration", type=_positive_float, default=1.0,
                        help="seconds of racing per throughput run")
-    bench.add_argument("--start-method", choices=START_METHODS, default="forkserver")
-    bench.add_argument("--json", action="store_true")
     bsub = bench.add_subparsers(dest="what", parser_class=_Parser)
     atomics = bsub.add_parser("atomics", help="ns per memory-interface call, every backend")
+    _bench_options(atomics, with_defaults=False)
     atomics.add_argument("--calls", type=_positive_int, default=1_000_000)
-    atomics.add_argument("--repeat", type=_positive_int, default=5)
-    atomics.add_argument("--start-method", choices=START_METHODS, default="forkserver")
-    atomics.add_argument("--json", action="store_true")
     return parser
 
 
