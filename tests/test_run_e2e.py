@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -191,3 +192,17 @@ def test_ops_run_ends_when_every_worker_is_done_despite_audits(tmp_path: Path) -
     [s] = summaries(tmp_path / "runs")
     assert res.returncode == 0 and s["verdict"] == "pass", s
     assert s["ops"] >= 2 * 600_000 and s["audits"] >= 2 and s["duration_s"] < 10
+
+
+def test_worker_exception_is_reported_with_its_cause(tmp_path: Path) -> None:
+    """A worker that raises (here: its ledger overflows) is an error whose report names why."""
+    scenario = tmp_path / "tiny-ledger.toml"
+    scenario.write_text((DATA / "clean_pg_network.toml").read_text().replace(
+        "pages = 1024", "pages = 1024\nledger_size = 1"))
+    res = pagerace("run", str(scenario), "--out", "runs", cwd=tmp_path)
+    assert res.returncode == 3, res.stdout + res.stderr
+    [s] = summaries(tmp_path / "runs")
+    assert s["verdict"] == "error" and s["anomalies"].get("worker-crash", 0) >= 1
+    report = pagerace("report", s["run_dir"], cwd=tmp_path)
+    assert re.search(r"worker \d crashed: RuntimeError: worker \d: ledger overflows 1 references",
+                     report.stdout), report.stdout

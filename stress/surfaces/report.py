@@ -32,7 +32,7 @@ class Run:
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     suppressed: dict[str, int] = field(default_factory=dict)
     progress: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)  # starts, crashes, finishes
+    crashes: list[dict[str, Any]] = field(default_factory=list)  # "worker crashed" records
     t0_ns: int | None = None
 
     @property
@@ -89,9 +89,8 @@ def load_run(path: Path) -> Run:
                 run.progress.append(rec)
             elif event == "race started":
                 run.t0_ns = rec["t0_ns"]
-            elif event in ("worker started", "worker finished", "worker crashed",
-                           "supervisor gone, exiting", "workers started", "run finished"):
-                run.events.append(rec)
+            elif event == "worker crashed":
+                run.crashes.append(rec)
     run.anomalies.sort(key=lambda a: a.get("ts_ns", 0))
     run.progress.sort(key=lambda p: p["t"])
     return run
@@ -101,7 +100,7 @@ def crashed_workers(run: Run) -> list[int]:
     """Workers that died mid-run, from the summary's health or the logs."""
     health = (run.summary or {}).get("health", {})
     dead = {int(w) for w, h in health.items() if h.get("exitcode") not in (0, None)}
-    dead |= {int(e["worker"]) for e in run.events if e["event"] == "worker crashed"}
+    dead |= {int(e["worker"]) for e in run.crashes}
     return sorted(dead)
 
 
@@ -303,10 +302,8 @@ def _header(console: Any, run: Run) -> None:
         for k, n in counts.items()) or "none"))
     for err in s.get("errors", []):
         console.print(f"[red]error[/]: {err}")
-    for e in run.events:
-        if e["event"] == "worker crashed":
-            console.print(f"[red]worker {e.get('worker')} crashed[/]: "
-                          f"{_exception_line(e)}")
+    for e in run.crashes:
+        console.print(f"[red]worker {e.get('worker')} crashed[/]: {_exception_line(e)}")
     if not s:
         console.print("[yellow]no summary.json: the supervisor did not finish; "
                       "this report is built from the logs[/]")
