@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from stress.memory.arena import Arena, ArenaHandle
+from stress.memory.backends import Memory
 
 # Words of the scratch area (the globals region's tail is unused by the model).
 START, RESULT0 = 8, 10
@@ -22,19 +23,23 @@ def _wait_start(arena: Arena) -> None:
         time.sleep(0)
 
 
+def time_fetch_adds(mem: Memory, slot: int, n: int) -> int:
+    """Nanoseconds for n fetch_add calls on one slot: the loop a benchmark times."""
+    fa = mem.fetch_add
+    t0 = time.perf_counter_ns()
+    for _ in range(n):
+        fa(slot, 1)
+    return time.perf_counter_ns() - t0
+
+
 def fetch_add_loop(handle: ArenaHandle, slot: int, n: int, who: int) -> None:
     """Add 1 to `slot` n times; store the elapsed ns in result slot `who`."""
     arena = Arena.attach(handle)
     try:
-        mem = arena.memory
-        fa = mem.fetch_add
         _wait_start(arena)
-        t0 = time.perf_counter_ns()
-        for _ in range(n):
-            fa(slot, 1)
-        arena.atomic.store(arena.layout.globals + RESULT0 + who, time.perf_counter_ns() - t0)
+        elapsed = time_fetch_adds(arena.memory, slot, n)
+        arena.atomic.store(arena.layout.globals + RESULT0 + who, elapsed)
     finally:
-        del mem, fa
         arena.close()
 
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from stress.memory import BACKENDS, Arena, ArenaConfig
-from stress.memory.selftest import fetch_add_loop, race
+from stress.memory.selftest import fetch_add_loop, race, time_fetch_adds
 
 CONFIG = ArenaConfig(npages=8, nworkers=1, npools=0, nqueues=0, cache_slots=0, pte_slots=0,
                      ncgroups=0, ledger_size=0, trace_entries=0)
@@ -34,13 +34,9 @@ def _loop_ns(n: int) -> float:
     return (time.perf_counter_ns() - t0) / n
 
 
-def _single(arena: Arena, n: int) -> float:
-    fa = arena.memory.fetch_add
-    slot = arena.layout.pages
-    t0 = time.perf_counter_ns()
-    for _ in range(n):
-        fa(slot, 1)
-    return (time.perf_counter_ns() - t0) / n
+def ns_per_fetch_add(arena: Arena, n: int) -> float:
+    """One process: ns per fetch_add from Python on the arena's backend."""
+    return time_fetch_adds(arena.memory, arena.layout.pages, n) / n
 
 
 def bench_atomics(calls: int, repeat: int, start_method: str,
@@ -52,7 +48,7 @@ def bench_atomics(calls: int, repeat: int, start_method: str,
         one, two = [], []
         with Arena.create(CONFIG, backend=backend, start_method=start_method) as arena:
             for _ in range(repeat):
-                one.append(_single(arena, n))
+                one.append(ns_per_fetch_add(arena, n))
                 elapsed = race(arena, fetch_add_loop, [(arena.layout.pages, n, k) for k in (0, 1)],
                                start_method=start_method)
                 two.append(statistics.median(elapsed) / n)

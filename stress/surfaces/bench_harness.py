@@ -21,7 +21,7 @@ from stress.model.machine import Machine
 from stress.processes.supervisor import Supervisor
 from stress.scenario import Scenario, parse_scenario
 from stress.surfaces.bench_atomics import CONFIG as ATOMIC_CONFIG
-from stress.surfaces.bench_atomics import _single
+from stress.surfaces.bench_atomics import ns_per_fetch_add
 
 FULL_MIX: list[dict[str, object]] = [
     {"role": "nic"}, {"role": "zerocopy"}, {"role": "stray"}, {"role": "reader"},
@@ -83,7 +83,7 @@ def bench_harness(repeat: int, duration: float, start_method: str) -> dict[str, 
     unchecked_1 = med(1, False)
     checked_2 = med(2, True)
     with Arena.create(ATOMIC_CONFIG) as arena:
-        atomic_ns = statistics.median(_single(arena, 1_000_000) for _ in range(repeat))
+        atomic_ns = statistics.median(ns_per_fetch_add(arena, 1_000_000) for _ in range(repeat))
     scan_64k, audit_64k = scan_and_audit_ms(65_536, repeat)
     scan_1m, audit_1m = scan_and_audit_ms(1_048_576, repeat)
     return {
