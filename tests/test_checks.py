@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from stress.checks import audit, final_audit, live_scan
 from stress.checks.verdict import verdict
-from stress.memory.layout import FL_COUNT, POOL_RELEASE_CNT, W_LEDGER_LEN
+from stress.memory.layout import FL_COUNT, G_NR_LEAKED, POOL_RELEASE_CNT, W_LEDGER_LEN
 from stress.model import (
+    PS_POOLED,
     add_to_page_cache_lru,
     alloc_page,
     get_page_unless_zero,
@@ -59,12 +62,27 @@ def test_negative_refcount_is_underflow_in_audit_and_scan(harness) -> None:
     assert audit(h.arena, h.m.cfg).counts.get("refcount-underflow") == 1
 
 
-def test_free_list_disagreement_is_conservation(harness) -> None:
-    """A free count that disagrees with the page states breaks conservation."""
+@pytest.mark.parametrize(
+    ("corrupt", "reason"),
+    [
+        (lambda h: h.arena.words.__setitem__(h.arena.layout.freelist + FL_COUNT,
+                                             h.arena.words[h.arena.layout.freelist + FL_COUNT] - 1),
+         "free list holds"),
+        (lambda h: h.arena.words.__setitem__(h.arena.layout.pstate + 3, PS_POOLED),
+         "pools hold 0, 1 pages are pooled"),
+        (lambda h: h.arena.words.__setitem__(h.arena.layout.globals + G_NR_LEAKED, 2),
+         "2 pages reported leaked, 0 are"),
+        (lambda h: h.arena.words.__setitem__(h.arena.layout.pstate + 3, 0),
+         "!= 64"),
+    ],
+    ids=["free-list", "pools", "leaked", "total"],
+)
+def test_each_conservation_clause_fires(harness, corrupt, reason: str) -> None:
+    """Free list, pools, leak count and the total each break conservation on their own."""
     h = harness()
-    h.arena.words[h.arena.layout.freelist + FL_COUNT] -= 1
+    corrupt(h)
     r = audit(h.arena, h.m.cfg)
-    assert r.counts == {"conservation": 1} and "free list holds" in r.anomalies[0].reason
+    assert r.counts == {"conservation": 1} and reason in r.anomalies[0].reason
 
 
 def test_ring_page_with_extra_reference_is_pool_refcnt_violation(harness) -> None:

@@ -119,3 +119,23 @@ def test_alloc_skips_a_bad_free_page(harness) -> None:
     q = alloc_page(h.m)
     assert q != p and h.kinds() == ["bad-page"]
     assert h.anomalies[0].reason == "non-NULL mapping" and h.pstate(p) == PS_LEAKED
+
+
+def test_free_with_a_nonzero_refcount_is_bad(harness) -> None:
+    """free_pages_prepare of a page someone still references: "nonzero _refcount", leaked."""
+    h = harness()
+    p = alloc_page(h.m)
+    free_pages_prepare(h.m, p)  # refcount is still 1
+    assert h.kinds() == ["bad-page"] and h.anomalies[0].reason == "nonzero _refcount"
+    assert h.pstate(p) == PS_LEAKED
+
+
+def test_alloc_of_a_free_page_with_a_flag_set_is_bad(harness) -> None:
+    """check_new_page: any flag on a free page is "PAGE_FLAGS_CHECK_AT_PREP flag(s) set"."""
+    h = harness()
+    p = alloc_page(h.m)
+    put_page(h.m, p)
+    h.arena.pages["flags"][p] = 1 << F.PG_dirty  # not in CHECK_AT_FREE, but in AT_PREP
+    assert alloc_page(h.m) != p
+    assert h.kinds() == ["bad-page"]
+    assert h.anomalies[0].reason == "PAGE_FLAGS_CHECK_AT_PREP flag(s) set"

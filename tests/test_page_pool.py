@@ -178,3 +178,14 @@ def test_pp_magic_without_the_6_5_check_is_misrouted(harness) -> None:
     p = page_pool_alloc_pages(h.m, 0)
     put_page(h.m, p)
     assert h.kinds() == ["misrouted-free"] and h.pstate(p) == PS_FREE
+
+
+def test_pool_handing_out_a_page_it_does_not_hold_is_double_free(harness) -> None:
+    """A ring entry for a page that is no longer pooled (a double return) is caught at alloc."""
+    h = harness(scheme="driver_ref")
+    p = page_pool_alloc_pages(h.m, 0)
+    page_pool_put_page(h.m, 0, p)  # pooled
+    h.arena.words[h.arena.layout.pstate + p] = PS_ALLOCATED  # someone else took it meanwhile
+    assert page_pool_alloc_pages(h.m, 0) == p
+    assert h.kinds() == ["double-free"]
+    assert h.anomalies[0].reason == "pool handed out a page that is in use"

@@ -108,3 +108,28 @@ def test_unfreeze_to_zero_is_a_freeze_violation(harness) -> None:
     with pytest.raises(PageBug):
         page_ref_unfreeze(h.m, p, 0)
     assert h.kinds() == ["freeze-violation"]
+
+
+class LyingLoad:
+    """The memory interface as a put sees it when another put lands between load and add."""
+
+    def __init__(self, mem, slot: int, seen: int) -> None:
+        self._mem, self._slot, self._seen = mem, slot, seen
+
+    def __getattr__(self, name: str):
+        return getattr(self._mem, name)
+
+    def load(self, i: int) -> int:
+        return self._seen if i == self._slot else self._mem.load(i)
+
+
+def test_put_that_loses_the_race_to_zero_is_underflow(harness) -> None:
+    """The pre-check saw 1, another put won the race: the decrement goes negative, reported."""
+    h = harness()
+    p = alloc_page(h.m)
+    put_page(h.m, p)  # the other put: the page is free, refcount 0
+    h.m.mem = LyingLoad(h.m.mem, h.m.page(p), seen=1)  # what this put read just before
+    with pytest.raises(PageBug):
+        put_page(h.m, p)
+    assert h.kinds() == ["refcount-underflow"]
+    assert h.anomalies[0].reason == "refcount went negative"
