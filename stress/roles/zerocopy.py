@@ -7,7 +7,7 @@ and a page it still references through its pipe must stay charged to it.
 from __future__ import annotations
 
 import random
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 
 from stress.model import (
@@ -40,6 +40,7 @@ class Zerocopy(Actor):
         self.free_ptes: list[int] = list(range(spec.pte_lo, spec.pte_hi))
         self.mapped: deque[tuple[int, int, int]] = deque()  # (pte, page, gen)
         self.pipe: deque[tuple[int, int]] = deque()  # (page, gen)
+        self.in_pipe: Counter[tuple[int, int]] = Counter()  # the pipe's entries, counted
         self.escaped: set[tuple[int, int]] = set()  # pipe pages already reported escaped
 
     def recv(self) -> None:
@@ -75,6 +76,7 @@ class Zerocopy(Actor):
             _, p, gen = self.mapped[int(self.random() * len(self.mapped))]
             vmsplice_page(self.m, p)
             self.pipe.append((p, gen))
+            self.in_pipe[p, gen] += 1
 
     def unmap(self) -> None:
         """munmap the oldest mapping; a page still in the pipe must stay charged."""
@@ -84,10 +86,8 @@ class Zerocopy(Actor):
         page_use(self.m, p, gen, "munmap")
         zap_page(self.m, p, pte)
         self.free_ptes.append(pte)
-        for q, qgen in self.pipe:
-            if q == p:
-                self.check_charged(p, qgen, "munmap")
-                break
+        if (p, gen) in self.in_pipe:
+            self.check_charged(p, gen, "munmap")
 
     def check_charged(self, p: int, gen: int, op: str) -> None:
         """A page this task still references must be charged to its cgroup; one report each."""
@@ -97,7 +97,9 @@ class Zerocopy(Actor):
     def pipe_release(self) -> None:
         if self.pipe:
             p, gen = self.pipe.popleft()
-            if (p, gen) not in self.pipe:
+            self.in_pipe[p, gen] -= 1
+            if not self.in_pipe[p, gen]:
+                del self.in_pipe[p, gen]
                 self.escaped.discard((p, gen))
             page_use(self.m, p, gen, "pipe_read")
             pipe_buf_release(self.m, p)
