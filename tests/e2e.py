@@ -48,3 +48,10 @@ def shm_files(tag: str = "pagerace.") -> list[str]:
 
 def arena_of(run_dir: Path) -> str:
     return str(json.loads((run_dir / "manifest.json").read_text())["arena"])
+
+
+def start_long_run(cwd: Path) -> tuple[subprocess.Popen[str], Path, list[int]]:
+    """A 60-second run in the background, once its workers race: (process, run dir, pids)."""
+    proc = start("run", str(DATA / "long.toml"), "--out", "runs", cwd=cwd)
+    run_dir, pids = wait_for_workers(cwd / "runs")
+    return proc, run_dir, pids

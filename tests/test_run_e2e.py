@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-from e2e import DATA, arena_of, pagerace, shm_files, start, summaries, wait_for_workers
+from e2e import DATA, arena_of, pagerace, shm_files, start_long_run, summaries
 
 pytestmark = pytest.mark.xdist_group("e2e")  # one run at a time: each wants both cores
 
@@ -52,8 +52,7 @@ def test_clean_scenario_with_racy_backend_fails(tmp_path: Path) -> None:
 
 def test_killed_worker_is_an_error_within_two_seconds(tmp_path: Path) -> None:
     """SIGKILL of a worker: verdict error, exit 3, within 2 s, traces dumped, no shm left."""
-    proc = start("run", str(DATA / "long.toml"), "--out", "runs", cwd=tmp_path)
-    run_dir, pids = wait_for_workers(tmp_path / "runs")
+    proc, run_dir, pids = start_long_run(tmp_path)
     t0 = time.monotonic()
     os.kill(pids[1], signal.SIGKILL)
     proc.wait(timeout=30)
@@ -74,8 +73,7 @@ def test_killed_worker_is_an_error_within_two_seconds(tmp_path: Path) -> None:
 
 def test_killed_supervisor_takes_the_workers_with_it(tmp_path: Path) -> None:
     """SIGKILL of the supervisor: every worker exits within 2 s and the arena file is gone."""
-    proc = start("run", str(DATA / "long.toml"), "--out", "runs", cwd=tmp_path)
-    run_dir, pids = wait_for_workers(tmp_path / "runs")
+    proc, run_dir, pids = start_long_run(tmp_path)
     proc.kill()
     proc.wait()
     deadline = time.monotonic() + 2.0
@@ -94,8 +92,7 @@ def _alive(pid: int) -> bool:
 
 def test_sigterm_stops_cleanly_and_writes_the_summary(tmp_path: Path) -> None:
     """SIGTERM (like Ctrl-C) stops the run, writes the summary and exits 130."""
-    proc = start("run", str(DATA / "long.toml"), "--out", "runs", cwd=tmp_path)
-    run_dir, _ = wait_for_workers(tmp_path / "runs")
+    proc, run_dir, _ = start_long_run(tmp_path)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=10)
     assert proc.returncode == 130
@@ -146,8 +143,7 @@ def test_missing_scenario_file_is_exit_2(tmp_path: Path) -> None:
 
 def test_stopped_worker_is_a_hang(tmp_path: Path) -> None:
     """A worker that stops making progress (SIGSTOP) is a worker-hang: error, exit 3."""
-    proc = start("run", str(DATA / "long.toml"), "--out", "runs", cwd=tmp_path)
-    run_dir, pids = wait_for_workers(tmp_path / "runs")
+    proc, run_dir, pids = start_long_run(tmp_path)
     t0 = time.monotonic()
     os.kill(pids[0], signal.SIGSTOP)
     proc.wait(timeout=30)
