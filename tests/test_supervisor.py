@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from stress.memory.arena import arena_path
+from stress.processes.rundir import RunDir
 from stress.processes.supervisor import Supervisor
 from stress.scenario import load_scenario
 
@@ -16,7 +17,8 @@ DATA = Path(__file__).parent / "data"
 def test_harness_exception_is_an_error_verdict(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """An exception inside the supervisor ends the run with verdict error and no leftovers."""
-    sup = Supervisor(load_scenario(DATA / "clean_pg_network.toml"), 1, tmp_path / "run")
+    run_dir = RunDir.create(tmp_path, "run", 1)
+    sup = Supervisor(load_scenario(DATA / "clean_pg_network.toml"), 1, run_dir)
 
     def broken() -> None:
         raise RuntimeError("injected")
@@ -25,4 +27,4 @@ def test_harness_exception_is_an_error_verdict(tmp_path: Path,
     s = sup.run()
     assert s["verdict"] == "error" and s["errors"] == ["harness error: RuntimeError('injected')"]
     assert not arena_path(sup.arena.name).exists()
-    assert "harness error" in (tmp_path / "run" / "supervisor.jsonl").read_text()
+    assert "harness error" in (run_dir / "supervisor.jsonl").read_text()

@@ -1,13 +1,13 @@
 """JSON-lines logs, one file per process, written through structlog.
 
 `WriteLogger` flushes after every record, so whatever a process logged before
-it crashed is on disk.
+it crashed is on disk.  The file comes from `RunDir.open_log`, whose write
+errors name the file.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol, TextIO, cast
 
 import numpy as np
 import structlog
@@ -16,11 +16,15 @@ from stress.memory.trace import op_of, worker_of
 from stress.model.machine import OP_NAMES
 
 
-def open_log(path: Path, **context: Any) -> tuple[Any, IO[str]]:
-    """A bound structlog logger writing JSON lines to path, and the file to close."""
-    f = path.open("a", encoding="utf-8", buffering=1)
+class LineSink(Protocol):
+    def write(self, text: str, /) -> int: ...
+    def flush(self) -> None: ...
+
+
+def open_log(f: LineSink, **context: Any) -> Any:
+    """A bound structlog logger writing JSON lines to f, flushed per record."""
     logger = structlog.wrap_logger(
-        structlog.WriteLogger(f),
+        structlog.WriteLogger(cast(TextIO, f)),  # it only writes and flushes
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -28,7 +32,7 @@ def open_log(path: Path, **context: Any) -> tuple[Any, IO[str]]:
             structlog.processors.JSONRenderer(),
         ],
     )
-    return logger.bind(**context), f
+    return logger.bind(**context)
 
 
 def op_name(code: int) -> str:

@@ -16,7 +16,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,16 +57,20 @@ from stress.model import (
     skb_frag_unref,
 )
 from stress.model.ptr_ring import ptr_ring_consume
+from stress.processes import tempdir
 from stress.processes.logs import open_log
 from stress.processes.plan import Plan, make_plan
 from stress.processes.reporting import KIND_INDEX, AnomalyLog
-from stress.processes.worker import worker_main
+from stress.processes.rundir import OutputError, RunDir
+from stress.processes.worker import EXIT_LOG_FAILED, worker_main
 from stress.scenario import Scenario
 
 TICK = 0.05
 SCAN_EVERY = 0.1
 DRAIN_TIMEOUT = 10.0
-STARTUP_TIMEOUT = 30.0
+STARTUP_TIMEOUT = 30.0  # no worker ready at all
+STARTUP_GRACE = 5.0  # at least this long for the rest once one is ready
+STOPPED = (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
 PROGRESS_EVERY = 0.25
 
 
@@ -85,8 +88,17 @@ class Progress:
     phase: str = "starting"
 
 
+def how_it_ended(code: int) -> str:
+    if code < 0:
+        return f"killed by signal {signal.Signals(-code).name}"
+    if code == EXIT_LOG_FAILED:
+        return "could not write its log (exit code 5)"
+    return f"exited with code {code}"
+
+
 class Supervisor:
-    def __init__(self, scn: Scenario, seed: int, run_dir: Path, *, start_method: str = "forkserver",
+    def __init__(self, scn: Scenario, seed: int, run_dir: RunDir, *,
+                 start_method: str = "forkserver",
                  progress: Callable[[Progress], None] | None = None,
                  until_detected: bool = False, budget: float | None = None) -> None:
         self.scn = scn
@@ -170,12 +182,17 @@ class Supervisor:
     # -- the run ---------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.log, self.logfile = open_log(self.run_dir / "supervisor.jsonl", pid=os.getpid(),
-                                          scenario=self.scn.name, seed=self.seed)
+        """Race, audit and drain; return the summary (also written, before the traces)."""
         self.t0 = time.monotonic()
-        self.arena = Arena.create(self.plan.config, backend=self.scn.backend,
-                                  start_method=self.start_method)
+        self.logfile = self.run_dir.open_log("supervisor.jsonl")
+        try:
+            self.log = open_log(self.logfile, pid=os.getpid(), scenario=self.scn.name,
+                                seed=self.seed)
+            self.arena = Arena.create(self.plan.config, backend=self.scn.backend,
+                                      start_method=self.start_method)
+        except BaseException:
+            self.logfile.close()
+            raise
         self.anomaly_log = AnomalyLog(self.arena, self.log, {"scheme": self.scn.model.scheme,
                                                              "seed": self.seed})
         summary: dict[str, Any] = {}
@@ -189,21 +206,41 @@ class Supervisor:
         except KeyboardInterrupt:
             self.interrupted = True
             self.errors.append("interrupted")
+        except OutputError as e:
+            self.errors.append(f"output error: {e}")
         except Exception as e:
             # A bug in the harness itself: verdict error, the traceback in supervisor.jsonl.
             self.errors.append(f"harness error: {e!r}")
-            self.log.exception("harness error")
+            self._quietly(self.log.exception, "harness error")
         finally:
             self.stop_workers()
-            try:
-                self.dump_traces()
-                summary = self.write_summary()
-            finally:
-                self.anomaly_log.close()
-                self.log.info("run finished", verdict=summary.get("verdict"))
-                self.logfile.close()
-                self.arena.close()
+            summary = self.finish()
         return summary
+
+    def finish(self) -> dict[str, Any]:
+        """The summary first, then the large files: a full disk still leaves the verdict."""
+        try:
+            summary = self.write_summary()
+            self.dump_traces()
+        except OutputError as e:
+            self.errors.append(f"output error: {e}")
+            summary = self.summarize()
+            self._quietly(self.run_dir.write_json, "summary.json", summary)
+        try:
+            self._quietly(self.anomaly_log.close)
+            self._quietly(self.log.info, "run finished", verdict=summary.get("verdict"))
+        finally:
+            self.logfile.close()
+            self.arena.close()
+        return summary
+
+    @staticmethod
+    def _quietly(fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
+        """Write what still can be written once an output error is already the verdict."""
+        try:
+            fn(*args, **kw)
+        except OutputError:
+            pass
 
     def setup(self) -> None:
         mem_init(self.arena)
@@ -230,35 +267,85 @@ class Supervisor:
             "host": {"platform": platform.platform(), "cpus": os.cpu_count(),
                      "memory_bytes": psutil.virtual_memory().total, "pid": os.getpid()},
         }
-        (self.run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        self.run_dir.write_json("manifest.json", manifest)
 
     def start_workers(self) -> None:
         import multiprocess
 
         ctx = multiprocess.get_context(self.start_method)
         handle = self.arena.handle()
+        tmp = tempdir.claim()
         for w, seed in enumerate(self.plan.worker_seeds):
             p = ctx.Process(target=worker_main, name=f"pagerace-worker-{w}", daemon=True,
                             args=(handle, self.scn, self.plan.actors, w, seed,
-                                  str(self.run_dir), os.getpid()))
+                                  str(self.run_dir.path), os.getpid(), tmp))
             p.start()
             self.procs.append(p)
         self.log.info("workers started", pids=[p.pid for p in self.procs])
 
     def wait_ready(self) -> bool:
-        """Every worker attached and built its actors: only then does the race clock start."""
+        """Every worker attached and built its actors: only then does the race clock start.
+
+        A worker is hung when it is still not ready STARTUP_GRACE seconds (or twice
+        what the first one took, on a loaded machine) after a sibling became ready,
+        when the kernel has it stopped for longer than the hang timeout, or when no
+        worker at all is ready after STARTUP_TIMEOUT.
+        """
         L, words = self.arena.layout, self.arena.words
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while any(int(words[L.worker(w) + W_PID]) == 0 for w in range(len(self.procs))):
+        started = time.monotonic()
+        first_ready: float | None = None
+        next_look = started
+        stopped_since: dict[int, float] = {}
+        while True:
+            waiting = [w for w in range(len(self.procs)) if int(words[L.worker(w) + W_PID]) == 0]
+            if not waiting:
+                return True
             if self.on_dead_workers():
                 return False
-            if time.monotonic() > deadline:
-                for w in range(len(self.procs)):
-                    if int(words[L.worker(w) + W_PID]) == 0:
-                        self.health_event(Kind.WORKER_HANG, w, "did not start")
+            now = time.monotonic()
+            if first_ready is None and len(waiting) < len(self.procs):
+                first_ready = now
+            hung: dict[int, str] = {}
+            if first_ready is not None:
+                grace = max(STARTUP_GRACE, 2 * (first_ready - started))
+                if now - first_ready > grace:
+                    hung = {w: f"not ready {now - first_ready:.1f} s after its first sibling"
+                            for w in waiting}
+            elif now - started > STARTUP_TIMEOUT:
+                hung = {w: f"not ready after {now - started:.1f} s" for w in waiting}
+            if now >= next_look:  # /proc is not free: look a few times a second
+                next_look = now + 0.1
+                for w in waiting:
+                    if self.process_status(w) in STOPPED:
+                        since = stopped_since.setdefault(w, now)
+                        if now - since > self.scn.run.hang_timeout:
+                            hung.setdefault(w, f"stopped for {now - since:.1f} s before ready")
+                    else:
+                        stopped_since.pop(w, None)
+            if hung:
+                for w, why in hung.items():
+                    self.health_event(Kind.WORKER_HANG, w, f"{why} ({self.last_words(w)})")
                 return False
             time.sleep(0.002)
-        return True
+
+    def process_status(self, w: int) -> str:
+        try:
+            return str(psutil.Process(self.procs[w].pid).status())
+        except psutil.Error:
+            return "gone"
+
+    def last_words(self, w: int) -> str:
+        """What a worker was doing, for a hang report: its state and its last log record."""
+        status = self.process_status(w)
+        last = "nothing logged yet"
+        try:
+            lines = (self.run_dir / f"worker-{w}.jsonl").read_bytes().splitlines()
+            rec = json.loads(lines[-1]) if lines else None
+            if rec:
+                last = f"last logged {rec.get('event')!r} at {rec.get('timestamp')}"
+        except (OSError, ValueError):
+            pass
+        return f"process {status}, {last}"
 
     def set_state(self, state: int) -> None:
         self.arena.atomic.store(self.arena.layout.globals + G_RUN_STATE, state)
@@ -315,10 +402,8 @@ class Supervisor:
         dead = False
         for w, p in enumerate(self.procs):
             if p.exitcode is not None:
-                code = p.exitcode
-                how = f"killed by signal {signal.Signals(-code).name}" if code < 0 else \
-                    f"exited with code {code}"
-                self.health_event(Kind.WORKER_CRASH, w, f"pid {p.pid} {how} mid-run")
+                self.health_event(Kind.WORKER_CRASH, w, f"pid {p.pid} {how_it_ended(p.exitcode)} "
+                                  "mid-run")
                 dead = True
         return dead
 
@@ -410,8 +495,8 @@ class Supervisor:
             if p.exitcode is None:
                 self.health_event(Kind.WORKER_HANG, w, "did not finish draining")
             elif p.exitcode != 0:
-                self.health_event(Kind.WORKER_CRASH, w, f"exited with code {p.exitcode} "
-                                  "while draining")
+                self.health_event(Kind.WORKER_CRASH, w, f"pid {p.pid} "
+                                  f"{how_it_ended(p.exitcode)} while draining")
         if self.errors:
             return
         m, L = self.m, self.arena.layout
@@ -471,9 +556,14 @@ class Supervisor:
             return
         rings = {f"worker_{w}": ring_records(self.arena.words, L, w)
                  for w in range(L.config.nworkers)}
-        np.savez(self.run_dir / "traces.npz", **rings)  # type: ignore[arg-type]
+        self.run_dir.save_npz("traces.npz", rings)
 
     def write_summary(self) -> dict[str, Any]:
+        summary = self.summarize()
+        self.run_dir.write_json("summary.json", summary)
+        return summary
+
+    def summarize(self) -> dict[str, Any]:
         counts = self.all_counts()
         first = self.worker_first()
         for kind, t in self.first.items():
@@ -507,7 +597,7 @@ class Supervisor:
             "backend": self.scn.backend, "scheme": self.scn.model.scheme,
             "delays_us": dict(self.scn.model.delays),
             "pools": pools, "health": self.health, "errors": self.errors,
-            "interrupted": self.interrupted, "run_dir": str(self.run_dir),
+            "interrupted": self.interrupted, "run_dir": str(self.run_dir.path),
+            "pids": {"supervisor": os.getpid(), "workers": [p.pid for p in self.procs]},
         }
-        (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -36,10 +37,14 @@ from stress.memory.layout import (
 from stress.model import Machine
 from stress.processes.logs import open_log
 from stress.processes.reporting import WorkerReporter
+from stress.processes.rundir import OutputError, RunDir
 from stress.roles import ROLES, Actor, ActorSpec, build_schedule
 from stress.scenario import Scenario
 
 SCHEDULE_BITS = 8
+# Exit codes the supervisor explains (anything else is a crash with a traceback in the log).
+EXIT_SUPERVISOR_GONE = 4
+EXIT_LOG_FAILED = 5
 ALIVE_CHECK_EVERY = 64  # batches between checks that the supervisor still exists
 
 
@@ -155,11 +160,15 @@ class Worker:
 
 
 def worker_main(handle: ArenaHandle, scn: Scenario, specs: Sequence[ActorSpec], w: int,
-                seed: int, run_dir: str, supervisor_pid: int) -> None:
+                seed: int, run_dir: str, supervisor_pid: int, mp_tempdir: str) -> None:
     """Process entry point."""
     # Ctrl-C reaches the whole process group: the supervisor alone decides how to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    log, logfile = open_log(Path(run_dir) / f"worker-{w}.jsonl", worker=w, pid=os.getpid())
+    try:
+        logfile = RunDir(Path(run_dir)).open_log(f"worker-{w}.jsonl")
+    except OutputError:
+        sys.exit(EXIT_LOG_FAILED)
+    log = open_log(logfile, worker=w, pid=os.getpid())
     arena = Arena.attach(handle)
     worker = None
     try:
@@ -169,11 +178,15 @@ def worker_main(handle: ArenaHandle, scn: Scenario, specs: Sequence[ActorSpec], 
         worker.reporter.close()
         log.info("worker finished", ops=arena.atomic.load(arena.layout.worker(w) + W_OPS))
     except SupervisorGone:
-        # Nobody is left to remove the arena: the workers do (unlink is idempotent, and a
-        # worker still mapping it keeps its pages until it exits).
+        # Nobody is left to remove the arena and the forkserver's directory: the workers
+        # do (both idempotent; a worker still mapping the arena keeps it until it exits).
         arena_path(handle.name).unlink(missing_ok=True)
+        shutil.rmtree(mp_tempdir, ignore_errors=True)
         log.error("supervisor gone, exiting")
-        sys.exit(4)
+        sys.exit(EXIT_SUPERVISOR_GONE)
+    except OutputError:
+        # Its log is the one thing that failed; the supervisor says so from the exit code.
+        sys.exit(EXIT_LOG_FAILED)
     except BaseException:
         log.exception("worker crashed")
         raise

@@ -18,6 +18,7 @@ from stress.checks import audit, live_scan
 from stress.memory import Arena, ArenaConfig
 from stress.model import ModelConfig, alloc_page, collect, mem_init
 from stress.model.machine import Machine
+from stress.processes.rundir import RunDir
 from stress.processes.supervisor import Supervisor
 from stress.scenario import Scenario, parse_scenario
 from stress.surfaces.bench_atomics import CONFIG as ATOMIC_CONFIG
@@ -45,7 +46,8 @@ def bench_scenario(workers: int, checks: bool, duration: float) -> Scenario:
 
 def ops_per_worker(workers: int, checks: bool, duration: float, start_method: str) -> float:
     with tempfile.TemporaryDirectory(prefix="pagerace-bench-") as tmp:
-        sup = Supervisor(bench_scenario(workers, checks, duration), 1, Path(tmp) / "run",
+        scn = bench_scenario(workers, checks, duration)
+        sup = Supervisor(scn, 1, RunDir.create(Path(tmp), scn.name, 1),
                          start_method=start_method)
         s = sup.run()
     if s["verdict"] != "pass":

@@ -63,11 +63,12 @@ class ScenarioItem(pytest.Item):
         self.seed = seed
 
     def runtest(self) -> None:
+        from stress.processes.rundir import RunDir
         from stress.processes.supervisor import Supervisor
-        from stress.surfaces.runner import run_dir_for
 
         out = Path(self.config.getoption("--pagerace-out"))
-        sup = Supervisor(self.scenario, self.seed, run_dir_for(out, self.scenario, self.seed),
+        run_dir = RunDir.create(out, self.scenario.name, self.seed)
+        sup = Supervisor(self.scenario, self.seed, run_dir,
                          start_method=self.config.getoption("--pagerace-start-method"))
         summary = sup.run()
         self.user_properties.append(("verdict", summary["verdict"]))
