@@ -3,15 +3,23 @@
 A named file rather than `multiprocessing.shared_memory`: a child started by
 `multiprocess` that attaches through the standard library's resource tracker
 can unlink the segment under its parent.  The creator unlinks the file when it
-closes; `reap_stale()` removes files whose creator pid is gone, so a killed run
-leaves nothing behind for long.
+closes.
+
+The creator holds an exclusive `flock` on the file for the run's life, and
+`reap_stale()` removes only files whose lock it can take.  A pid would not do:
+runs in other PID namespaces (CI containers sharing `/dev/shm`) have pids this
+process cannot see, and pids are reused.  The file's blocks are reserved with
+`posix_fallocate` when it is made, so a short `/dev/shm` is an error then and
+never a SIGBUS in the middle of a race.
 """
 
 from __future__ import annotations
 
+import fcntl
 import mmap
 import os
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +42,7 @@ from stress.memory.layout import (
 SHM_DIR = Path(os.environ.get("PAGERACE_SHM_DIR", "/dev/shm"))
 PREFIX = "pagerace."
 LOCK_STRIPES = 64
+NEW_FILE_AGE = 60.0  # seconds before a half-made arena file counts as abandoned
 
 
 class ArenaError(Exception):
@@ -49,41 +58,42 @@ class ArenaHandle:
     locks: tuple[Any, ...] = field(default=(), compare=False)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def arena_path(name: str) -> Path:
     return SHM_DIR / name
 
 
 def reap_stale(directory: Path | None = None) -> list[str]:
-    """Unlink arena files whose creating process no longer exists; return their names."""
+    """Unlink arena files that no live run holds locked; return their names.
+
+    A file is unlinked while this process holds its lock, so its owner cannot
+    have come back in between.  Files still being made (`.pagerace.*.new`) are
+    left alone until they are old: their creator may not have locked them yet.
+    """
     directory = directory or SHM_DIR
     reaped = []
     try:
         entries = list(directory.iterdir())
-    except FileNotFoundError:
+    except OSError:
         return []
+    now = time.time()
     for path in entries:
-        if not path.name.startswith(PREFIX):
+        making = path.name.startswith("." + PREFIX)
+        if not (path.name.startswith(PREFIX) or making):
             continue
         try:
-            pid = int(path.name.split(".")[1])
-        except (IndexError, ValueError):
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
             continue
-        if not _pid_alive(pid):
-            try:
-                path.unlink()
-                reaped.append(path.name)
-            except FileNotFoundError:
-                pass
+        try:
+            if making and now - os.fstat(fd).st_mtime < NEW_FILE_AGE:
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink(missing_ok=True)
+            reaped.append(path.name)
+        except OSError:  # locked: its run is alive
+            continue
+        finally:
+            os.close(fd)
     return reaped
 
 
@@ -98,6 +108,7 @@ class Arena:
         self.backend = backend
         self.locks = tuple(locks)
         self._mm = mm
+        self._lock_fd = -1  # the creator's open, flocked descriptor: "this run is alive"
         self.atomic = Atomic64(mm)
         self.words: np.ndarray = np.frombuffer(mm, dtype="<i8", count=layout.nslots)
         self.pages: np.ndarray = np.frombuffer(
@@ -120,20 +131,29 @@ class Arena:
         run_id = run_id or secrets.token_hex(4)
         name = f"{PREFIX}{os.getpid()}.{run_id}"
         path = arena_path(name)
+        # Made under a name the reaper leaves alone, locked, sized, then given its name.
+        making = arena_path(f".{name}.new")
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            raise ArenaError(f"arena {name}: already exists in {SHM_DIR}") from None
+            fd = os.open(making, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as e:
             raise ArenaError(f"arena {name}: cannot create in {SHM_DIR}: {e.strerror}") from None
         try:
-            os.ftruncate(fd, layout.nbytes)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.posix_fallocate(fd, 0, layout.nbytes)
             mm = mmap.mmap(fd, layout.nbytes)
         except OSError as e:
             os.close(fd)
-            path.unlink(missing_ok=True)
-            raise ArenaError(f"arena {name}: cannot size to {layout.nbytes} bytes: {e}") from None
-        os.close(fd)
+            making.unlink(missing_ok=True)
+            raise ArenaError(f"arena {name}: cannot reserve {layout.nbytes:,} bytes in "
+                             f"{SHM_DIR}: {e.strerror}") from None
+        try:
+            os.link(making, path)  # unlike rename, never replaces another run's file
+        except OSError as e:
+            mm.close()
+            os.close(fd)
+            making.unlink(missing_ok=True)
+            raise ArenaError(f"arena {name}: cannot create in {SHM_DIR}: {e.strerror}") from None
+        making.unlink()
         locks: list[Any] = []
         if backend == "locked":
             import multiprocess
@@ -141,6 +161,7 @@ class Arena:
             ctx = multiprocess.get_context(start_method)
             locks = [ctx.Lock() for _ in range(LOCK_STRIPES)]
         arena = cls(name, mm, layout, owner=True, backend=backend, locks=locks)
+        arena._lock_fd = fd
         for k, v in layout.header(os.getpid()).items():
             arena.words[k] = v
         return arena
@@ -206,6 +227,9 @@ class Arena:
         self._mm.close()
         if self.owner:
             arena_path(self.name).unlink(missing_ok=True)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
 
     def __enter__(self) -> Arena:
         return self
