@@ -6,6 +6,8 @@ the reason in one line, which the CLI prints before exiting with code 2.
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -111,6 +113,53 @@ class Scenario:
         return asdict(self)
 
 
+# Inclusive bounds of every number a scenario or an option gives: finite, and small
+# enough that a typo is an error rather than a run that never ends or never fits.
+WEEK = 7 * 24 * 3600.0
+RUN_RANGES: dict[str, tuple[float, float]] = {
+    "duration": (1e-3, WEEK),
+    "ops": (0, 1 << 62),
+    "workers": (1, 1024),
+    "audit_interval": (1e-3, WEEK),
+    "batch": (1, 1 << 20),
+    "hang_timeout": (0.1, 3600.0),
+    "seed": (0, (1 << 63) - 1),
+}
+SIZE_RANGE = (1, 1 << 31)
+# Role parameters are counts (int) or shares (float).
+PARAM_RANGES: dict[type, tuple[float, float]] = {int: (0, 1 << 20), float: (0.0, 1.0)}
+MAX_SEEDS = 100_000
+
+# A scenario's name becomes a directory name: the POSIX portable file-name alphabet,
+# no leading dot or dash, short enough for any filesystem once the seed and time are added.
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # all but \t \n \r
+
+
+def check_range(value: float, lo: float, hi: float) -> str | None:
+    """Why value is not a finite number in [lo, hi], or None."""
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not finite:
+        return f"must be a finite number, got {value}"
+    if not lo <= value <= hi:
+        return f"must be in [{lo:g}, {hi:g}], got {value:g}"
+    return None
+
+
+def check_run_value(key: str, value: float) -> str | None:
+    return check_range(value, *RUN_RANGES[key])
+
+
+def check_name(name: str) -> str | None:
+    if not NAME_RE.fullmatch(name):
+        return (f"{name!r} is not a portable name: 1 to 64 of A-Z a-z 0-9 . _ -, "
+                "not starting with . or -")
+    return None
+
+
 _MODEL_KEYS = {f.name for f in fields(ModelConfig)}
 _SIZE_KEYS = {f.name for f in fields(Sizes)}
 _RUN_KEYS = {f.name for f in fields(RunSpec)}
@@ -150,8 +199,17 @@ def parse_scenario(data: Mapping[str, Any], where: str) -> Scenario:
     if "name" not in data:
         raise _fail(where, "name", "missing")
     name = _check_type(where, "name", data["name"], str)
+    if why := check_name(name):
+        raise _fail(where, "name", why)
     description = _check_type(where, "description", data.get("description", ""), str)
     claim = _check_type(where, "claim", data.get("claim", ""), str)
+    for key, text, cap in (("description", description, 4096), ("claim", claim, 64)):
+        if m := _CONTROL.search(text):
+            raise _fail(where, key, f"control character {m.group()!r} at offset {m.start()}")
+        if len(text) > cap:
+            raise _fail(where, key, f"longer than {cap} characters")
+    if "\n" in claim or "\t" in claim:
+        raise _fail(where, "claim", "must be one line")
 
     model_t = _check_type(where, "model", data.get("model", {}), dict)
     _unknown(where, "model.", model_t, _MODEL_KEYS | _SIZE_KEYS | {"backend"})
@@ -174,8 +232,8 @@ def parse_scenario(data: Mapping[str, Any], where: str) -> Scenario:
     size_kw = {k: _check_type(where, f"model.{k}", model_t[k], int)
                for k in _SIZE_KEYS & model_t.keys()}
     for k, v in size_kw.items():
-        if v < 1:
-            raise _fail(where, f"model.{k}", f"must be at least 1, got {v}")
+        if why := check_range(v, *SIZE_RANGE):
+            raise _fail(where, f"model.{k}", why)
     sizes = Sizes(**size_kw)
     try:  # the arena's own rules (powers of two, bounds), checked now rather than at run time
         sizes.arena_config(nworkers=1, npools=1, nqueues=1, trace=True)
@@ -196,22 +254,20 @@ def parse_scenario(data: Mapping[str, Any], where: str) -> Scenario:
             continue
         if f.name == "seeds":
             seeds = run_t["seeds"]
-            if (not isinstance(seeds, list) or not seeds
+            if (not isinstance(seeds, list) or not seeds or len(seeds) > MAX_SEEDS
                     or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
-                raise _fail(where, "run.seeds", "expected a non-empty list of integers")
+                raise _fail(where, "run.seeds",
+                            f"expected a list of 1 to {MAX_SEEDS:,} integers")
+            for k, seed in enumerate(seeds):
+                if why := check_run_value("seed", seed):
+                    raise _fail(where, f"run.seeds[{k}]", why)
             run_kw["seeds"] = tuple(seeds)
         else:
             kind = {"float": float, "int": int, "bool": bool}[str(f.type)]
-            run_kw[f.name] = _check_type(where, f"run.{f.name}", run_t[f.name], kind)
+            v = run_kw[f.name] = _check_type(where, f"run.{f.name}", run_t[f.name], kind)
+            if f.name in RUN_RANGES and (why := check_run_value(f.name, v)):
+                raise _fail(where, f"run.{f.name}", why)
     run = RunSpec(**run_kw)
-    for k in ("duration", "audit_interval", "hang_timeout"):
-        if getattr(run, k) <= 0:
-            raise _fail(where, f"run.{k}", f"must be positive, got {getattr(run, k)}")
-    for k in ("workers", "batch"):
-        if getattr(run, k) < 1:
-            raise _fail(where, f"run.{k}", f"must be at least 1, got {getattr(run, k)}")
-    if run.ops < 0:
-        raise _fail(where, "run.ops", f"must not be negative, got {run.ops}")
 
     expect_t = _check_type(where, "expect", data.get("expect", {}), dict)
     _unknown(where, "expect.", expect_t, {"clean", "detect", "forbid"})
@@ -245,15 +301,17 @@ def _parse_role(where: str, k: int, r: Any) -> RoleSpec:
             raise _fail(where, f"{at}.mix.{op}",
                         f"unknown operation of {name} (known: {', '.join(cls.OPS)})")
         w = _check_type(where, f"{at}.mix.{op}", w, float)
-        if w < 0:
-            raise _fail(where, f"{at}.mix.{op}", f"weight must not be negative, got {w}")
+        if why := check_range(w, 0.0, 1e9):
+            raise _fail(where, f"{at}.mix.{op}", f"weight {why}")
         mix[op] = w
     if not any(w > 0 for w in mix.values()):
         raise _fail(where, f"{at}.mix", "every weight is zero")
     params = {}
     for p, (kind, _) in cls.PARAMS.items():
         if p in r:
-            params[p] = _check_type(where, f"{at}.{p}", r[p], kind)
+            v = params[p] = _check_type(where, f"{at}.{p}", r[p], kind)
+            if kind in PARAM_RANGES and (why := check_range(v, *PARAM_RANGES[kind])):
+                raise _fail(where, f"{at}.{p}", why)
     return RoleSpec(name, count, mix, params)
 
 
@@ -262,11 +320,16 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     where = str(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(f"{where}: no such file") from None
     except OSError as e:
         raise ScenarioError(f"{where}: cannot read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")  # TOML is UTF-8, whatever the locale says
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{where}: not UTF-8 text: byte {raw[e.start]:#04x} at offset "
+                            f"{e.start}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

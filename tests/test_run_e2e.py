@@ -119,7 +119,7 @@ def test_sigterm_stops_cleanly_and_writes_the_summary(tmp_path: Path) -> None:
         ("name = 'x'\n[[roles]]\nrole = 'nic'\n[model]\ndelays = {nowhere = 5}\n"
          "[expect]\nclean = true\n", "model.delays: unknown point 'nowhere'"),
         ("name = 'x'\n[[roles]]\nrole = 'nic'\nmix = {rx = -1}\n[expect]\nclean = true\n",
-         "roles[0].mix.rx: weight must not be negative"),
+         "roles[0].mix.rx: weight must be in [0, 1e+09], got -1"),
         ("name = 'x'\n[[roles]]\nrole = 'nic'\n[expect]\nclean = true\ndetect = ['bad-page']\n",
          "expect: give either clean = true or a non-empty detect list"),
         ("name = 'x'\n[[roles]\n", "not valid TOML"),

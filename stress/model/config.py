@@ -55,9 +55,9 @@ class ModelConfig:
                                  f"(known: {', '.join(DELAY_POINTS)})")
             if isinstance(us, bool) or not isinstance(us, int | float) or not 0 <= us <= 10_000:
                 raise ValueError(f"delays.{point}: microseconds in [0, 10000], got {us!r}")
-        if not isinstance(self.lookup_retries, int) or self.lookup_retries < 1:
+        if not isinstance(self.lookup_retries, int) or not 1 <= self.lookup_retries <= 1 << 20:
             raise ValueError(
-                f"lookup_retries: must be a positive integer, got {self.lookup_retries!r}"
+                f"lookup_retries: must be an integer in [1, 1048576], got {self.lookup_retries!r}"
             )
 
     @property

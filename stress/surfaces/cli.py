@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
+
+from stress.scenario import MAX_SEEDS, RUN_RANGES, WEEK, check_range
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -21,28 +23,41 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
+def _int_in(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be in [{lo}, {hi}], got {v}")
+        return v
+    return parse
+
+
+def _float_in(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if why := check_range(v, lo, hi):
+            raise argparse.ArgumentTypeError(why)
+        return v
+    return parse
+
+
+def _run_key(key: str) -> Callable[[str], Any]:
+    """An option that overrides a `[run]` key: the scenario's own bounds."""
+    lo, hi = RUN_RANGES[key]
+    return _float_in(lo, hi) if isinstance(lo, float) else _int_in(int(lo), int(hi))
+
+
+_positive_int = _int_in(1, 1 << 31)
 
 
 START_METHODS = ("forkserver", "spawn", "fork")
 DEFAULT_SUITE_BUDGET = 60.0
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return v
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -64,7 +79,7 @@ def _bench_options(p: argparse.ArgumentParser, *, with_defaults: bool) -> None:
     def default(v: object) -> object:
         return v if with_defaults else argparse.SUPPRESS
 
-    p.add_argument("--repeat", type=_positive_int, default=default(5))
+    p.add_argument("--repeat", type=_int_in(1, 1000), default=default(5))
     p.add_argument("--start-method", choices=START_METHODS, default=default("forkserver"))
     p.add_argument("--json", action="store_true", default=default(False))
 
@@ -77,18 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run scenarios (default: the suite in scenarios/)")
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario TOML files")
-    run.add_argument("--workers", type=_positive_int, help="worker processes per run")
-    run.add_argument("--duration", type=_positive_float, help="seconds of racing per run")
-    run.add_argument("--ops", type=_positive_int, help="operations per worker (instead of time)")
-    run.add_argument("--seed", type=int, action="append", dest="seeds",
+    run.add_argument("--workers", type=_run_key("workers"), help="worker processes per run")
+    run.add_argument("--duration", type=_run_key("duration"), help="seconds of racing per run")
+    run.add_argument("--ops", type=_int_in(1, 1 << 62),
+                     help="operations per worker (instead of time)")
+    run.add_argument("--seed", type=_run_key("seed"), action="append", dest="seeds",
                      help="run seed (repeatable); default: each scenario's seeds")
     run.add_argument("--backend", choices=BACKENDS, help="memory backend override")
     run.add_argument("--start-method", choices=START_METHODS, default="forkserver")
     run.add_argument("--out", type=Path, default=Path("runs"), help="parent of run directories")
-    run.add_argument("--budget", type=_positive_float,
+    run.add_argument("--budget", type=_float_in(0.1, WEEK),
                      help="seconds for the whole run, split across scenarios and seeds")
     run.add_argument("--shard", type=_shard, help="K/N: run the K-th of N stable slices")
-    run.add_argument("--repeat", type=_positive_int,
+    run.add_argument("--repeat", type=_int_in(1, MAX_SEEDS),
                      help="run every scenario with seeds 1..N and report reliability")
     run.add_argument("--until-detected", action="store_true",
                      help="end a buggy scenario's race at its first expected detection")
@@ -104,12 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure the harness (default) or the atomics")
     _bench_options(bench, with_defaults=True)
-    bench.add_argument("--duration", type=_positive_float, default=1.0,
+    bench.add_argument("--duration", type=_float_in(0.01, 3600.0), default=1.0,
                        help="seconds of racing per throughput run")
     bsub = bench.add_subparsers(dest="what", parser_class=_Parser)
     atomics = bsub.add_parser("atomics", help="ns per memory-interface call, every backend")
     _bench_options(atomics, with_defaults=False)
-    atomics.add_argument("--calls", type=_positive_int, default=1_000_000)
+    atomics.add_argument("--calls", type=_int_in(1, 1 << 40), default=1_000_000)
     return parser
 
 
@@ -141,6 +157,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
+    from stress.processes.rundir import OutputError, check_out
     from stress.surfaces import runner
 
     paths = runner.find_scenarios(args.scenarios)
@@ -156,8 +173,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     seeds = tuple(range(1, args.repeat + 1)) if args.repeat else \
         tuple(args.seeds) if args.seeds else None
     budget = args.budget if args.budget or args.scenarios else DEFAULT_SUITE_BUDGET
-    req = runner.RunRequest(scenarios, seeds, args.out, args.start_method, budget,
+    try:
+        out = check_out(args.out)
+    except OutputError as e:
+        raise UsageError(f"pagerace: {e}") from None
+    req = runner.RunRequest(scenarios, seeds, out, args.start_method, budget,
                             args.until_detected)
+    for warning in runner.admit_all(req):
+        print(f"pagerace: warning: {warning}", file=sys.stderr)
     signal.signal(signal.SIGTERM, _sigterm)
     # CI logs are no terminal: keep the verdict table readable rather than 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=180)
@@ -165,23 +188,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from stress.surfaces.live import LiveProgress
 
         with LiveProgress(console) as progress:
-            summaries, interrupted = runner.execute(req, progress)
+            outcome = runner.execute(req, progress)
     else:
-        summaries, interrupted = runner.execute(req, runner.PlainProgress())
+        outcome = runner.execute(req, runner.PlainProgress())
+    summaries = outcome.summaries
     if summaries:
         table = runner.reliability_table if args.repeat else runner.verdict_table
         console.print(table(summaries))
+    done = [s for s in summaries if not s.get("interrupted")]
     for s in summaries:
         if s["verdict"] != "pass":
-            console.print(f"{s['verdict']}: {s['scenario']} seed {s['seed']}: "
-                          f"pagerace report {s['run_dir']}", soft_wrap=True)
-    passed = sum(s["verdict"] == "pass" for s in summaries)
-    # A plain closing line, for CI logs and whoever greps them.
-    console.print(f"pagerace: {passed} passed, {len(summaries) - passed} failed", highlight=False)
-    if interrupted:
+            why = f" ({s['errors'][0]})" if s["errors"] else ""
+            state = "interrupted" if s.get("interrupted") else s["verdict"]
+            console.print(f"{state}: {s['scenario']} seed {s['seed']}{why}: "
+                          f"pagerace report {s['run_dir']}", soft_wrap=True, highlight=False,
+                          markup=False)
+    if outcome.output_error:
+        print(f"pagerace: {outcome.output_error}", file=sys.stderr)
+    passed = sum(s["verdict"] == "pass" for s in done)
+    # A plain closing line, for CI logs and whoever greps them; an interrupted run is
+    # neither passed nor failed.
+    console.print(f"pagerace: {passed} passed, {len(done) - passed} failed", highlight=False)
+    if outcome.interrupted:
         return EXIT_INTERRUPTED
     verdicts = {s["verdict"] for s in summaries}
-    return EXIT_ERROR if "error" in verdicts else EXIT_FAIL if "fail" in verdicts else EXIT_OK
+    if "error" in verdicts or outcome.output_error:
+        return EXIT_ERROR
+    return EXIT_FAIL if "fail" in verdicts else EXIT_OK
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stress.processes.admission import admit
+from stress.processes.plan import make_plan
+from stress.processes.rundir import OutputError, RunDir
 from stress.processes.supervisor import Progress, Supervisor
 from stress.scenario import Scenario, ScenarioError, load_scenario
 
@@ -53,16 +56,6 @@ def plan_runs(req: RunRequest) -> list[tuple[Scenario, int, float | None]]:
              seed, share) for s, seed in runs]
 
 
-def run_dir_for(out: Path, scn: Scenario, seed: int) -> Path:
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    base = out.resolve() / f"{scn.name}-s{seed}-{stamp}"
-    d, k = base, 1
-    while d.exists():
-        k += 1
-        d = Path(f"{base}-{k}")
-    return d
-
-
 class PlainProgress:
     """A line per second when stdout is not a terminal (CI logs)."""
 
@@ -81,19 +74,42 @@ class PlainProgress:
               file=self.stream, flush=True)
 
 
-def execute(req: RunRequest, progress: Callable[[Progress], None] | None
-            ) -> tuple[list[dict[str, Any]], bool]:
-    """Run every (scenario, seed); stop early on Ctrl-C.  (summaries, interrupted)."""
-    summaries = []
+@dataclass
+class Outcome:
+    summaries: list[dict[str, Any]]
+    interrupted: bool = False
+    output_error: str | None = None  # the suite stopped: a run directory could not be made
+
+
+def admit_all(req: RunRequest) -> list[str]:
+    """Refuse, before anything runs, a scenario the machine cannot hold; return warnings."""
+    warnings = []
+    for scn in req.scenarios:
+        adm = admit(make_plan(scn, 0))
+        if adm.refusal:
+            raise ScenarioError(f"{scn.path or scn.name}: {adm.refusal}")
+        if adm.warning:
+            warnings.append(f"{scn.path or scn.name}: {adm.warning}")
+    return warnings
+
+
+def execute(req: RunRequest, progress: Callable[[Progress], None] | None) -> Outcome:
+    """Run every (scenario, seed); stop early on Ctrl-C or when --out fails."""
+    out = Outcome([])
     for scn, seed, budget in plan_runs(req):
-        sup = Supervisor(scn, seed, run_dir_for(req.out, scn, seed),
-                         start_method=req.start_method, progress=progress,
+        try:
+            run_dir = RunDir.create(req.out, scn.name, seed)
+        except OutputError as e:
+            out.output_error = str(e)
+            return out
+        sup = Supervisor(scn, seed, run_dir, start_method=req.start_method, progress=progress,
                          until_detected=req.until_detected, budget=budget)
         summary = sup.run()
-        summaries.append(summary)
+        out.summaries.append(summary)
         if summary.get("interrupted"):
-            return summaries, True
-    return summaries, False
+            out.interrupted = True
+            return out
+    return out
 
 
 def load_all(paths: Sequence[Path]) -> list[Scenario]:
