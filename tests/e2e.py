@@ -27,19 +27,39 @@ def summaries(out: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(out.glob("*/summary.json"))]
 
 
-def wait_for_workers(out: Path, timeout: float = 20) -> tuple[Path, list[int]]:
-    """The run directory and worker pids, once the supervisor has logged them."""
+def records(log: Path) -> list[dict[str, Any]]:
+    """The complete JSON lines of a log so far (a line being written is not one yet)."""
+    out = []
+    for line in log.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return out
+
+
+def wait_for_event(out: Path, event: str, until: Any = lambda rec: True,
+                   timeout: float = 120) -> tuple[Path, dict[str, Any]]:
+    """The run directory and the first supervisor record of `event` that satisfies `until`.
+
+    Waits for what the harness logs, never for a fixed time: a loaded machine
+    only makes it come later.  The timeout is a backstop for a run that broke.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for log in out.glob("*/supervisor.jsonl"):
-            for line in log.read_text().splitlines():
-                rec = json.loads(line)
-                if rec.get("event") == "workers started":
-                    # Give the workers a moment to be racing, not just started.
-                    time.sleep(0.5)
-                    return log.parent, rec["pids"]
-        time.sleep(0.05)
-    raise TimeoutError("no run started")
+            for rec in records(log):
+                if rec.get("event") == event and until(rec):
+                    return log.parent, rec
+        time.sleep(0.02)
+    raise TimeoutError(f"no {event!r} record in {out} within {timeout} s")
+
+
+def wait_until_racing(out: Path) -> tuple[Path, list[int]]:
+    """The run directory and worker pids, once every worker's op counter has moved."""
+    run_dir, started = wait_for_event(out, "workers started")
+    wait_for_event(out, "progress", lambda rec: all(n > 0 for n in rec.get("worker_ops", [0])))
+    return run_dir, started["pids"]
 
 
 def shm_files(tag: str = "pagerace.") -> list[str]:
@@ -53,5 +73,5 @@ def arena_of(run_dir: Path) -> str:
 def start_long_run(cwd: Path) -> tuple[subprocess.Popen[str], Path, list[int]]:
     """A 60-second run in the background, once its workers race: (process, run dir, pids)."""
     proc = start("run", str(DATA / "long.toml"), "--out", "runs", cwd=cwd)
-    run_dir, pids = wait_for_workers(cwd / "runs")
+    run_dir, pids = wait_until_racing(cwd / "runs")
     return proc, run_dir, pids

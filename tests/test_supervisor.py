@@ -28,3 +28,38 @@ def test_harness_exception_is_an_error_verdict(tmp_path: Path,
     assert s["verdict"] == "error" and s["errors"] == ["harness error: RuntimeError('injected')"]
     assert not arena_path(sup.arena.name).exists()
     assert "harness error" in (run_dir / "supervisor.jsonl").read_text()
+
+
+def _stall_worker(monkeypatch: pytest.MonkeyPatch, stalled: int, how: str) -> None:
+    """Make worker `stalled` never become ready; the fork start method carries the patch."""
+    import os
+    import signal
+    import time
+
+    from stress.processes import supervisor
+
+    real = supervisor.worker_main
+
+    def worker_main(handle: object, scn: object, specs: object, w: int, *args: object) -> None:
+        if w == stalled:
+            if how == "stop":
+                os.kill(os.getpid(), signal.SIGSTOP)
+            time.sleep(3600)
+        real(handle, scn, specs, w, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(supervisor, "worker_main", worker_main)
+
+
+@pytest.mark.parametrize(("how", "why"), [("sleep", "not ready"), ("stop", "stopped for")])
+def test_worker_that_never_gets_ready_is_a_hang_in_seconds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, why: str) -> None:
+    """A worker not ready long after its sibling, or stopped, is a worker-hang, not a 30 s wait."""
+    _stall_worker(monkeypatch, 1, how)
+    scn = load_scenario(DATA / "long.toml")
+    sup = Supervisor(scn, 1, RunDir.create(tmp_path, "run", 1), start_method="fork")
+    s = sup.run()
+    assert s["verdict"] == "error" and s["anomalies"] == {"worker-hang": 1}, s
+    [error] = s["errors"]
+    assert error.startswith(f"worker-hang: worker 1: {why}") and "nothing logged yet" in error
+    assert s["ops"] == 0  # the race never started: no worker raced alone
+    assert not arena_path(sup.arena.name).exists()

@@ -476,8 +476,10 @@ class Supervisor:
         ops = self.total_ops()
         counts = self.all_counts()
         if now >= self.next_progress:  # the throughput-over-time view of a report
+            L, words = self.arena.layout, self.arena.words
             self.log.info("progress", t=round(elapsed, 3), ops=ops, audits=self.audits,
-                          anomalies=counts)
+                          anomalies=counts, worker_ops=[int(words[L.worker(w) + W_OPS])
+                                                        for w in range(len(self.procs))])
             self.next_progress = now + PROGRESS_EVERY
         self.on_progress(Progress(self.scn.name, self.seed, elapsed, ops,
                                   ops / elapsed if elapsed > 0 else 0.0, self.audits,
