@@ -145,8 +145,12 @@ def check_range(value: float, lo: float, hi: float) -> str | None:
     if not finite:
         return f"must be a finite number, got {value}"
     if not lo <= value <= hi:
-        return f"must be in [{lo:g}, {hi:g}], got {value:g}"
+        return f"must be in [{_num(lo)}, {_num(hi)}], got {_num(value)}"
     return None
+
+
+def _num(v: float) -> str:
+    return str(v) if isinstance(v, int) else f"{v:g}"
 
 
 def check_run_value(key: str, value: float) -> str | None:
@@ -154,6 +158,8 @@ def check_run_value(key: str, value: float) -> str | None:
 
 
 def check_name(name: str) -> str | None:
+    if len(name) > 64:
+        return f"{len(name)} characters, at most 64 (it names the run's directory)"
     if not NAME_RE.fullmatch(name):
         return (f"{name!r} is not a portable name: 1 to 64 of A-Z a-z 0-9 . _ -, "
                 "not starting with . or -")

@@ -22,7 +22,7 @@ NAME = 'name = "test-clean-pg-network"'
 CASES = [
     (_with(GOOD, NAME, 'name = "../../x"'), "name: '../../x' is not a portable name"),
     (_with(GOOD, NAME, 'name = "/etc/x"'), "name: '/etc/x' is not a portable name"),
-    (_with(GOOD, NAME, f'name = "{"a" * 300}"'), "is not a portable name: 1 to 64"),
+    (_with(GOOD, NAME, f'name = "{"a" * 300}"'), "name: 300 characters, at most 64"),
     (_with(GOOD, NAME, 'name = "two\\nlines"'), "name: 'two\\nlines' is not a portable name"),
     (_with(GOOD, NAME, 'name = "\\u001b[31mred"'), "is not a portable name"),
     (_with(GOOD, NAME, 'name = ".hidden"'), "name: '.hidden' is not a portable name"),

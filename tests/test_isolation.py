@@ -213,3 +213,17 @@ def test_sigint_before_the_race_is_interrupted_not_failed(tmp_path: Path) -> Non
     assert stdout.rstrip().splitlines()[-1] == "pagerace: 0 passed, 0 failed"
     [s] = summaries(tmp_path / "runs")
     assert s["interrupted"] and s["verdict"] == "error"
+
+
+def test_admission_warns_past_four_workers_per_cpu() -> None:
+    """More workers than four per CPU fit, but are told they will mostly wait."""
+    from stress.processes.admission import admit
+    from stress.processes.plan import make_plan
+    from stress.scenario import load_scenario
+
+    scn = load_scenario(DATA / "clean_pg_network.toml")
+    cpus = os.cpu_count() or 1
+    few = admit(make_plan(scn.with_overrides(workers=2), 0))
+    many = admit(make_plan(scn.with_overrides(workers=4 * cpus + 1), 0))
+    assert few.warning is None and few.refusal is None
+    assert many.warning and f"{4 * cpus + 1} workers on {cpus} CPUs" in many.warning

@@ -41,11 +41,16 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _keys_to_lower(plan: Plan, layout: Layout) -> list[str]:
-    """The scenario keys behind the largest parts of the footprint, largest first."""
+def _keys_to_lower(layout: Layout, *, processes: bool) -> list[str]:
+    """The scenario keys behind the largest parts of the footprint, largest first.
+
+    With `processes`, the workers' own memory counts too (a memory shortage);
+    without, only the arena does (a /dev/shm shortage).
+    """
     c = layout.config
     parts = {
-        "run.workers": c.nworkers * (WORKER_BYTES + layout.worker_words * WORD),
+        "run.workers": c.nworkers * (layout.worker_words * WORD
+                                     + (WORKER_BYTES if processes else 0)),
         "model.pages": c.npages * (PAGE_WORDS + 2) * WORD,
         "model.trace_entries": c.nworkers * c.trace_entries * TRACE_WORDS * WORD,
         "model.ledger_size": c.nworkers * (c.ledger_size + CTRL_WORDS) * WORD,
@@ -65,11 +70,12 @@ def admit(plan: Plan) -> Admission:
     vm = psutil.virtual_memory()
     spare = max(MIN_FREE_MEMORY, vm.total // 10)
     refusal = None
-    if arena > shm_free * SHM_HEADROOM or memory + spare > vm.available:
+    short_of_shm = arena > shm_free * SHM_HEADROOM
+    if short_of_shm or memory + spare > vm.available:
         refusal = (f"needs {_size(arena)} of shared memory and {_size(memory)} with its "
                    f"{plan.config.nworkers:,} workers, but {SHM_DIR} has {_size(shm_free)} free "
                    f"and {_size(vm.available)} of memory is available; lower "
-                   + ", ".join(_keys_to_lower(plan, layout)))
+                   + ", ".join(_keys_to_lower(layout, processes=not short_of_shm)))
     cpus = os.cpu_count() or 1
     warning = None
     if plan.config.nworkers > WORKERS_PER_CPU * cpus:

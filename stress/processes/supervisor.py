@@ -416,8 +416,8 @@ class Supervisor:
             if beat != last:
                 self.last_beat[w] = (beat, now)
             elif now - since > self.scn.run.hang_timeout:
-                self.health_event(Kind.WORKER_HANG, w,
-                                  f"no heartbeat for {now - since:.2f} s")
+                self.health_event(Kind.WORKER_HANG, w, f"no heartbeat for {now - since:.2f} s "
+                                  f"({self.last_words(w)})")
                 hung = True
         return hung
 
@@ -449,7 +449,8 @@ class Supervisor:
                 return False
             if time.monotonic() - t0 > self.scn.run.hang_timeout:
                 for w in waiting:
-                    self.health_event(Kind.WORKER_HANG, w, "did not park for an audit")
+                    self.health_event(Kind.WORKER_HANG, w, "did not park for an audit "
+                                      f"({self.last_words(w)})")
                 return False
             time.sleep(0.0005)
 
