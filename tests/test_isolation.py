@@ -209,7 +209,8 @@ def test_sigint_before_the_race_is_interrupted_not_failed(tmp_path: Path) -> Non
     wait_for_event(tmp_path / "runs", "workers started")
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stdout + stderr
+    log = "".join(p.read_text() for p in (tmp_path / "runs").glob("*/supervisor.jsonl"))
+    assert proc.returncode == 130, stdout + stderr + log
     assert stdout.rstrip().splitlines()[-1] == "pagerace: 0 passed, 0 failed"
     [s] = summaries(tmp_path / "runs")
     assert s["interrupted"] and s["verdict"] == "error"

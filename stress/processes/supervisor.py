@@ -62,6 +62,7 @@ from stress.processes.logs import open_log
 from stress.processes.plan import Plan, make_plan
 from stress.processes.reporting import KIND_INDEX, AnomalyLog
 from stress.processes.rundir import OutputError, RunDir
+from stress.processes.stop import stop_requested
 from stress.processes.worker import EXIT_LOG_FAILED, worker_main
 from stress.scenario import Scenario
 
@@ -206,6 +207,7 @@ class Supervisor:
         except KeyboardInterrupt:
             self.interrupted = True
             self.errors.append("interrupted")
+            self._quietly(self.log.warning, "interrupted", by=stop_requested())
         except OutputError as e:
             self.errors.append(f"output error: {e}")
         except Exception as e:
@@ -302,6 +304,7 @@ class Supervisor:
                 return True
             if self.on_dead_workers():
                 return False
+            self.on_stop_request()
             now = time.monotonic()
             if first_ready is None and len(waiting) < len(self.procs):
                 first_ready = now
@@ -371,6 +374,7 @@ class Supervisor:
         detect = set(self.scn.expect.detect)
         while True:
             wait([p.sentinel for p in self.procs], timeout=TICK)
+            self.on_stop_request()
             now = time.monotonic()
             if self.on_dead_workers() or self.on_hung_workers(now):
                 return
@@ -406,6 +410,10 @@ class Supervisor:
                                   "mid-run")
                 dead = True
         return dead
+
+    def on_stop_request(self) -> None:
+        if stop_requested():
+            raise KeyboardInterrupt
 
     def on_hung_workers(self, now: float) -> bool:
         L, words = self.arena.layout, self.arena.words
@@ -447,6 +455,7 @@ class Supervisor:
                 return True
             if self.on_dead_workers():
                 return False
+            self.on_stop_request()
             if time.monotonic() - t0 > self.scn.run.hang_timeout:
                 for w in waiting:
                     self.health_event(Kind.WORKER_HANG, w, "did not park for an audit "

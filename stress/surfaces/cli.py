@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from stress.processes.stop import request_stop
 from stress.scenario import MAX_SEEDS, RUN_RANGES, WEEK, check_range
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -148,13 +150,18 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # stop like Ctrl-C: workers stopped, summary written
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGINT and SIGTERM: stop like Ctrl-C (workers stopped, summary written).
+
+    The flag outlives the exception: a KeyboardInterrupt raised where something
+    swallows it (a finalizer, a library's cleanup) still stops the run at the
+    supervisor's next tick.
+    """
+    request_stop(signal.Signals(signum).name)
+    raise KeyboardInterrupt
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    import signal
-
     from rich.console import Console
 
     from stress.processes.rundir import OutputError, check_out
@@ -181,7 +188,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                             args.until_detected)
     for warning in runner.admit_all(req):
         print(f"pagerace: warning: {warning}", file=sys.stderr)
-    signal.signal(signal.SIGTERM, _sigterm)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
     # CI logs are no terminal: keep the verdict table readable rather than 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=180)
     if sys.stdout.isatty():
