@@ -18,6 +18,7 @@ from stress.anomalies import KINDS
 from stress.memory import BACKENDS, ArenaConfig
 from stress.model import ModelConfig
 from stress.roles import ROLES
+from stress.schemes import DEFAULT_SCHEME, SchemeError, is_file_spec, load_scheme, resolve_path
 
 
 class ScenarioError(Exception):
@@ -199,8 +200,8 @@ def _kinds(where: str, key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_scenario(data: Mapping[str, Any], where: str) -> Scenario:
-    """A validated `Scenario` from a parsed TOML document."""
+def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None) -> Scenario:
+    """A validated `Scenario` from a parsed TOML document; `base` is its file's folder."""
     _unknown(where, "", data, {"name", "description", "claim", "model", "roles", "run", "expect"})
     if "name" not in data:
         raise _fail(where, "name", "missing")
@@ -230,11 +231,18 @@ def parse_scenario(data: Mapping[str, Any], where: str) -> Scenario:
             continue
         kind = {"str": str, "bool": bool, "int": int}[str(types[k])]
         model_kw[k] = _check_type(where, f"model.{k}", model_t[k], kind)
+    model_kw.setdefault("scheme", DEFAULT_SCHEME)
+    if isinstance(model_kw["scheme"], str) and is_file_spec(model_kw["scheme"]) and base:
+        model_kw["scheme"] = resolve_path(model_kw["scheme"], base)
     try:
         model = ModelConfig(**model_kw)
     except ValueError as e:
         key, _, reason = str(e).partition(": ")
         raise _fail(where, f"model.{key}", reason) from None
+    try:
+        load_scheme(model.scheme)
+    except SchemeError as e:
+        raise _fail(where, "model.scheme", str(e)) from None
     size_kw = {k: _check_type(where, f"model.{k}", model_t[k], int)
                for k in _SIZE_KEYS & model_t.keys()}
     for k, v in size_kw.items():
@@ -340,4 +348,4 @@ def load_scenario(path: str | Path) -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{where}: not valid TOML: {e}") from None
-    return parse_scenario(data, where)
+    return parse_scenario(data, where, path.parent)

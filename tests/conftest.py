@@ -10,6 +10,7 @@ import pytest
 from stress.anomalies import Anomaly
 from stress.memory import Arena, ArenaConfig
 from stress.model import Machine, ModelConfig, mem_init, page_pool_init
+from stress.schemes import DEFAULT_SCHEME, load_scheme
 
 SMALL = ArenaConfig(npages=64, nworkers=2, npools=2, pool_ring_size=8, pool_cache_size=4,
                     nqueues=1, queue_size=8, cache_slots=16, pte_slots=16, ncgroups=3,
@@ -30,7 +31,8 @@ class Harness:
     def __init__(self, arena: Arena, **options: Any) -> None:
         self.arena = arena
         self.anomalies: list[Anomaly] = []
-        self.m = Machine(arena, ModelConfig(**options), self.anomalies.append, worker=0,
+        cfg = ModelConfig(**({"scheme": DEFAULT_SCHEME} | options))
+        self.m = Machine(arena, cfg, load_scheme(cfg.scheme), self.anomalies.append, worker=0,
                          trace=True)
         for pool in range(arena.layout.config.npools):
             page_pool_init(self.m, pool, owner=0)

@@ -41,7 +41,7 @@ def test_consistent_arena_audits_clean(harness) -> None:
     put_page(h.m, b)  # only the cache holds b
     vm_insert_page(h.m, c, pte=2, memcg=1)
     publish(h, [a, c])
-    assert kinds(audit(h.arena, h.m.cfg)) == {}
+    assert kinds(audit(h.arena, h.m.scheme)) == {}
 
 
 def test_unaccounted_reference_is_lost_update(harness) -> None:
@@ -49,7 +49,7 @@ def test_unaccounted_reference_is_lost_update(harness) -> None:
     h = harness()
     a = alloc_page(h.m)
     publish(h, [])  # the ledger forgets the reference
-    r = audit(h.arena, h.m.cfg)
+    r = audit(h.arena, h.m.scheme)
     assert r.counts == {"lost-update": 1} and r.anomalies[0].page == a
     assert r.anomalies[0].reason == "refcount 1, holders account for 0"
 
@@ -59,7 +59,7 @@ def test_negative_refcount_is_underflow_in_audit_and_scan(harness) -> None:
     h = harness()
     h.arena.pages["refcount"][9] = -1
     assert list(live_scan(h.arena)) == [9]
-    assert audit(h.arena, h.m.cfg).counts.get("refcount-underflow") == 1
+    assert audit(h.arena, h.m.scheme).counts.get("refcount-underflow") == 1
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_each_conservation_clause_fires(harness, corrupt, reason: str) -> None:
     """Free list, pools, leak count and the total each break conservation on their own."""
     h = harness()
     corrupt(h)
-    r = audit(h.arena, h.m.cfg)
+    r = audit(h.arena, h.m.scheme)
     assert r.counts == {"conservation": 1} and reason in r.anomalies[0].reason
 
 
@@ -92,7 +92,7 @@ def test_ring_page_with_extra_reference_is_pool_refcnt_violation(harness) -> Non
     page_pool_put_page(h.m, 0, p)
     assert get_page_unless_zero(h.m, p)
     publish(h, [p])
-    assert audit(h.arena, h.m.cfg).counts == {"pool-refcnt-violation": 1}
+    assert audit(h.arena, h.m.scheme).counts == {"pool-refcnt-violation": 1}
 
 
 def test_pool_hands_out_a_referenced_page(harness) -> None:
@@ -109,7 +109,7 @@ def test_release_counter_above_hold_is_inflight_negative(harness) -> None:
     """A pool whose release_cnt exceeds hold_cnt is reported by the audit."""
     h = harness()
     h.arena.words[h.arena.layout.pool(1) + POOL_RELEASE_CNT] = 1
-    assert audit(h.arena, h.m.cfg).counts == {"pool-inflight-negative": 1}
+    assert audit(h.arena, h.m.scheme).counts == {"pool-inflight-negative": 1}
 
 
 def test_memcg_counter_disagreement_is_memcg_mismatch(harness) -> None:
@@ -118,9 +118,9 @@ def test_memcg_counter_disagreement_is_memcg_mismatch(harness) -> None:
     p = alloc_page(h.m)
     vm_insert_page(h.m, p, pte=0, memcg=2)
     publish(h, [p])
-    assert audit(h.arena, h.m.cfg).counts == {}
+    assert audit(h.arena, h.m.scheme).counts == {}
     h.arena.words[h.arena.layout.memcg + 2] += 1
-    assert audit(h.arena, h.m.cfg).counts == {"memcg-mismatch": 1}
+    assert audit(h.arena, h.m.scheme).counts == {"memcg-mismatch": 1}
 
 
 def test_page_still_in_use_after_drain_is_a_leak(harness) -> None:
@@ -128,7 +128,7 @@ def test_page_still_in_use_after_drain_is_a_leak(harness) -> None:
     h = harness()
     p = alloc_page(h.m)
     h.arena.pages["refcount"][p] = 0  # its holder vanished without a put
-    r = final_audit(h.arena, h.m.cfg)
+    r = final_audit(h.arena, h.m.scheme)
     assert r.counts == {"page-leak": 1} and r.anomalies[0].page == p
 
 
@@ -139,7 +139,7 @@ def test_drained_pools_leave_nothing(harness) -> None:
     for p in pages:
         put_page(h.m, p)
     assert page_pool_destroy(h.m, 0) == 0
-    assert final_audit(h.arena, h.m.cfg).counts == {}
+    assert final_audit(h.arena, h.m.scheme).counts == {}
 
 
 def test_verdicts() -> None:

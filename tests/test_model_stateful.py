@@ -30,6 +30,7 @@ from stress.model import (
     put_page,
 )
 from stress.model import flags as F
+from stress.schemes import load_scheme
 
 NPAGES = 4
 FLAGS = [F.PG_lru, F.PG_checked, F.PG_reserved, F.PG_dirty]
@@ -106,8 +107,8 @@ class ModelVsReference(RuleBasedStateMachine):
     @initialize(scheme=st.sampled_from(["pg_network", "driver_ref"]), check=st.booleans())
     def configure(self, scheme: str, check: bool) -> None:
         cfg = ModelConfig(scheme=scheme, check_owner_priv_1_at_free=check)
-        self.m = Machine(self.arena, cfg, lambda a: self.got.append(a.kind.value), worker=0,
-                         trace=True)
+        self.m = Machine(self.arena, cfg, load_scheme(scheme),
+                         lambda a: self.got.append(a.kind.value), worker=0, trace=True)
         self.ref = Reference(scheme, check)
 
     def teardown(self) -> None:

@@ -132,7 +132,7 @@ def test_sigterm_stops_cleanly_and_writes_the_summary(tmp_path: Path) -> None:
         ("name = 'x'\n[[roles]]\nrole = 'nic'\n[run]\nworkers = 'two'\n[expect]\nclean = true\n",
          "run.workers: expected int"),
         ("name = 'x'\n[[roles]]\nrole = 'nic'\n[model]\nscheme = 'magic'\n[expect]\nclean = true\n",
-         "model.scheme: must be one of"),
+         "model.scheme: unknown scheme 'magic' (known: driver_ref"),
         ("name = 'x'\n[[roles]]\nrole = 'nic'\n[model]\nqueue_size = 100\n[expect]\nclean = true\n",
          "model.queue_size: must be a power of two, got 100"),
         ("name = 'x'\n[[roles]]\nrole = 'nic'\n[model]\ndelays = {nowhere = 5}\n"

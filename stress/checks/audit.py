@@ -20,7 +20,7 @@ from stress.memory.layout import (
     POOL_HOLD_CNT,
     POOL_RELEASE_CNT,
 )
-from stress.model import PS_ALLOCATED, PS_FREE, PS_LEAKED, PS_POOLED, ModelConfig
+from stress.model import PS_ALLOCATED, PS_FREE, PS_LEAKED, PS_POOLED, Scheme
 from stress.model.memcontrol import MEMCG_ID
 
 MAX_PER_CHECK = 16  # anomaly records per check per audit; counts stay exact
@@ -43,12 +43,12 @@ class AuditResult:
             self.anomalies.append(Anomaly(kind, int(p), "audit", reason=why, detail=detail))
 
 
-def _check_refcounts(arena: Arena, cfg: ModelConfig, r: AuditResult) -> None:
+def _check_refcounts(arena: Arena, scheme: Scheme, r: AuditResult) -> None:
     refcount = arena.pages["refcount"]
     neg = np.flatnonzero(refcount < 0)
     if neg.size:
         r.add(Kind.REFCOUNT_UNDERFLOW, neg, "audit found a negative refcount")
-    want = expected_refcounts(arena, cfg.pool_free_refcount)
+    want = expected_refcounts(arena, scheme.pool_free_refcount)
     off = np.flatnonzero((refcount != want) & (refcount >= 0))
     if off.size:
         r.add(Kind.LOST_UPDATE, off,
@@ -78,7 +78,7 @@ def _check_conservation(arena: Arena, r: AuditResult) -> None:
         r.add(Kind.CONSERVATION, np.zeros(0, np.int64), "; ".join(problems))
 
 
-def _check_pools(arena: Arena, cfg: ModelConfig, r: AuditResult) -> None:
+def _check_pools(arena: Arena, scheme: Scheme, r: AuditResult) -> None:
     L, words = arena.layout, arena.words
     refcount = arena.pages["refcount"]
     for k, pages in enumerate(pool_pages(arena)):
@@ -87,10 +87,10 @@ def _check_pools(arena: Arena, cfg: ModelConfig, r: AuditResult) -> None:
         if hold - release < 0:
             r.add(Kind.POOL_INFLIGHT_NEGATIVE, np.zeros(0, np.int64),
                   f"pool {k}: hold_cnt {hold} - release_cnt {release} < 0", pool=k)
-        bad = pages[refcount[pages] != cfg.pool_free_refcount]
+        bad = pages[refcount[pages] != scheme.pool_free_refcount]
         if bad.size:
             r.add(Kind.POOL_REFCNT_VIOLATION, bad,
-                  f"pool {k}: ring page refcount is not {cfg.pool_free_refcount}", pool=k)
+                  f"pool {k}: ring page refcount is not {scheme.pool_free_refcount}", pool=k)
 
 
 def _check_memcg(arena: Arena, r: AuditResult) -> None:
@@ -107,19 +107,19 @@ def _check_memcg(arena: Arena, r: AuditResult) -> None:
               memcg=int(cg))
 
 
-def audit(arena: Arena, cfg: ModelConfig) -> AuditResult:
+def audit(arena: Arena, scheme: Scheme) -> AuditResult:
     """Every invariant that holds at a quiescent point."""
     r = AuditResult()
-    _check_refcounts(arena, cfg, r)
+    _check_refcounts(arena, scheme, r)
     _check_conservation(arena, r)
-    _check_pools(arena, cfg, r)
+    _check_pools(arena, scheme, r)
     _check_memcg(arena, r)
     return r
 
 
-def final_audit(arena: Arena, cfg: ModelConfig) -> AuditResult:
+def final_audit(arena: Arena, scheme: Scheme) -> AuditResult:
     """After every holder drained and the pools were destroyed: nothing may be in use."""
-    r = audit(arena, cfg)
+    r = audit(arena, scheme)
     L = arena.layout
     pstate = arena.words[L.pstate:L.pstate + L.config.npages]
     used = np.flatnonzero((pstate == PS_ALLOCATED) | (pstate == PS_POOLED))

@@ -4,7 +4,7 @@ Every function takes a `Machine` first and touches shared state only through
 its memory interface.
 """
 
-from stress.model.config import MEMCG_MODES, SCHEMES, ModelConfig
+from stress.model.config import MEMCG_MODES, ModelConfig
 from stress.model.filemap import (
     __remove_mapping,
     add_to_page_cache_lru,
@@ -50,6 +50,7 @@ from stress.model.page_ref import (
     put_page_testzero,
     set_page_count,
 )
+from stress.model.scheme import Scheme
 from stress.model.skbuff import skb_frag_unref
 from stress.model.swap import __put_page, put_page
 from stress.model.swap_state import add_to_swap_cache, delete_from_swap_cache
@@ -63,7 +64,7 @@ from stress.model.zerocopy import (
 )
 
 __all__ = [
-    "MEMCG_MODES", "PS_ALLOCATED", "PS_FREE", "PS_LEAKED", "PS_POOLED", "SCHEMES", "Machine",
+    "MEMCG_MODES", "PS_ALLOCATED", "PS_FREE", "PS_LEAKED", "PS_POOLED", "Machine", "Scheme",
     "ModelConfig", "Op", "__free_pages", "__put_page", "__remove_mapping",
     "add_to_page_cache_lru", "add_to_swap_cache", "alloc_page", "bad_page",
     "check_memcg_held", "check_page_identity", "collect", "delete_from_page_cache",

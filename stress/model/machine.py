@@ -19,6 +19,7 @@ from stress.anomalies import BUG_KINDS, Anomaly, Kind, PageBug, Reporter
 from stress.memory.arena import Arena
 from stress.memory.layout import GEN, PAGE_WORDS, Layout
 from stress.model.config import DELAY_POINTS, ModelConfig
+from stress.model.scheme import Scheme
 
 # The harness's shadow of where a page is: kept beside the records, never read by the model
 # to decide anything except to recognise a free of a page that is not in use.
@@ -76,13 +77,17 @@ def collect(into: list[Anomaly]) -> Reporter:
 class Machine:
     """One process's handle on the model: memory, layout, options, reporter, tracer."""
 
-    def __init__(self, arena: Arena, config: ModelConfig, report: Reporter, *,
+    def __init__(self, arena: Arena, config: ModelConfig, scheme: Scheme, report: Reporter, *,
                  worker: int = -1, trace: bool = False, checks: bool = True) -> None:
         self.arena = arena
         self.L: Layout = arena.layout
         self.mem = arena.memory
         self.sys: Atomic64 = arena.atomic
         self.cfg = config
+        # The scheme's answers that do not change during a run, read once.
+        self.scheme = scheme
+        self.pool_free_refcount = scheme.pool_free_refcount
+        self.pool_page_checked_at_free = scheme.page_pool_checked_at_free(config)
         self.worker = worker
         self._report = report
         self.pages = self.L.pages

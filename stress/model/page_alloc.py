@@ -137,8 +137,7 @@ def _check_free_page(m: Machine, p: int) -> str | None:
     if m.cfg.check_owner_priv_1_at_free:
         check |= F.OWNER_PRIV_1
     reason = page_bad_reason(m, p, check, "PAGE_FLAGS_CHECK_AT_FREE flag(s) set")
-    if reason is None and m.cfg.scheme == "pp_magic" and m.cfg.check_page_pool_at_free \
-            and m.mem.load(m.page(p) + PP):
+    if reason is None and m.pool_page_checked_at_free and m.mem.load(m.page(p) + PP):
         return "page_pool leak"  # since 6.5
     return reason
 

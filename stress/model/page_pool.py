@@ -1,10 +1,12 @@
-"""The network page pool (net/core/page_pool.c) under the four schemes.
+"""The network page pool (net/core/page_pool.c), shared by every scheme.
 
 A pool hands pages to its driver from the owner's alloc cache, then its
-ptr_ring, then the page allocator.  Pages come back two ways: the driver's
-explicit `page_pool_put_page` (driver_ref, pp_magic: refcount 1 means the pool
-owns it), or the free path `__put_page` routing a page at refcount 0
-(`page_pool_put_free_page`: pg_network by flag, dtor_ref1 by destructor).
+ptr_ring, then the page allocator.  Pages come back two ways: the explicit
+`page_pool_put_page` (refcount 1 means the pool owns it: 5.12's drivers, the
+skb return of pp_magic), or the free path routing a page at refcount 0
+(`page_pool_put_free_page`: a scheme's `put_page_route`).  What a scheme marks
+on a page it takes from the allocator, and clears when it gives it back, is
+its `page_pool_set_pp_info` / `page_pool_clear_pp_info`.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def page_pool_alloc_pages(m: Machine, pool: int) -> int:
             m.report(Kind.DOUBLE_FREE, p, "page_pool_alloc_pages", pool=pool,
                      reason=f"pool handed out a page that is {PSTATE_NAMES.get(state, state)}")
         sys.fetch_add(m.page(p) + GEN, 1)
-        want = m.cfg.pool_free_refcount
+        want = m.pool_free_refcount
         rc = page_ref_count(m, p)
         if rc != want and m.checks:
             # The kernel does not recheck here; the harness does, since the driver is
@@ -105,8 +107,7 @@ def page_pool_alloc_pages(m: Machine, pool: int) -> int:
     if p < 0:
         return -1
     m.mem.store(m.page(p) + PP, pp_encode(pool))
-    if m.cfg.scheme == "pg_network":
-        F.set_page_flag(m, p, F.PG_network)
+    m.scheme.page_pool_set_pp_info(m, p, pool)
     sys.fetch_add(base + POOL_HOLD_CNT, 1)
     return p
 
@@ -147,12 +148,12 @@ def page_pool_return_page(m: Machine, pool: int, p: int) -> None:
     m.sys.fetch_add(m.L.pool(pool) + POOL_RELEASE_CNT, 1)
     _inflight_check(m, pool, p, "page_pool_return_page")
     m.mem.store(base + PP, 0)
+    m.scheme.page_pool_clear_pp_info(m, p)
     rc = page_ref_count(m, p)
     if m.tracing:
         m.trace(Op.page_pool_release, p, rc, 0, 0, pool)
     if rc == 0:
-        # Pooled at refcount 0 (pg_network, dtor_ref1): nothing left to put.
-        F.clear_page_flag(m, p, F.PG_network)
+        # Pooled at refcount 0 (freed into the pool by the free path): nothing left to put.
         mem_cgroup_uncharge(m, p)
         free_pages_prepare(m, p, "page_pool_return_page")
     else:
@@ -174,7 +175,7 @@ def page_pool_put_page(m: Machine, pool: int, p: int, allow_direct: bool = False
 
 
 def page_pool_put_free_page(m: Machine, p: int, pool: int = -1) -> None:
-    """The free path feeds a page at refcount 0 back to its pool (pg_network, dtor_ref1)."""
+    """The free path feeds a page at refcount 0 back to its pool (or the pool `pp` names)."""
     base = m.page(p)
     if pool < 0:
         pool = pp_pool(m.mem.load(base + PP))
@@ -195,7 +196,7 @@ def page_pool_put_free_page(m: Machine, p: int, pool: int = -1) -> None:
 
 
 def set_page_dtor(m: Machine, p: int, pool: int) -> None:
-    """dtor_ref1: mark the page so its final put runs the network destructor."""
+    """Mark the page so its final put runs the network destructor of `pool`."""
     m.mem.store(m.page(p) + DTOR, pool + 1)
     if m.tracing:
         m.trace(Op.set_page_dtor, p, 1, pool + 1, 1, 0)
@@ -205,7 +206,7 @@ def page_pool_destroy(m: Machine, pool: int) -> int:
     """Drain the cache and ring (checking each page's count); return pages in flight."""
     sys = m.sys
     base = m.L.pool(pool)
-    want = m.cfg.pool_free_refcount
+    want = m.pool_free_refcount
     pages = [sys.load(m.L.pool_cache(pool) + k) for k in range(sys.load(base + POOL_CACHE_COUNT))]
     sys.store(base + POOL_CACHE_COUNT, 0)
     ring, size = m.L.pool_ring(pool), m.L.config.pool_ring_size

@@ -1,30 +1,14 @@
-"""Dropping a network page's reference (net/core/skbuff.c: skb_frag_unref) per scheme."""
+"""Dropping a network page's reference (net/core/skbuff.c: skb_frag_unref).
+
+What happens then is the scheme's: a plain `put_page`, a return through the
+page pool (`page_pool_return_skb_page`), or a destructor set on the way.
+"""
 
 from __future__ import annotations
 
-from stress.memory.layout import PAGE_WORDS, PP, REFCOUNT
-from stress.model.machine import Machine, Op, spin
-from stress.model.page_pool import page_pool_put_page, pp_pool, set_page_dtor
-from stress.model.swap import put_page
+from stress.model.machine import Machine
 
 
 def skb_frag_unref(m: Machine, p: int) -> None:
     """The network stack is done with its reference to a (pool) page."""
-    scheme = m.cfg.scheme
-    base = m.pages + p * PAGE_WORDS
-    if scheme == "dtor_ref1":
-        # Johannes's costing of the generic destructor: whoever sees 1 sets it.
-        pool = pp_pool(m.mem.load(base + PP))
-        rc = m.mem.load(base + REFCOUNT)
-        if pool >= 0 and rc == 1:
-            if m.delay_dtor_check_put:
-                spin(m.delay_dtor_check_put)
-            set_page_dtor(m, p, pool)
-        elif m.tracing:
-            m.trace(Op.set_page_dtor, p, rc, 0, 0, 0)  # saw another reference: no destructor
-    elif scheme == "pp_magic":
-        owner = pp_pool(m.mem.load(base + PP))
-        if owner >= 0:  # page_pool_return_skb_page
-            page_pool_put_page(m, owner, p, allow_direct=False)
-            return
-    put_page(m, p)
+    m.scheme.skb_frag_unref(m, p)

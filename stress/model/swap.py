@@ -1,13 +1,14 @@
 """put_page and the free path's routing (mm/swap.c: __put_page, __put_single_page).
 
-Where the final put sends a page is what the schemes disagree on; everything
-after routing is the page allocator's `free_pages_prepare`.
+Where the final put sends a page is what the schemes disagree on: `__put_page`
+asks the scheme (`Scheme.put_page_route`); everything after is the page
+allocator's `free_pages_prepare`.
 """
 
 from __future__ import annotations
 
 from stress.anomalies import Kind
-from stress.memory.layout import DTOR, FLAGS, PAGE_WORDS, PP
+from stress.memory.layout import FLAGS, PAGE_WORDS, PP
 from stress.model import flags as F
 from stress.model import page_pool
 from stress.model.machine import Machine, Op
@@ -23,19 +24,9 @@ def put_page(m: Machine, p: int) -> None:
 
 
 def __put_page(m: Machine, p: int) -> None:
-    base = m.pages + p * PAGE_WORDS
-    scheme = m.cfg.scheme
-    if scheme == "pg_network":
-        if m.mem.load(base + FLAGS) & F.OWNER_PRIV_1:  # PageNetwork(page)
-            page_pool.page_pool_put_free_page(m, p)
-            return
-    elif scheme == "dtor_ref1":
-        dtor = m.mem.load(base + DTOR)
-        if dtor:
-            m.mem.store(base + DTOR, 0)
-            page_pool.page_pool_put_free_page(m, p, dtor - 1)
-            return
-    __put_single_page(m, p)
+    """The free path at refcount 0: the scheme may take the page; else the allocator does."""
+    if not m.scheme.put_page_route(m, p):
+        __put_single_page(m, p)
 
 
 def __page_cache_release(m: Machine, p: int) -> None:
@@ -47,8 +38,8 @@ def __put_single_page(m: Machine, p: int) -> None:
     mem_cgroup_uncharge(m, p)
     base = m.pages + p * PAGE_WORDS
     pp = m.mem.load(base + PP)
-    if pp and not (m.cfg.scheme == "pp_magic" and m.cfg.check_page_pool_at_free):
-        # The allocator cannot tell, but the pool still counts this page in flight.
+    if pp and not m.pool_page_checked_at_free:
+        # The allocator does not look, but the pool still counts this page in flight.
         if m.tracing:
             m.trace(Op.misroute, p, 0, 0, 0, pp)
         m.report(Kind.MISROUTED_FREE, p, "__put_page", refcount=0,

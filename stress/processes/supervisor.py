@@ -65,6 +65,7 @@ from stress.processes.rundir import OutputError, RunDir
 from stress.processes.stop import stop_requested
 from stress.processes.worker import EXIT_LOG_FAILED, worker_main
 from stress.scenario import Scenario
+from stress.schemes import load_scheme
 
 TICK = 0.05
 SCAN_EVERY = 0.1
@@ -112,6 +113,7 @@ class Supervisor:
         self.start_method = start_method
         self.on_progress = progress or (lambda p: None)
         self.plan: Plan = make_plan(scn, seed)
+        self.scheme = load_scheme(scn.model.scheme)
         self.counts: dict[str, int] = {}  # the supervisor's own detections
         self.first: dict[str, float] = {}
         self.errors: list[str] = []
@@ -194,7 +196,7 @@ class Supervisor:
         except BaseException:
             self.logfile.close()
             raise
-        self.anomaly_log = AnomalyLog(self.arena, self.log, {"scheme": self.scn.model.scheme,
+        self.anomaly_log = AnomalyLog(self.arena, self.log, {"scheme": self.scheme.name,
                                                              "seed": self.seed})
         summary: dict[str, Any] = {}
         try:
@@ -248,7 +250,7 @@ class Supervisor:
         mem_init(self.arena)
         sys_ = self.arena.atomic
         sys_.store(self.arena.layout.globals + G_SUPERVISOR_PID, os.getpid())
-        self.m = Machine(self.arena, self.scn.model, self.report, worker=-1)
+        self.m = Machine(self.arena, self.scn.model, self.scheme, self.report, worker=-1)
         for pool, owner in enumerate(self.plan.pool_owners):
             page_pool_init(self.m, pool, owner)
 
@@ -258,6 +260,9 @@ class Supervisor:
 
         manifest = {
             "scenario": self.scn.to_dict(), "seed": self.seed,
+            "scheme": {"spec": self.scn.model.scheme, "name": self.scheme.name,
+                       "class": f"{type(self.scheme).__module__}.{type(self.scheme).__qualname__}",
+                       "summary": self.scheme.summary},
             "worker_seeds": list(self.plan.worker_seeds), "backend": self.scn.backend,
             "start_method": self.start_method, "arena": self.arena.name,
             "arena_config": self.plan.config.__dict__,
@@ -467,7 +472,7 @@ class Supervisor:
         if not self.pause():
             return False
         t = time.perf_counter()
-        result = audit(self.arena, self.scn.model)
+        result = audit(self.arena, self.scheme)
         self.audit_ms.append((time.perf_counter() - t) * 1000)
         self.audits += 1
         self.report_audit(result)
@@ -530,7 +535,7 @@ class Supervisor:
                 # page_pool_release_retry's "stalled pool shutdown": pages the pool still
                 # counts as out went somewhere else (a misrouted free, for one).
                 self.log.warning("pool shutdown stalled", pool=pool, inflight=inflight)
-        result = final_audit(self.arena, self.scn.model)
+        result = final_audit(self.arena, self.scheme)
         self.audits += 1
         self.report_audit(result)
 
@@ -606,7 +611,7 @@ class Supervisor:
             "workers": L.config.nworkers, "duration_s": round(duration, 3),
             "audits": self.audits,
             "audit_ms_max": round(max(self.audit_ms), 2) if self.audit_ms else None,
-            "backend": self.scn.backend, "scheme": self.scn.model.scheme,
+            "backend": self.scn.backend, "scheme": self.scheme.name,
             "delays_us": dict(self.scn.model.delays),
             "pools": pools, "health": self.health, "errors": self.errors,
             "interrupted": self.interrupted, "run_dir": str(self.run_dir.path),

@@ -40,6 +40,7 @@ from stress.processes.reporting import WorkerReporter
 from stress.processes.rundir import OutputError, RunDir
 from stress.roles import ROLES, Actor, ActorSpec, build_schedule
 from stress.scenario import Scenario
+from stress.schemes import load_scheme
 
 SCHEDULE_BITS = 8
 # Exit codes the supervisor explains (anything else is a crash with a traceback in the log).
@@ -63,9 +64,10 @@ class Worker:
         self.state_slot = arena.layout.globals + G_RUN_STATE
         self.epoch_slot = arena.layout.globals + G_PAUSE_EPOCH
         self.supervisor_pid = supervisor_pid
-        self.reporter = WorkerReporter(arena, w, log, {"scheme": scn.model.scheme, "seed": seed})
-        self.m = Machine(arena, scn.model, self.reporter, worker=w, trace=scn.run.trace,
-                         checks=scn.run.checks)
+        scheme = load_scheme(scn.model.scheme)
+        self.reporter = WorkerReporter(arena, w, log, {"scheme": scheme.name, "seed": seed})
+        self.m = Machine(arena, scn.model, scheme, self.reporter, worker=w,
+                         trace=scn.run.trace, checks=scn.run.checks)
         rng = random.Random(seed)
         self.getrandbits = rng.getrandbits
         self.actors: list[Actor] = [ROLES[s.role](self.m, rng, s) for s in specs if s.worker == w]

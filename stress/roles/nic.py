@@ -32,11 +32,11 @@ class Nic(Actor):
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
         super().__init__(m, rng, spec)
         self.retained: deque[int] = deque()
-        self.driver_ref = m.cfg.scheme == "driver_ref"
+        self.driver_ref = m.scheme.driver_recycles
         self.qbase, self.qsize = m.L.queue(spec.queue), m.L.config.queue_size
 
     def ops(self) -> Iterator[tuple[Callable[[], None], float]]:
-        # Only driver_ref drivers recycle by hand; the other schemes recycle in the free path.
+        # Only a scheme's driver that keeps its own reference recycles by hand.
         return ((op, w) for op, w in super().ops() if self.driver_ref or op != self.recycle)
 
     def rx(self) -> None:

@@ -21,6 +21,7 @@ from stress.model.machine import Machine
 from stress.processes.rundir import RunDir
 from stress.processes.supervisor import Supervisor
 from stress.scenario import Scenario, parse_scenario
+from stress.schemes import DEFAULT_SCHEME, load_scheme
 from stress.surfaces.bench_atomics import CONFIG as ATOMIC_CONFIG
 from stress.surfaces.bench_atomics import ns_per_fetch_add
 
@@ -36,7 +37,7 @@ def bench_scenario(workers: int, checks: bool, duration: float) -> Scenario:
     roles = [dict(r) | {"count": workers} for r in FULL_MIX]
     return parse_scenario({
         "name": f"bench-{workers}w-{'checked' if checks else 'unchecked'}",
-        "model": {"scheme": "pg_network", "memcg": "lifetime", "pages": 16384},
+        "model": {"scheme": DEFAULT_SCHEME, "memcg": "lifetime", "pages": 16384},
         "roles": roles,
         "run": {"duration": duration, "workers": workers, "checks": checks, "trace": checks,
                 "audit_interval": 0.25},
@@ -60,18 +61,19 @@ def scan_and_audit_ms(npages: int, repeat: int) -> tuple[float, float]:
     config = ArenaConfig(npages=npages, nworkers=2, ledger_size=4096, trace_entries=0)
     with Arena.create(config) as arena:
         mem_init(arena)
-        m = Machine(arena, ModelConfig(), collect([]))
+        cfg = ModelConfig(scheme=DEFAULT_SCHEME)
+        scheme = load_scheme(cfg.scheme)
+        m = Machine(arena, cfg, scheme, collect([]))
         for _ in range(min(npages // 2, 4096)):
             alloc_page(m)
         del m
-        cfg = ModelConfig()
         scans, audits = [], []
         for _ in range(repeat):
             t = time.perf_counter()
             live_scan(arena)
             scans.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
-            audit(arena, cfg)
+            audit(arena, scheme)
             audits.append((time.perf_counter() - t) * 1000)
     return statistics.median(scans), statistics.median(audits)
 

@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="end a buggy scenario's race at its first expected detection")
 
     sub.add_parser("list", help="the scenarios of the suite with their claims and expectations")
+    sub.add_parser("schemes", help="the schemes a scenario can name: built-in and entry points")
 
     report = sub.add_parser("report", help="what happened in a run, anomaly by anomaly")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -243,6 +244,26 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_schemes(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from stress.schemes import SchemeError, available, load_scheme
+
+    table = Table(title="pagerace schemes (or name a file: path/to/file.py:ClassName)")
+    for col in ("scheme", "summary", "from"):
+        table.add_column(col)
+    for found in available():
+        try:
+            summary = load_scheme(found.name).summary
+        except SchemeError as e:  # a broken plug-in is listed with why, not a traceback
+            summary = f"[red]{e}[/]"
+        table.add_row(found.name, summary, f"{found.origin}: {found.target}")
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console.print(table)
+    return EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     import json
 
@@ -271,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         commands = {"bench": _cmd_bench, "run": _cmd_run, "list": _cmd_list,
-                    "report": _cmd_report}
+                    "report": _cmd_report, "schemes": _cmd_schemes}
         return commands[args.command](args)
     except (ScenarioError, ArenaError, ReportError) as e:
         print(f"pagerace: {e}", file=sys.stderr)

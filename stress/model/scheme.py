@@ -1,0 +1,73 @@
+"""The `Scheme` protocol: what the 2021 thread's designs disagree on, as hooks the model calls.
+
+Everything the designs share (refcounting, the allocator, the pool's cache and
+ring, the page cache, memcg) stays in the model, once.  A scheme decides only:
+
+- the refcount a page sits at while free in a pool (`pool_free_refcount`);
+- whether the driver keeps its own reference and recycles by hand (`driver_recycles`);
+- what the pool writes into a page it takes from, and gives back to, the page
+  allocator (`page_pool_set_pp_info`, `page_pool_clear_pp_info`);
+- where the final put sends a page (`put_page_route`, called by `__put_page`);
+- what the network stack does when it drops its reference (`skb_frag_unref`);
+- whether `free_pages_prepare` itself catches a pool page ("page_pool leak").
+
+The model reaches the scheme through `Machine.scheme` and never asks its name.
+Schemes live in `stress/schemes/`, in other packages (entry point group
+`pagerace.schemes`) or in a file a scenario names.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from stress.model.config import ModelConfig
+    from stress.model.machine import Machine
+
+# Every hook a scheme must define, in the order the docs present them.
+HOOKS = ("name", "summary", "pool_free_refcount", "driver_recycles", "page_pool_set_pp_info",
+         "page_pool_clear_pp_info", "put_page_route", "skb_frag_unref",
+         "page_pool_checked_at_free")
+_VALUES = {"name": str, "summary": str, "pool_free_refcount": int, "driver_recycles": bool}
+
+
+class Scheme(Protocol):
+    name: str  # how scenarios and reports name it
+    summary: str  # one line: who proposed it and what it does
+    pool_free_refcount: int  # a page's refcount while it sits free in a pool
+    driver_recycles: bool  # the driver holds a base reference and calls page_pool_put_page
+
+    def page_pool_set_pp_info(self, m: Machine, p: int, pool: int) -> None:
+        """A page fresh from the page allocator joins `pool` (its `pp` word is already set)."""
+
+    def page_pool_clear_pp_info(self, m: Machine, p: int) -> None:
+        """The pool gives page `p` back to the page allocator (its `pp` word already cleared)."""
+
+    def put_page_route(self, m: Machine, p: int) -> bool:
+        """`__put_page` at refcount 0: True if the scheme took the page (fed it to a pool).
+
+        False sends it down the ordinary path: LRU removal, uncharge, `free_pages_prepare`.
+        """
+
+    def skb_frag_unref(self, m: Machine, p: int) -> None:
+        """The network stack drops the reference an skb fragment held on page `p`."""
+
+    def page_pool_checked_at_free(self, cfg: ModelConfig) -> bool:
+        """Whether `free_pages_prepare` reports a pool page as a bad page ("page_pool leak")."""
+
+
+def missing_hooks(obj: object) -> list[str]:
+    """The hooks `obj` lacks or gets wrong, named as `HOOKS` does; empty when it is a Scheme."""
+    missing = []
+    for hook in HOOKS:
+        if not hasattr(obj, hook):
+            missing.append(hook)
+            continue
+        v = getattr(obj, hook)
+        want = _VALUES.get(hook)
+        if want is None and not callable(v):
+            missing.append(f"{hook} (not callable)")
+        elif want is not None and (not isinstance(v, want)
+                                   or (want is int and isinstance(v, bool))):
+            missing.append(f"{hook} (not a {want.__name__})")
+    return missing

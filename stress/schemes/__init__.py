@@ -1,0 +1,142 @@
+"""Schemes: the designs of the 2021 thread, one module each, and the ones users bring.
+
+A scenario's `model.scheme` names a scheme three ways:
+
+- a built-in name (`driver_ref`, `pg_network`, `dtor_ref1`, `pp_magic`);
+- the name of an entry point in the group `pagerace.schemes`, so that a separate
+  package can ship schemes (`[project.entry-points."pagerace.schemes"]`);
+- `path/to/file.py:ClassName`, a file relative to the scenario.
+
+Whatever it names must satisfy `stress.model.scheme.Scheme`; a class is
+instantiated with no arguments.  Errors are `SchemeError`, one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from stress.model.scheme import Scheme, missing_hooks
+
+ENTRY_POINT_GROUP = "pagerace.schemes"
+DEFAULT_SCHEME = "pg_network"  # what a scenario that names no scheme gets
+BUILTIN = {
+    "driver_ref": "stress.schemes.driver_ref:DriverRef",
+    "pg_network": "stress.schemes.pg_network:PgNetwork",
+    "dtor_ref1": "stress.schemes.dtor_ref1:DtorRef1",
+    "pp_magic": "stress.schemes.pp_magic:PpMagic",
+}
+
+
+class SchemeError(Exception):
+    """A scheme that cannot be loaded or does not satisfy the protocol: one line."""
+
+
+@dataclass(frozen=True)
+class Found:
+    name: str
+    target: str  # "module:attr" or "file.py:attr"
+    origin: str  # "built-in", "entry point (distribution)", "file"
+
+
+def is_file_spec(spec: str) -> bool:
+    return ".py:" in spec
+
+
+def resolve_path(spec: str, relative_to: Path) -> str:
+    """A file spec with its path made absolute against a scenario's folder."""
+    path, _, attr = spec.rpartition(":")
+    return f"{(relative_to / path).resolve()}:{attr}"
+
+
+def available() -> list[Found]:
+    """Every scheme that can be named: built-in first, then entry points by name."""
+    found = [Found(name, target, "built-in") for name, target in BUILTIN.items()]
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if ep.name not in BUILTIN:
+            dist = ep.dist.name if ep.dist else "?"
+            found.append(Found(ep.name, ep.value, f"entry point ({dist})"))
+    return found
+
+
+_cache: dict[str, Scheme] = {}
+
+
+def load_scheme(spec: str) -> Scheme:
+    """The scheme `spec` names (built-in, entry point, or absolute `file.py:Class`)."""
+    if spec in _cache:
+        return _cache[spec]
+    if is_file_spec(spec):
+        obj = _from_file(spec)
+    else:
+        by_name = {f.name: f for f in available()}
+        if spec not in by_name:
+            raise SchemeError(f"unknown scheme {spec!r} (known: {', '.join(by_name)}; "
+                              "or name a file: path/to/file.py:ClassName)")
+        obj = _from_target(spec, by_name[spec].target)
+    scheme = _instantiate(spec, obj)
+    _cache[spec] = scheme
+    return scheme
+
+
+def _from_target(spec: str, target: str) -> Any:
+    module, _, attr = target.partition(":")
+    try:
+        mod = importlib.import_module(module)
+    except Exception as e:  # a plug-in's import error is the plug-in's, in one line
+        raise SchemeError(f"scheme {spec!r}: cannot import {module}: "
+                          f"{type(e).__name__}: {e}") from None
+    try:
+        return getattr(mod, attr) if attr else mod
+    except AttributeError:
+        raise SchemeError(f"scheme {spec!r}: {module} has no {attr!r}") from None
+
+
+def _from_file(spec: str) -> Any:
+    path_text, _, attr = spec.rpartition(":")
+    path = Path(path_text)
+    if not path.is_file():
+        raise SchemeError(f"scheme {spec!r}: no such file {path}")
+    # One module per file, named after its path, so a worker loading it again gets
+    # the same module and two files of one name do not collide.
+    name = "pagerace_scheme_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    mod = sys.modules.get(name)
+    if mod is None:
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise SchemeError(f"scheme {spec!r}: {path} is not a Python module")
+        mod = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = mod
+        try:
+            module_spec.loader.exec_module(mod)
+        except Exception as e:
+            del sys.modules[name]
+            raise SchemeError(f"scheme {spec!r}: cannot import {path}: "
+                              f"{type(e).__name__}: {e}") from None
+    if not hasattr(mod, attr):
+        raise SchemeError(f"scheme {spec!r}: {path} has no {attr!r}")
+    return getattr(mod, attr)
+
+
+def _instantiate(spec: str, obj: Any) -> Scheme:
+    if isinstance(obj, type):
+        try:
+            obj = obj()
+        except Exception as e:
+            raise SchemeError(f"scheme {spec!r}: {obj.__name__}() failed: "
+                              f"{type(e).__name__}: {e}") from None
+    if missing := missing_hooks(obj):
+        raise SchemeError(f"scheme {spec!r}: does not satisfy the Scheme protocol: missing "
+                          f"{', '.join(missing)}")
+    scheme: Scheme = obj
+    return scheme
+
+
+__all__ = ["BUILTIN", "DEFAULT_SCHEME", "ENTRY_POINT_GROUP", "Found", "SchemeError", "available",
+           "is_file_spec", "load_scheme", "resolve_path"]
