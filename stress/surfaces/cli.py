@@ -207,8 +207,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     done = [s for s in summaries if not s.get("interrupted")]
     for s in summaries:
         if s["verdict"] != "pass":
-            why = f" ({s['errors'][0]})" if s["errors"] else ""
             state = "interrupted" if s.get("interrupted") else s["verdict"]
+            why = f" ({s['errors'][0]})" if s["errors"] and state != "interrupted" else ""
             console.print(f"{state}: {s['scenario']} seed {s['seed']}{why}: "
                           f"pagerace report {s['run_dir']}", soft_wrap=True, highlight=False,
                           markup=False)
