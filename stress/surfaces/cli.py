@@ -10,10 +10,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from stress import __version__
 from stress.processes.stop import request_stop
 from stress.scenario import MAX_SEEDS, RUN_RANGES, WEEK, check_range
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+from stress.surfaces.junit import write_junit
+from stress.surfaces.results import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    console_for,
+    exit_code,
+    print_results,
+    reliability_table,
+)
 
 
 class UsageError(Exception):
@@ -90,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     from stress.memory import BACKENDS
 
     parser = _Parser(prog="pagerace", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"pagerace {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run scenarios (default: the suite in scenarios/)")
@@ -110,8 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run every scenario with seeds 1..N and report reliability")
     run.add_argument("--until-detected", action="store_true",
                      help="end a buggy scenario's race at its first expected detection")
+    run.add_argument("--junitxml", type=Path, metavar="FILE",
+                     help="also write the verdicts as JUnit XML, one test case per run")
 
-    sub.add_parser("list", help="the scenarios of the suite with their claims and expectations")
+    merge = sub.add_parser("merge", help="one verdict table and exit code from many --out "
+                                         "folders (CI shards, repeats, machines)")
+    merge.add_argument("dirs", nargs="+", type=Path, metavar="DIR",
+                       help="--out folders or run directories")
+    merge.add_argument("--junitxml", type=Path, metavar="FILE",
+                       help="write the verdicts as JUnit XML, one test case per run")
+
+    lst = sub.add_parser("list", help="the scenarios of the suite with their claims and "
+                                      "expectations")
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("schemes", help="the schemes a scenario can name: built-in and entry points")
 
     report = sub.add_parser("report", help="what happened in a run, anomaly by anomaly")
@@ -163,7 +185,6 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from rich.console import Console
 
     from stress.processes.rundir import OutputError, check_out
     from stress.surfaces import runner
@@ -191,8 +212,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"pagerace: warning: {warning}", file=sys.stderr)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
-    # CI logs are no terminal: keep the verdict table readable rather than 80 columns.
-    console = Console() if sys.stdout.isatty() else Console(width=180)
+    console = console_for(sys.stdout.isatty())
     if sys.stdout.isatty():
         from stress.surfaces.live import LiveProgress
 
@@ -200,67 +220,80 @@ def _cmd_run(args: argparse.Namespace) -> int:
             outcome = runner.execute(req, progress)
     else:
         outcome = runner.execute(req, runner.PlainProgress())
-    summaries = outcome.summaries
-    if summaries:
-        table = runner.reliability_table if args.repeat else runner.verdict_table
-        console.print(table(summaries))
-    done = [s for s in summaries if not s.get("interrupted")]
+    print_results(console, outcome.summaries, reliability=bool(args.repeat),
+                  output_error=outcome.output_error)
+    code = exit_code(outcome.summaries, output_error=outcome.output_error)
+    if args.junitxml:
+        try:
+            write_junit(args.junitxml, outcome.summaries)
+        except OSError as e:
+            print(f"pagerace: {args.junitxml}: cannot write: {e.strerror}", file=sys.stderr)
+            return max(code, EXIT_ERROR) if code != EXIT_INTERRUPTED else code
+    return code
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from stress.surfaces.merge import find_summaries
+
+    summaries = find_summaries(args.dirs)
+    console = console_for(sys.stdout.isatty())
+    seeds: dict[str, set[int]] = {}
     for s in summaries:
-        if s["verdict"] != "pass":
-            state = "interrupted" if s.get("interrupted") else s["verdict"]
-            why = f" ({s['errors'][0]})" if s["errors"] and state != "interrupted" else ""
-            console.print(f"{state}: {s['scenario']} seed {s['seed']}{why}: "
-                          f"pagerace report {s['run_dir']}", soft_wrap=True, highlight=False,
-                          markup=False)
-    if outcome.output_error:
-        print(f"pagerace: {outcome.output_error}", file=sys.stderr)
-    passed = sum(s["verdict"] == "pass" for s in done)
-    # A plain closing line, for CI logs and whoever greps them; an interrupted run is
-    # neither passed nor failed.
-    console.print(f"pagerace: {passed} passed, {len(done) - passed} failed", highlight=False)
-    if outcome.interrupted:
-        return EXIT_INTERRUPTED
-    verdicts = {s["verdict"] for s in summaries}
-    if "error" in verdicts or outcome.output_error:
-        return EXIT_ERROR
-    return EXIT_FAIL if "fail" in verdicts else EXIT_OK
+        seeds.setdefault(s["scenario"], set()).add(s["seed"])
+    repeated = any(len(v) > 1 for v in seeds.values())
+    print_results(console, summaries, reliability=False)
+    if repeated:
+        console.print(reliability_table(summaries, console.width))
+    if args.junitxml:
+        try:
+            write_junit(args.junitxml, summaries)
+        except OSError as e:
+            raise UsageError(f"pagerace: {args.junitxml}: cannot write: {e.strerror}") from None
+    return exit_code(summaries)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    import json
+
     from rich.table import Table
 
     from stress.scenario import load_scenario
     from stress.surfaces import runner
 
+    scenarios = [(path, load_scenario(path)) for path in runner.find_scenarios([])]
+    if args.json:
+        print(json.dumps([{"name": s.name, "claim": s.claim, "scheme": s.model.scheme,
+                           "expected": s.expect.describe(), "clean": s.expect.clean,
+                           "detect": list(s.expect.detect), "forbid": list(s.expect.forbid),
+                           "seeds": list(s.run.seeds), "file": str(path),
+                           "description": s.description.strip()}
+                          for path, s in scenarios], indent=2))
+        return EXIT_OK
     table = Table(title="pagerace scenarios")
     for col in ("claim", "scenario", "scheme", "expected", "seeds", "file"):
-        table.add_column(col)
-    for path in runner.find_scenarios([]):
-        s = load_scenario(path)
+        table.add_column(col, overflow="fold")
+    for path, s in scenarios:
         table.add_row(s.claim or "-", s.name, s.model.scheme, s.expect.describe(),
                       ",".join(map(str, s.run.seeds)), str(path))
-    Console().print(table)
+    console_for(sys.stdout.isatty()).print(table)
     return EXIT_OK
 
 
 def _cmd_schemes(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from stress.schemes import SchemeError, available, load_scheme
 
     table = Table(title="pagerace schemes (or name a file: path/to/file.py:ClassName)")
     for col in ("scheme", "summary", "from"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for found in available():
         try:
             summary = load_scheme(found.name).summary
         except SchemeError as e:  # a broken plug-in is listed with why, not a traceback
             summary = f"[red]{e}[/]"
         table.add_row(found.name, summary, f"{found.origin}: {found.target}")
-    console = Console() if sys.stdout.isatty() else Console(width=200)
-    console.print(table)
+    console_for(sys.stdout.isatty()).print(table)
     return EXIT_OK
 
 
@@ -292,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         commands = {"bench": _cmd_bench, "run": _cmd_run, "list": _cmd_list,
-                    "report": _cmd_report, "schemes": _cmd_schemes}
+                    "report": _cmd_report, "schemes": _cmd_schemes, "merge": _cmd_merge}
         return commands[args.command](args)
     except (ScenarioError, ArenaError, ReportError) as e:
         print(f"pagerace: {e}", file=sys.stderr)
@@ -303,6 +336,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pagerace: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`pagerace list | head`): not ours to report.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

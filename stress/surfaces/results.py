@@ -1,0 +1,99 @@
+"""What `run` and `merge` print at the end: the verdict and reliability tables, a line
+for every run that did not pass, the closing line, and the exit code (DESIGN.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+NARROW, VERY_NARROW = 120, 100  # console widths below which less important columns go
+
+
+def console_for(stdout_isatty: bool) -> Console:
+    """A terminal's own width; piped output whole, never cut at 80 columns."""
+    return Console() if stdout_isatty else Console(width=1000)
+
+
+def verdict_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any:
+    """One row per run.  Narrow consoles lose throughput, then timing, never names."""
+    from rich.table import Table
+
+    table = Table(title="pagerace verdicts")
+    cols = ["claim", "scenario", "seed", "expected", "seen", "verdict"]
+    if width >= VERY_NARROW:
+        cols.append("first detection")
+    if width >= NARROW:
+        cols += ["ops/s", "audits"]
+    for col in cols:  # fold, never truncate: a cut name cannot be looked up
+        table.add_column(col, overflow="fold", min_width=len(col) if col != "seen" else 7)
+    style = {"pass": "green", "fail": "red", "error": "bold red"}
+    for s in summaries:
+        seen = ", ".join(f"{k} {n}" for k, n in s["anomalies"].items()) or "nothing"
+        first = ", ".join(f"{k} {t:.3f}s" for k, t in s["first_detection_s"].items()) or "-"
+        v = s["verdict"] + (" (interrupted)" if s.get("interrupted") else "")
+        row = [s.get("claim") or "-", s["scenario"], str(s["seed"]), s["expected"], seen,
+               f"[{style[s['verdict']]}]{v}[/]", first, f"{s['ops_per_s']:,}", str(s["audits"])]
+        table.add_row(*row[:len(cols)])
+    return table
+
+
+def reliability_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any:
+    """Per scenario over its seeds: how often the verdict held, and how fast detection came."""
+    import statistics
+
+    from rich.table import Table
+
+    by: dict[str, list[dict[str, Any]]] = {}
+    for s in summaries:
+        by.setdefault(s["scenario"], []).append(s)
+    table = Table(title="reliability over seeds")
+    for col in ("claim", "scenario", "expected", "runs", "as expected", "rate",
+                "median first detection", "max first detection"):
+        table.add_column(col, overflow="fold")
+    for name, runs in by.items():
+        ok = sum(r["verdict"] == "pass" for r in runs)
+        times = [min(r["first_detection_s"].values()) for r in runs
+                 if r["verdict"] == "pass" and r["first_detection_s"]]
+        clean = runs[0]["expected"] == "clean"
+        table.add_row(runs[0].get("claim") or "-", name, runs[0]["expected"], str(len(runs)),
+                      str(ok), f"{ok / len(runs):.0%}",
+                      "-" if clean or not times else f"{statistics.median(times):.3f} s",
+                      "-" if clean or not times else f"{max(times):.3f} s")
+    return table
+
+
+def print_results(console: Console, summaries: Sequence[dict[str, Any]], *,
+                  reliability: bool, output_error: str | None = None) -> None:
+    """The tables, a line per run that did not pass, and the plain closing line."""
+    import sys
+
+    width = console.width
+    if summaries:
+        console.print(verdict_table(summaries, width) if not reliability
+                      else reliability_table(summaries, width))
+    for s in summaries:
+        if s["verdict"] != "pass":
+            state = "interrupted" if s.get("interrupted") else s["verdict"]
+            why = f" ({s['errors'][0]})" if s["errors"] and state != "interrupted" else ""
+            console.print(f"{state}: {s['scenario']} seed {s['seed']}{why}: "
+                          f"pagerace report {s['run_dir']}", soft_wrap=True, highlight=False,
+                          markup=False)
+    if output_error:
+        print(f"pagerace: {output_error}", file=sys.stderr)
+    done = [s for s in summaries if not s.get("interrupted")]
+    passed = sum(s["verdict"] == "pass" for s in done)
+    # For CI logs and whoever greps them; an interrupted run is neither passed nor failed.
+    console.print(f"pagerace: {passed} passed, {len(done) - passed} failed", highlight=False)
+
+
+def exit_code(summaries: Sequence[dict[str, Any]], *, output_error: str | None = None) -> int:
+    """0 every verdict as expected, 1 a fail, 3 a harness error, 130 interrupted."""
+    if any(s.get("interrupted") for s in summaries):
+        return EXIT_INTERRUPTED
+    verdicts = {s["verdict"] for s in summaries}
+    if "error" in verdicts or output_error:
+        return EXIT_ERROR
+    return EXIT_FAIL if "fail" in verdicts else EXIT_OK
