@@ -1,4 +1,4 @@
-"""Anomaly kinds (MODEL.md section 4) and the records that carry them.
+"""Anomaly kinds (docs/model.md section 4) and the records that carry them.
 
 Everything the model detects becomes an `Anomaly` handed to a reporter, a plain
 callable.  Kinds that the kernel treats as BUG() (`VM_BUG_ON_PAGE`) also raise

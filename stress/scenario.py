@@ -1,4 +1,4 @@
-"""Scenario files: one TOML file per scenario (DESIGN.md, "Scenarios").
+"""Scenario files: one TOML file per scenario (docs/design.md, "Scenarios").
 
 Loading validates every key and value; an error names the file, the key and
 the reason in one line, which the CLI prints before exiting with code 2.

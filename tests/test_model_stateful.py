@@ -1,6 +1,6 @@
 """Random single-process sequences of the model's operations against a sequential reference.
 
-The reference is the rules of MODEL.md section 2 written the plainest way
+The reference is the rules of docs/model.md section 2 written the plainest way
 (dicts and a list used as the free stack); after every step the arena's page
 records, free count and reported anomalies must equal the reference's.
 """

@@ -1,4 +1,4 @@
-"""Reference counting rules of MODEL.md section 2: get, tryget, put, freeze."""
+"""Reference counting rules of docs/model.md section 2: get, tryget, put, freeze."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ MAGIC = 0x5041474552414345  # "PAGERACE"
 LAYOUT_VERSION = 2  # 2: no worker state word, no pool destroyed word
 WORD = 8
 
-# struct page: one 64-byte record, eight words (MODEL.md section 1).
+# struct page: one 64-byte record, eight words (docs/model.md section 1).
 PAGE_WORDS = 8
 REFCOUNT, FLAGS, MAPCOUNT, MAPPING, MEMCG, PP, DTOR, GEN = range(PAGE_WORDS)
 PAGE_FIELDS = ("refcount", "flags", "mapcount", "mapping", "memcg", "pp", "dtor", "gen")

@@ -1,4 +1,4 @@
-"""The page model (MODEL.md sections 1 to 3), named after its kernel counterparts.
+"""The page model (docs/model.md sections 1 to 3), named after its kernel counterparts.
 
 Every function takes a `Machine` first and touches shared state only through
 its memory interface.

@@ -1,4 +1,4 @@
-"""The `pagerace` command.  Exit codes (DESIGN.md): 0 as expected, 1 a verdict failed,
+"""The `pagerace` command.  Exit codes (docs/design.md): 0 as expected, 1 a verdict failed,
 2 bad input or usage, 3 harness error, 130 interrupted."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What `run` and `merge` print at the end: the verdict and reliability tables, a line
-for every run that did not pass, the closing line, and the exit code (DESIGN.md)."""
+for every run that did not pass, the closing line, and the exit code (docs/design.md)."""
 
 from __future__ import annotations
 
