@@ -40,6 +40,7 @@ class Actor:
     name: ClassVar[str]
     OPS: ClassVar[Mapping[str, float]]  # the default mix: op name -> weight
     PARAMS: ClassVar[Mapping[str, tuple[type, Any]]] = {}  # name -> (type, default)
+    PARAM_HELP: ClassVar[Mapping[str, str]] = {}  # name -> what it means (pagerace roles)
     # What the supervisor must provide: a pool and queue of its own, PTE slots, a cgroup.
     NEEDS: ClassVar[frozenset[str]] = frozenset()
 
@@ -71,6 +72,8 @@ class Holder(Actor):
     """
 
     PARAMS: ClassVar[Mapping[str, tuple[type, Any]]] = {"hold": (int, 4)}
+    PARAM_HELP: ClassVar[Mapping[str, str]] = {
+        "hold": "references held at once; taking one more releases the oldest"}
     USE: ClassVar[str | None] = None
     hold: int
 
@@ -85,6 +88,7 @@ class Holder(Actor):
             self.release()
 
     def release(self) -> None:
+        """Use the oldest page held (checking it is still the page taken), then put it."""
         if self.held:
             p, gen = self.held.popleft()
             if self.USE:
@@ -107,6 +111,7 @@ class Owner(Actor):
     """
 
     PARAMS: ClassVar[Mapping[str, tuple[type, Any]]] = {"max_pages": (int, 32)}
+    PARAM_HELP: ClassVar[Mapping[str, str]] = {"max_pages": "pages owned at once at most"}
     max_pages: int
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
@@ -120,6 +125,7 @@ class Owner(Actor):
         raise NotImplementedError
 
     def release(self) -> None:
+        """Give the oldest owned page back, the owner's way."""
         if self.owned:
             self.give_back(self.owned.popleft())
 

@@ -19,6 +19,8 @@ from stress.roles.base import Actor, ActorSpec
 
 
 class Nic(Actor):
+    """A NIC driver: allocates from its page pool, receives into a socket queue."""
+
     retain: int
     drop_via_put_page: bool
 
@@ -27,6 +29,10 @@ class Nic(Actor):
     # retain: driver_ref's base references kept before recycling.
     # drop_via_put_page: the rx error path frees a pool page with put_page (a driver bug).
     PARAMS = {"retain": (int, 64), "drop_via_put_page": (bool, False)}
+    PARAM_HELP = {"retain": "base references the driver keeps before recycling (a scheme "
+                            "whose driver recycles)",
+                  "drop_via_put_page": "the rx error path frees a pool page with put_page "
+                                       "(a driver bug)"}
     NEEDS = frozenset({"pool", "queue"})
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:

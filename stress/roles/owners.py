@@ -22,8 +22,10 @@ class Swapcache(Owner):
     name = "swapcache"
     OPS = {"add": 1.0, "remove": 1.0}
     PARAMS = {"max_pages": (int, 64)}
+    PARAM_HELP = Owner.PARAM_HELP
 
     def add(self) -> None:
+        """Allocate a page and add it to the swap cache, whose reference is the one kept."""
         if not self.has_room():
             return
         p = alloc_page(self.m)
@@ -52,8 +54,11 @@ class Pgtable(Owner):
     OPS = {"pin": 1.0, "free": 1.0}
     # leave_pinned: free with PG_pinned still set (the case Johannes asked about).
     PARAMS = {"leave_pinned": (bool, True), "max_pages": (int, 32)}
+    PARAM_HELP = {"leave_pinned": "free with PG_pinned still set (the case Johannes asked "
+                                  "about)", **Owner.PARAM_HELP}
 
     def pin(self) -> None:
+        """Allocate a page table page and set PG_pinned (no user refcounts it)."""
         if not self.has_room():
             return
         p = alloc_page(self.m)

@@ -34,6 +34,7 @@ class Reader(Holder):
         self.nslots = m.L.config.cache_slots
 
     def lookup(self) -> None:
+        """filemap_get_entry on a random index (tryget, recheck); hold the page if still its."""
         m = self.m
         index = int(self.random() * self.nslots)
         p = filemap_get_entry(m, index)
@@ -56,6 +57,7 @@ class Truncater(Actor):
         self.nslots = m.L.config.cache_slots
 
     def add(self) -> None:
+        """Allocate a page and insert it at a free index (add_to_page_cache_lru)."""
         m = self.m
         index = int(self.random() * self.nslots)
         if m.sys.load(m.L.cache + index):
@@ -86,18 +88,21 @@ class Truncater(Actor):
         put_page(self.m, p)
 
     def set_checked(self) -> None:
+        """Lock a cached page and set PG_checked, as a filesystem does."""
         index, p = self._locked()
         if p >= 0:
             F.set_page_flag(self.m, p, F.PG_checked)
             self._unlock_put(p)
 
     def truncate(self) -> None:
+        """Lock a cached page and remove it: delete_from_page_cache drops the cache's ref."""
         index, p = self._locked()
         if p >= 0:
             delete_from_page_cache(self.m, index, p)
             self._unlock_put(p)
 
     def reclaim(self) -> None:
+        """Lock a cached page and evict it: __remove_mapping freezes its count or gives up."""
         index, p = self._locked()
         if p >= 0 and not remove_mapping(self.m, index, p, 1):
             self._unlock_put(p)

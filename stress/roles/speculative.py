@@ -21,6 +21,7 @@ class Gup(Holder):
         self.npte = m.L.config.pte_slots
 
     def gup(self) -> None:
+        """get_user_pages_fast on a random PTE: tryget, recheck the PTE, hold on success."""
         p = get_user_pages_fast(self.m, int(self.random() * self.npte))
         if p >= 0:
             self.keep(p)
@@ -42,6 +43,7 @@ class Stray(Holder):
         self.npages = m.npages
 
     def tryget(self) -> None:
+        """get_page_unless_zero on any page at all, in use, pooled or free; hold on success."""
         p = int(self.random() * self.npages)
         if get_page_unless_zero(self.m, p):
             self.keep(p)

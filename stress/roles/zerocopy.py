@@ -25,6 +25,8 @@ from stress.roles.base import Actor, ActorSpec
 
 
 class Zerocopy(Actor):
+    """An application receiving with TCP rx zerocopy: maps pages, reads, vmsplices, unmaps."""
+
     map_ratio: float
     pipe_max: int
 
@@ -32,6 +34,8 @@ class Zerocopy(Actor):
     OPS = {"recv": 3.0, "read": 2.0, "pin": 1.0, "unmap": 2.0, "pipe_release": 1.0}
     # map_ratio: share of received pages mapped (the rest take the copy path).
     PARAMS = {"map_ratio": (float, 1.0), "pipe_max": (int, 32)}
+    PARAM_HELP = {"map_ratio": "share of received pages mapped (the rest take the copy path)",
+                  "pipe_max": "pages in the pipe at once at most"}
     NEEDS = frozenset({"queue", "pte", "memcg"})
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
@@ -95,6 +99,7 @@ class Zerocopy(Actor):
             self.escaped.add((p, gen))
 
     def pipe_release(self) -> None:
+        """The pipe's reader consumes the oldest buffer and drops its reference."""
         if self.pipe:
             p, gen = self.pipe.popleft()
             self.in_pipe[p, gen] -= 1

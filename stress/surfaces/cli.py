@@ -135,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
                                       "expectations")
     lst.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("schemes", help="the schemes a scenario can name: built-in and entry points")
+    sub.add_parser("roles", help="every role with its operations and parameters")
+    new = sub.add_parser("new", help="write NAME.toml here: a commented scenario that passes")
+    new.add_argument("name", metavar="NAME")
+    new.add_argument("--from", dest="source", type=Path, metavar="SCENARIO",
+                     help="start from this scenario instead of the template")
 
     report = sub.add_parser("report", help="what happened in a run, anomaly by anomaly")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -297,6 +302,21 @@ def _cmd_schemes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_roles(args: argparse.Namespace) -> int:
+    from stress.surfaces.authoring import roles_table
+
+    console_for(sys.stdout.isatty()).print(roles_table())
+    return EXIT_OK
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from stress.surfaces.authoring import new_scenario
+
+    path = new_scenario(args.name, args.source, Path.cwd())
+    print(f"wrote {path.name}: pagerace run {path.name}")
+    return EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     import json
 
@@ -325,7 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         commands = {"bench": _cmd_bench, "run": _cmd_run, "list": _cmd_list,
-                    "report": _cmd_report, "schemes": _cmd_schemes, "merge": _cmd_merge}
+                    "report": _cmd_report, "schemes": _cmd_schemes, "merge": _cmd_merge,
+                    "roles": _cmd_roles, "new": _cmd_new}
         return commands[args.command](args)
     except (ScenarioError, ArenaError, ReportError) as e:
         print(f"pagerace: {e}", file=sys.stderr)
