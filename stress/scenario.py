@@ -200,8 +200,14 @@ def _kinds(where: str, key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None) -> Scenario:
-    """A validated `Scenario` from a parsed TOML document; `base` is its file's folder."""
+def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None, *,
+                   schema: bool = True) -> Scenario:
+    """A validated `Scenario` from a parsed TOML document; `base` is its file's folder.
+
+    The checks here give the one-line errors; then the document must also satisfy
+    the schema (`stress.schema`), which editors and the docs read.  `schema=False`
+    only for the test that holds the two to the same answers.
+    """
     _unknown(where, "", data, {"name", "description", "claim", "model", "roles", "run", "expect"})
     if "name" not in data:
         raise _fail(where, "name", "missing")
@@ -215,7 +221,7 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
             raise _fail(where, key, f"control character {m.group()!r} at offset {m.start()}")
         if len(text) > cap:
             raise _fail(where, key, f"longer than {cap} characters")
-    if "\n" in claim or "\t" in claim:
+    if any(c in claim for c in "\n\t\r"):
         raise _fail(where, "claim", "must be one line")
 
     model_t = _check_type(where, "model", data.get("model", {}), dict)
@@ -292,6 +298,11 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
         raise _fail(where, "expect", "give either clean = true or a non-empty detect list")
     if clean and forbid:
         raise _fail(where, "expect.forbid", "a clean scenario forbids every kind already")
+    if schema:
+        from stress.schema import schema_errors  # it is built from this module's tables
+
+        if errors := schema_errors(data):
+            raise _fail(where, *errors[0].split(": ", 1))
     return Scenario(name, description, claim, model, backend, sizes, roles, run,
                     Expect(clean, detect, forbid), where)
 

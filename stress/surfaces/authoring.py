@@ -8,6 +8,7 @@ from typing import Any
 
 from stress.roles import ROLES
 from stress.scenario import ScenarioError, check_name
+from stress.schemes import DEFAULT_SCHEME
 
 
 def _first_line(obj: Any) -> str:
@@ -36,7 +37,7 @@ def roles_table() -> Any:
 
 TEMPLATE = '''# A pagerace scenario.  Reference: docs/design.md ("Scenarios") and the README;
 # `pagerace roles` lists every role's operations and parameters, `pagerace schemes`
-# the schemes.  As written it passes: pg_network under every kind of lockless tryget.
+# the schemes.  As written it passes: the default scheme under every kind of tryget.
 name = "{name}"
 description = """
 What this scenario shows, in a sentence or two.
@@ -44,7 +45,7 @@ What this scenario shows, in a sentence or two.
 claim = ""  # a claim id of docs/model.md section 5, if it reproduces one
 
 [model]
-scheme = "pg_network"  # or driver_ref, dtor_ref1, pp_magic, "my_scheme.py:MyScheme"
+scheme = "{scheme}"  # pagerace schemes lists the others; or "my_scheme.py:MyScheme"
 memcg = "none"  # none | unmap | lifetime
 # Faults and options (all false by default): truncate_leaves_checked,
 # swapcache_put_before_clear, lookup_skips_recheck, check_owner_priv_1_at_free.
@@ -84,7 +85,7 @@ def new_scenario(name: str, source: Path | None, folder: Path) -> Path:
         raise ScenarioError(f"NAME: {why}")
     path = folder / f"{name}.toml"
     if source is None:
-        text = TEMPLATE.format(name=name)
+        text = TEMPLATE.format(name=name, scheme=DEFAULT_SCHEME)
     else:
         from stress.scenario import load_scenario
 

@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("schemes", help="the schemes a scenario can name: built-in and entry points")
     sub.add_parser("roles", help="every role with its operations and parameters")
+    schema = sub.add_parser("schema", help="the scenario format as JSON Schema (for editors)")
+    schema.add_argument("--markdown", action="store_true",
+                        help="the scenario reference generated from it (docs/scenarios.md)")
     new = sub.add_parser("new", help="write NAME.toml here: a commented scenario that passes")
     new.add_argument("name", metavar="NAME")
     new.add_argument("--from", dest="source", type=Path, metavar="SCENARIO",
@@ -302,6 +305,13 @@ def _cmd_schemes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from stress.schema import markdown, schema_json
+
+    print(markdown() if args.markdown else schema_json(), end="")
+    return EXIT_OK
+
+
 def _cmd_roles(args: argparse.Namespace) -> int:
     from stress.surfaces.authoring import roles_table
 
@@ -346,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         commands = {"bench": _cmd_bench, "run": _cmd_run, "list": _cmd_list,
                     "report": _cmd_report, "schemes": _cmd_schemes, "merge": _cmd_merge,
-                    "roles": _cmd_roles, "new": _cmd_new}
+                    "roles": _cmd_roles, "new": _cmd_new, "schema": _cmd_schema}
         return commands[args.command](args)
     except (ScenarioError, ArenaError, ReportError) as e:
         print(f"pagerace: {e}", file=sys.stderr)
