@@ -169,8 +169,10 @@ def test_live_arena_survives_a_reaper_in_another_pid_namespace(tmp_path: Path) -
             "    print('invisible')\n"
             "print(reap_stale())\n")
     with Arena.create(CONFIG) as a:
+        # Not from the checkout: its stress/ would shadow the installed package.
         res = subprocess.run(["unshare", "-p", "-f", "--mount-proc", sys.executable, "-c", code,
-                              str(os.getpid())], capture_output=True, text=True, timeout=60)
+                              str(os.getpid())], capture_output=True, text=True, timeout=60,
+                             cwd=tmp_path)
         assert res.returncode == 0, res.stderr
         visible, reaped = res.stdout.splitlines()
         assert visible == "invisible"  # what fooled the pid-based check
@@ -185,7 +187,7 @@ def test_stale_temp_dir_is_reaped_and_a_live_one_kept(tmp_path: Path) -> None:
             "time.sleep(600)\n")
     env = os.environ | {"TMPDIR": str(tmp_path)}
     live, dead = (subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                                   text=True, env=env) for _ in range(2))
+                                   text=True, env=env, cwd=tmp_path) for _ in range(2))
     try:
         assert live.stdout and dead.stdout
         live_dir, dead_dir = live.stdout.readline().strip(), dead.stdout.readline().strip()
