@@ -230,3 +230,29 @@ def test_admission_warns_past_four_workers_per_cpu() -> None:
     many = admit(make_plan(scn.with_overrides(workers=4 * cpus + 1), 0))
     assert few.warning is None and few.refusal is None
     assert many.warning and f"{4 * cpus + 1} workers on {cpus} CPUs" in many.warning
+
+
+def test_a_temp_dir_being_made_is_never_reaped(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reaper that runs between making the lock file and locking it leaves the dir alone.
+
+    Four runs starting together hit that window once (a forkserver socket vanished);
+    here another supervisor's reaper runs exactly there, every time.
+    """
+    import fcntl
+    import tempfile
+
+    from multiprocess import process
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setitem(process.current_process()._config, "tempdir", None)
+    real_flock = fcntl.flock
+
+    def flock_after_a_reaper(fd: int, op: int) -> None:
+        if op == fcntl.LOCK_EX:  # claim() taking its lock: someone else reaps first
+            tempdir.reap_stale(tmp_path)
+        real_flock(fd, op)
+
+    monkeypatch.setattr(tempdir.fcntl, "flock", flock_after_a_reaper)
+    path = Path(tempdir.claim())
+    assert path.is_dir() and (path / tempdir.LOCK).is_file()

@@ -38,8 +38,11 @@ def claim() -> str:
     base = Path(tempfile.gettempdir())
     reap_stale(base)
     path = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}.", dir=base)
-    fd = os.open(os.path.join(path, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    # The lock file appears under its name already locked: a reaper that finds it
+    # unlocked can only be looking at a dead supervisor's.
+    fd = os.open(os.path.join(path, LOCK + ".new"), os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(os.path.join(path, LOCK + ".new"), os.path.join(path, LOCK))
     # What get_temp_dir() itself would register, plus the lock's descriptor.
     util.Finalize(None, _remove, args=(shutil.rmtree, path, fd), exitpriority=-100)
     config["tempdir"] = path
