@@ -18,25 +18,36 @@ def console_for(stdout_isatty: bool) -> Console:
 
 
 def verdict_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any:
-    """One row per run.  Narrow consoles lose throughput, then timing, never names."""
+    """One row per run.  Narrow consoles lose throughput, timing, then the claim (the
+    scenario's name carries it), never a name or a verdict."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title="pagerace verdicts")
-    cols = ["claim", "scenario", "seed", "expected", "seen", "verdict"]
+    narrow = width < VERY_NARROW
+    # Narrow: no vertical rules, so the columns get the characters the rules took.
+    table = Table(title="pagerace verdicts", box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD)
+    cols = [] if narrow else ["claim"]
+    cols += ["scenario", "seed", "verdict", "expected", "seen"]
     if width >= VERY_NARROW:
         cols.append("first detection")
     if width >= NARROW:
         cols += ["ops/s", "audits"]
+    longest = max((len(s["scenario"]) for s in summaries), default=8)
     for col in cols:  # fold, never truncate: a cut name cannot be looked up
-        table.add_column(col, overflow="fold", min_width=len(col) if col != "seen" else 7)
+        table.add_column(col, overflow="fold",
+                         min_width=longest if col == "scenario" else min(len(col), 7))
     style = {"pass": "green", "fail": "red", "error": "bold red"}
     for s in summaries:
-        seen = ", ".join(f"{k} {n}" for k, n in s["anomalies"].items()) or "nothing"
-        first = ", ".join(f"{k} {t:.3f}s" for k, t in s["first_detection_s"].items()) or "-"
         v = s["verdict"] + (" (interrupted)" if s.get("interrupted") else "")
-        row = [s.get("claim") or "-", s["scenario"], str(s["seed"]), s["expected"], seen,
-               f"[{style[s['verdict']]}]{v}[/]", first, f"{s['ops_per_s']:,}", str(s["audits"])]
-        table.add_row(*row[:len(cols)])
+        cells = {
+            "claim": s.get("claim") or "-", "scenario": s["scenario"], "seed": str(s["seed"]),
+            "verdict": f"[{style[s['verdict']]}]{v}[/]", "expected": s["expected"],
+            "seen": ", ".join(f"{k} {n}" for k, n in s["anomalies"].items()) or "nothing",
+            "first detection": ", ".join(f"{k} {t:.3f}s"
+                                         for k, t in s["first_detection_s"].items()) or "-",
+            "ops/s": f"{s['ops_per_s']:,}", "audits": str(s["audits"]),
+        }
+        table.add_row(*(cells[c] for c in cols))
     return table
 
 
