@@ -29,6 +29,7 @@ class Kind(StrEnum):
     STALE_TRYGET = "stale-tryget"
     POOL_REFCNT_VIOLATION = "pool-refcnt-violation"
     POOL_INFLIGHT_NEGATIVE = "pool-inflight-negative"
+    POOL_STALLED_SHUTDOWN = "pool-stalled-shutdown"
     MEMCG_MISMATCH = "memcg-mismatch"
     MEMCG_ESCAPE = "memcg-escape"
     PAGE_LEAK = "page-leak"

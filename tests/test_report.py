@@ -42,8 +42,10 @@ def test_json_report(c2_run: Path, tmp_path: Path) -> None:
     res = pagerace("report", str(c2_run), "--json", "--per-kind", "1", cwd=tmp_path)
     data = json.loads(res.stdout)
     assert data["summary"]["verdict"] == "pass" and data["counts"]["misrouted-free"] >= 1
-    [a] = data["anomalies"]
-    assert a["kind"] == "misrouted-free" and a["account"].startswith("The free path")
+    [a] = [a for a in data["anomalies"] if a["kind"] == "misrouted-free"]
+    assert a["account"].startswith("The free path")
+    [stalled] = [a for a in data["anomalies"] if a["kind"] == "pool-stalled-shutdown"]
+    assert "pages still in flight after the drain" in stalled["account"]
     assert a["history"] and {"ts", "worker", "op", "before", "after", "gen"} <= set(a["history"][0])
     workers = {e["worker"] for e in a["history"]}
     assert workers <= {0, 1}

@@ -221,3 +221,17 @@ def test_worker_exception_is_reported_with_its_cause(tmp_path: Path) -> None:
     report = pagerace("report", s["run_dir"], cwd=tmp_path)
     assert re.search(r"worker \d crashed: RuntimeError: worker \d: ledger overflows 1 references",
                      report.stdout), report.stdout
+
+
+def test_a_pool_that_cannot_drain_is_a_stalled_shutdown(tmp_path: Path) -> None:
+    """C11's driver frees pool pages through put_page: after the drain the pool still counts
+    them out, and the run says which pool and how many (page_pool's stalled shutdown)."""
+    c11 = Path(__file__).parent.parent / "scenarios" / "c11-pp-magic-put-page.toml"
+    res = pagerace("run", str(c11), "--duration", "0.3", "--out", "runs", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    [s] = summaries(tmp_path / "runs")
+    [pool] = s["pools"]
+    assert pool["inflight_at_destroy"] > 0
+    assert s["anomalies"]["pool-stalled-shutdown"] == 1
+    log = (Path(s["run_dir"]) / "supervisor.jsonl").read_text()
+    assert f"pool 0: {pool['inflight_at_destroy']} pages still in flight after the drain" in log

@@ -531,10 +531,15 @@ class Supervisor:
             except PageBug:
                 continue
             self.inflight_at_destroy[pool] = inflight
-            if inflight:
-                # page_pool_release_retry's "stalled pool shutdown": pages the pool still
-                # counts as out went somewhere else (a misrouted free, for one).
+            if inflight > 0:
+                # page_pool_release_retry's "stalled pool shutdown": every holder has let
+                # go, yet the pool still counts pages out; they went somewhere else (a
+                # misrouted free, for one) and the pool can never be freed.
                 self.log.warning("pool shutdown stalled", pool=pool, inflight=inflight)
+                self.report(Anomaly(Kind.POOL_STALLED_SHUTDOWN, -1, "page_pool_destroy",
+                                    reason=f"pool {pool}: {inflight} pages still in flight "
+                                           "after the drain (hold_cnt - release_cnt)",
+                                    detail={"pool": pool, "inflight": inflight}))
         result = final_audit(self.arena, self.scheme)
         self.audits += 1
         self.report_audit(result)
