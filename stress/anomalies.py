@@ -34,6 +34,7 @@ class Kind(StrEnum):
     MEMCG_ESCAPE = "memcg-escape"
     PAGE_LEAK = "page-leak"
     CONSERVATION = "conservation"
+    RETRY_BOUND = "retry-bound"
     WORKER_CRASH = "worker-crash"
     WORKER_HANG = "worker-hang"
     BUDGET_OVERRUN = "budget-overrun"

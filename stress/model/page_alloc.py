@@ -113,8 +113,12 @@ def page_bad_reason(m: Machine, p: int, flags: int, flags_reason: str) -> str | 
 
 
 def alloc_page(m: Machine) -> int:
-    """Take a page off the free list, refcount 1, a new generation; -1 when out of memory."""
-    while True:
+    """Take a page off the free list, refcount 1, a new generation; -1 when out of memory.
+
+    Bad pages are leaked and skipped; more of them than there are pages means the
+    free list itself is damaged (a cycle through leaked pages), reported, not looped on.
+    """
+    for _ in range(m.npages + 1):
         p = _free_list_pop(m)
         if p < 0:
             return -1
@@ -130,6 +134,9 @@ def alloc_page(m: Machine) -> int:
         if m.tracing:
             m.trace(Op.alloc_page, p, 0, 1, 0, 0)
         return p
+    m.report(Kind.RETRY_BOUND, -1, "alloc_page",
+             reason=f"free list: more than {m.npages} pages taken off it were bad")
+    return -1
 
 
 def _check_free_page(m: Machine, p: int) -> str | None:

@@ -12,6 +12,19 @@ import numpy as np
 from stress._atomic import Atomic64
 from stress.memory.layout import RING_HDR, RING_HEAD, RING_TAIL
 
+# A healthy ring makes progress within a few tries per competing CPU; this many
+# without progress means its sequence words are damaged, and waiting would hang.
+MAX_TRIES = 1 << 16
+
+
+class RingStuck(Exception):
+    """A ring loop ran out of tries: the ring at `base` is damaged (a finding, not a hang)."""
+
+    def __init__(self, op: str, base: int, tries: int) -> None:
+        super().__init__(f"{op}: no progress on the ring at slot {base} after {tries} tries")
+        self.op = op
+        self.base = base
+
 
 def ptr_ring_init(words: np.ndarray, base: int, size: int) -> None:
     words[base + RING_HEAD] = 0
@@ -23,7 +36,7 @@ def ptr_ring_produce(sys: Atomic64, base: int, size: int, v: int) -> bool:
     """Append v; False when the ring is full."""
     mask = size - 1
     pos = sys.load(base + RING_TAIL)
-    while True:
+    for _ in range(MAX_TRIES):
         cell = base + RING_HDR + 2 * (pos & mask)
         dif = sys.load(cell) - pos
         if dif == 0:
@@ -37,13 +50,14 @@ def ptr_ring_produce(sys: Atomic64, base: int, size: int, v: int) -> bool:
             return False
         else:
             pos = sys.load(base + RING_TAIL)
+    raise RingStuck("ptr_ring_produce", base, MAX_TRIES)
 
 
 def ptr_ring_consume(sys: Atomic64, base: int, size: int) -> int:
     """Take the oldest value; -1 when the ring is empty."""
     mask = size - 1
     pos = sys.load(base + RING_HEAD)
-    while True:
+    for _ in range(MAX_TRIES):
         cell = base + RING_HDR + 2 * (pos & mask)
         dif = sys.load(cell) - (pos + 1)
         if dif == 0:
@@ -57,6 +71,7 @@ def ptr_ring_consume(sys: Atomic64, base: int, size: int) -> int:
             return -1
         else:
             pos = sys.load(base + RING_HEAD)
+    raise RingStuck("ptr_ring_consume", base, MAX_TRIES)
 
 
 def ptr_ring_entries(words: np.ndarray, base: int, size: int) -> np.ndarray:

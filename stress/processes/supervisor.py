@@ -56,7 +56,7 @@ from stress.model import (
     put_page,
     skb_frag_unref,
 )
-from stress.model.ptr_ring import ptr_ring_consume
+from stress.model.ptr_ring import RingStuck, ptr_ring_consume
 from stress.processes import tempdir
 from stress.processes.logs import open_log
 from stress.processes.plan import Plan, make_plan
@@ -518,8 +518,11 @@ class Supervisor:
             return
         m, L = self.m, self.arena.layout
         for k in range(L.config.nqueues):
-            while (p := ptr_ring_consume(m.sys, L.queue(k), L.config.queue_size)) >= 0:
-                self.guarded(skb_frag_unref, m, p)
+            try:
+                while (p := ptr_ring_consume(m.sys, L.queue(k), L.config.queue_size)) >= 0:
+                    self.guarded(skb_frag_unref, m, p)
+            except RingStuck as e:
+                self.report(Anomaly(Kind.RETRY_BOUND, -1, e.op, reason=f"socket queue {k}: {e}"))
         for index in range(L.config.cache_slots):
             p = filemap_get_entry(m, index)
             if p >= 0:
@@ -529,6 +532,9 @@ class Supervisor:
             try:
                 inflight = page_pool_destroy(m, pool)
             except PageBug:
+                continue
+            except RingStuck as e:
+                self.report(Anomaly(Kind.RETRY_BOUND, -1, e.op, reason=str(e)))
                 continue
             self.inflight_at_destroy[pool] = inflight
             if inflight > 0:
@@ -549,6 +555,8 @@ class Supervisor:
             fn(*args)
         except PageBug:
             pass  # reported; the drain goes on
+        except RingStuck as e:
+            self.report(Anomaly(Kind.RETRY_BOUND, -1, e.op, reason=str(e)))
 
     def stop_workers(self) -> None:
         self.set_state(RUN_STOP)

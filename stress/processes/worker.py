@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from stress._atomic import monotonic_ns
-from stress.anomalies import PageBug
+from stress.anomalies import Kind, PageBug
 from stress.memory import Arena, ArenaHandle
 from stress.memory.arena import arena_path
 from stress.memory.layout import (
@@ -35,6 +35,7 @@ from stress.memory.layout import (
     W_PID,
 )
 from stress.model import Machine
+from stress.model.ptr_ring import RingStuck
 from stress.processes.logs import open_log
 from stress.processes.reporting import WorkerReporter
 from stress.processes.rundir import OutputError, RunDir
@@ -113,6 +114,11 @@ class Worker:
             if k % 1000 == 0:
                 self.check_supervisor()
 
+    def ring_stuck(self, e: RingStuck) -> None:
+        """A damaged ring is a finding: report it and abandon the operation."""
+        self.m.report(Kind.RETRY_BOUND, -1, e.op, reason=str(e))
+        self.heartbeat()  # reporting is progress, not a hang
+
     def drain(self) -> None:
         for a in self.actors:
             for _ in range(1000):
@@ -121,6 +127,9 @@ class Worker:
                     break
                 except PageBug:
                     continue
+                except RingStuck as e:
+                    self.ring_stuck(e)
+                    break
         self.sys.store(self.ctrl + W_LEDGER_LEN, 0)
 
     def run(self) -> None:
@@ -143,6 +152,11 @@ class Worker:
                             i += 1
                     except PageBug:
                         i += 1  # VM_BUG_ON: reported; this operation is abandoned
+                    except RingStuck as e:
+                        # Each try at a damaged ring costs ~50 ms: end the batch, so the
+                        # heartbeat and the pause request are seen between them.
+                        self.ring_stuck(e)
+                        i = batch
                 done += batch
                 sys_.store(ctrl + W_OPS, done)
                 sys_.store(ctrl + W_HEARTBEAT, monotonic_ns())
