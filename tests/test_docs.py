@@ -40,3 +40,13 @@ def test_markdown_links_inside_the_repository_resolve() -> None:
     for md in [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), ROOT / "examples" / "README.md"]:
         for target in re.findall(r"\]\(([^)#:]+)\)", md.read_text()):
             assert (md.parent / target).exists(), f"{md.name}: {target}"
+
+
+def test_every_flag_of_the_model_is_in_the_docs() -> None:
+    """docs/model.md names every PG_ flag the model defines."""
+    from stress.model import flags as F
+
+    text = (ROOT / "docs" / "model.md").read_text()
+    names = [n for n in vars(F) if n.startswith("PG_")]
+    assert names and all(f"`{n}`" in text for n in names), [
+        n for n in names if f"`{n}`" not in text]
