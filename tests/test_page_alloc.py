@@ -139,3 +139,15 @@ def test_alloc_of_a_free_page_with_a_flag_set_is_bad(harness) -> None:
     assert alloc_page(h.m) != p
     assert h.kinds() == ["bad-page"]
     assert h.anomalies[0].reason == "PAGE_FLAGS_CHECK_AT_PREP flag(s) set"
+
+
+def test_bad_reason_is_the_last_failing_check_as_in_the_kernel(harness) -> None:
+    """page_bad_reason runs every check and the last that fails names the page: mapped,
+    with a mapping and still charged is "page still charged to cgroup" (mm/page_alloc.c)."""
+    h = harness()
+    p = alloc_page(h.m)
+    h.arena.pages["mapcount"][p] = 0
+    h.arena.pages["mapping"][p] = 9
+    h.arena.pages["memcg"][p] = 1
+    _put_without_uncharge(h, p)
+    assert h.kinds() == ["bad-page"] and h.anomalies[0].reason == "page still charged to cgroup"

@@ -96,20 +96,25 @@ def bad_page(m: Machine, p: int, reason: str, op: str) -> None:
 
 
 def page_bad_reason(m: Machine, p: int, flags: int, flags_reason: str) -> str | None:
-    """Why a page about to be allocated or freed is bad (mm/page_alloc.c), or None."""
+    """Why a page about to be allocated or freed is bad (mm/page_alloc.c), or None.
+
+    As in the kernel every check runs and the last one that fails names the reason,
+    so a page both mapped and charged is reported as "page still charged to cgroup".
+    """
     base = m.page(p)
     mem = m.mem
+    reason = None
     if mem.load(base + MAPCOUNT) != -1:
-        return "nonzero mapcount"
+        reason = "nonzero mapcount"
     if mem.load(base + MAPPING) != 0:
-        return "non-NULL mapping"
+        reason = "non-NULL mapping"
     if mem.load(base + REFCOUNT) != 0:
-        return "nonzero _refcount"
+        reason = "nonzero _refcount"
     if mem.load(base + FLAGS) & flags:
-        return flags_reason
+        reason = flags_reason
     if mem.load(base + MEMCG) != 0:
-        return "page still charged to cgroup"
-    return None
+        reason = "page still charged to cgroup"
+    return reason
 
 
 def alloc_page(m: Machine) -> int:
