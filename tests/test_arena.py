@@ -80,11 +80,11 @@ def test_clean_close_removes_the_file() -> None:
 def test_killed_creator_is_reaped_by_the_next_run(tmp_path) -> None:
     """A creator killed with SIGKILL leaves its file; the next create() removes it."""
     code = textwrap.dedent("""
-        import sys, time
+        import signal
         from stress.memory import Arena, ArenaConfig
         a = Arena.create(ArenaConfig(npages=8))
         print(a.name, flush=True)
-        time.sleep(60)
+        signal.pause()  # alive, holding the arena, until the test kills it
     """)
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                              cwd=tmp_path)

@@ -182,9 +182,9 @@ def test_live_arena_survives_a_reaper_in_another_pid_namespace(tmp_path: Path) -
 def test_stale_temp_dir_is_reaped_and_a_live_one_kept(tmp_path: Path) -> None:
     """A killed supervisor's multiprocess directory is reaped; a live one's is not."""
     code = ("from stress.processes import tempdir\n"
-            "import sys, time\n"
+            "import signal\n"
             "print(tempdir.claim(), flush=True)\n"
-            "time.sleep(600)\n")
+            "signal.pause()\n")  # alive, holding its lock, until the test kills it
     env = os.environ | {"TMPDIR": str(tmp_path)}
     live, dead = (subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                                    text=True, env=env, cwd=tmp_path) for _ in range(2))

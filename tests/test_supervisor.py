@@ -34,7 +34,6 @@ def _stall_worker(monkeypatch: pytest.MonkeyPatch, stalled: int, how: str) -> No
     """Make worker `stalled` never become ready; the fork start method carries the patch."""
     import os
     import signal
-    import time
 
     from stress.processes import supervisor
 
@@ -44,7 +43,7 @@ def _stall_worker(monkeypatch: pytest.MonkeyPatch, stalled: int, how: str) -> No
         if w == stalled:
             if how == "stop":
                 os.kill(os.getpid(), signal.SIGSTOP)
-            time.sleep(3600)
+            signal.pause()  # never ready: blocked until the supervisor kills it
         real(handle, scn, specs, w, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(supervisor, "worker_main", worker_main)
