@@ -35,24 +35,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _int_in(lo: int, hi: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"must be in [{lo}, {hi}], got {v}")
-        return v
-    return parse
+def _number_in(kind: type[int] | type[float], lo: float, hi: float) -> Callable[[str], Any]:
+    """An option's parser: a number of `kind`, finite, within the same bounds as a scenario's."""
+    what = "a whole number" if kind is int else "a number"
 
-
-def _float_in(lo: float, hi: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
+    def parse(text: str) -> Any:
         try:
-            v = float(text)
+            v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
         if why := check_range(v, lo, hi):
             raise argparse.ArgumentTypeError(why)
         return v
@@ -62,10 +53,7 @@ def _float_in(lo: float, hi: float) -> Callable[[str], float]:
 def _run_key(key: str) -> Callable[[str], Any]:
     """An option that overrides a `[run]` key: the scenario's own bounds."""
     lo, hi = RUN_RANGES[key]
-    return _float_in(lo, hi) if isinstance(lo, float) else _int_in(int(lo), int(hi))
-
-
-_positive_int = _int_in(1, 1 << 31)
+    return _number_in(float if isinstance(lo, float) else int, lo, hi)
 
 
 START_METHODS = ("forkserver", "spawn", "fork")
@@ -91,7 +79,7 @@ def _bench_options(p: argparse.ArgumentParser, *, with_defaults: bool) -> None:
     def default(v: object) -> object:
         return v if with_defaults else argparse.SUPPRESS
 
-    p.add_argument("--repeat", type=_int_in(1, 1000), default=default(5))
+    p.add_argument("--repeat", type=_number_in(int, 1, 1000), default=default(5))
     p.add_argument("--start-method", choices=START_METHODS, default=default("forkserver"))
     p.add_argument("--json", action="store_true", default=default(False))
 
@@ -107,17 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario TOML files")
     run.add_argument("--workers", type=_run_key("workers"), help="worker processes per run")
     run.add_argument("--duration", type=_run_key("duration"), help="seconds of racing per run")
-    run.add_argument("--ops", type=_int_in(1, 1 << 62),
+    run.add_argument("--ops", type=_number_in(int, 1, 1 << 62),
                      help="operations per worker (instead of time)")
     run.add_argument("--seed", type=_run_key("seed"), action="append", dest="seeds",
                      help="run seed (repeatable); default: each scenario's seeds")
     run.add_argument("--backend", choices=BACKENDS, help="memory backend override")
     run.add_argument("--start-method", choices=START_METHODS, default="forkserver")
     run.add_argument("--out", type=Path, default=Path("runs"), help="parent of run directories")
-    run.add_argument("--budget", type=_float_in(0.1, WEEK),
+    run.add_argument("--budget", type=_number_in(float, 0.1, WEEK),
                      help="seconds for the whole run, split across scenarios and seeds")
     run.add_argument("--shard", type=_shard, help="K/N: run the K-th of N stable slices")
-    run.add_argument("--repeat", type=_int_in(1, MAX_SEEDS),
+    run.add_argument("--repeat", type=_number_in(int, 1, MAX_SEEDS),
                      help="run every scenario with seeds 1..N and report reliability")
     run.add_argument("--until-detected", action="store_true",
                      help="end a buggy scenario's race at its first expected detection")
@@ -146,19 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="what happened in a run, anomaly by anomaly")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    report.add_argument("--per-kind", type=_positive_int, default=3,
+    report.add_argument("--per-kind", type=_number_in(int, 1, 1000), default=3,
                         help="anomalies shown per kind (default 3)")
     report.add_argument("--json", action="store_true", help="machine-readable output")
     report.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained page")
 
     bench = sub.add_parser("bench", help="measure the harness (default) or the atomics")
     _bench_options(bench, with_defaults=True)
-    bench.add_argument("--duration", type=_float_in(0.01, 3600.0), default=1.0,
+    bench.add_argument("--duration", type=_number_in(float, 0.01, 3600.0), default=1.0,
                        help="seconds of racing per throughput run")
     bsub = bench.add_subparsers(dest="what", parser_class=_Parser)
     atomics = bsub.add_parser("atomics", help="ns per memory-interface call, every backend")
     _bench_options(atomics, with_defaults=False)
-    atomics.add_argument("--calls", type=_int_in(1, 1 << 40), default=1_000_000)
+    atomics.add_argument("--calls", type=_number_in(int, 1, 1 << 40), default=1_000_000)
     return parser
 
 
