@@ -47,6 +47,17 @@ def in_mount_ns(setup: str, argv: list[str], cwd: Path,
                           text=True, timeout=300, env=os.environ | (env or {}))
 
 
+CLEAN_RUN = [sys.executable, "-m", "stress", "run", str(DATA / "clean_pg_network.toml")]
+
+
+def run_on_tmpfs(tmp_path: Path, folder: str, options: str, args: list[str],
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`pagerace run` of a clean scenario with `folder` a tmpfs mounted with `options`."""
+    (tmp_path / folder).mkdir()
+    return in_mount_ns(f"mount -t tmpfs -o {options} tmpfs {folder}", [*CLEAN_RUN, *args],
+                       tmp_path, env)
+
+
 def test_concurrent_creates_never_share_a_directory(tmp_path: Path) -> None:
     """Sixteen threads making a run directory of one name in one second get sixteen."""
     made: list[Path] = []
@@ -88,10 +99,7 @@ def test_concurrent_runs_with_one_out_get_a_directory_each(tmp_path: Path) -> No
 @pytest.mark.xdist_group("e2e")
 def test_read_only_out_is_refused_up_front(tmp_path: Path) -> None:
     """--out on a read-only filesystem: one line naming it and the reason, exit 2."""
-    (tmp_path / "ro").mkdir()
-    res = in_mount_ns("mount -t tmpfs -o ro,size=1m tmpfs ro",
-                      [sys.executable, "-m", "stress", "run", str(DATA / "clean_pg_network.toml"),
-                       "--out", "ro/runs"], tmp_path)
+    res = run_on_tmpfs(tmp_path, "ro", "ro,size=1m", ["--out", "ro/runs"])
     assert res.returncode == 2, res.stderr
     assert res.stderr.count("\n") == 1 and "Read-only file system" in res.stderr, res.stderr
     assert str(tmp_path / "ro" / "runs") in res.stderr
@@ -105,8 +113,7 @@ def test_full_disk_mid_run_keeps_the_summary(tmp_path: Path) -> None:
     The filesystem exists only in the namespace, so what it holds is read from inside.
     """
     (tmp_path / "small").mkdir()
-    run = shlex.join([sys.executable, "-m", "stress", "run", str(DATA / "clean_pg_network.toml"),
-                      "--duration", "0.3", "--out", "small"])
+    run = shlex.join([*CLEAN_RUN, "--duration", "0.3", "--out", "small"])
     script = (f"{run} >stdout.txt 2>stderr.txt; echo $? >rc.txt; "
               "cp small/*/summary.json summary.json; ls -a small/*/ >listing.txt")
     res = in_mount_ns("mount -t tmpfs -o size=128k tmpfs small", ["sh", "-c", script], tmp_path,
@@ -129,10 +136,8 @@ def test_full_disk_mid_run_keeps_the_summary(tmp_path: Path) -> None:
 @pytest.mark.xdist_group("e2e")
 def test_small_shm_is_refused_before_the_arena(tmp_path: Path) -> None:
     """A /dev/shm too small for the arena: refused in one line with the figures, exit 2."""
-    (tmp_path / "shm").mkdir()
-    res = in_mount_ns("mount -t tmpfs -o size=64k tmpfs shm",
-                      [sys.executable, "-m", "stress", "run", str(DATA / "clean_pg_network.toml"),
-                       "--out", "runs"], tmp_path, env={"PAGERACE_SHM_DIR": str(tmp_path / "shm")})
+    res = run_on_tmpfs(tmp_path, "shm", "size=64k", ["--out", "runs"],
+                       env={"PAGERACE_SHM_DIR": str(tmp_path / "shm")})
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.count("\n") == 1 and f"{tmp_path / 'shm'} has" in res.stderr, res.stderr
     assert "lower " in res.stderr
