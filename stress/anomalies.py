@@ -33,6 +33,10 @@ class Kind(StrEnum):
     MEMCG_MISMATCH = "memcg-mismatch"
     MEMCG_ESCAPE = "memcg-escape"
     PAGE_LEAK = "page-leak"
+    PAGE_LOCK_VIOLATION = "page-lock-violation"
+    FREE_LIST_VIOLATION = "free-list-violation"
+    MAPPING_MISMATCH = "mapping-mismatch"
+    FLAGS_VIOLATION = "flags-violation"
     CONSERVATION = "conservation"
     RETRY_BOUND = "retry-bound"
     WORKER_CRASH = "worker-crash"
@@ -42,7 +46,9 @@ class Kind(StrEnum):
 
 KINDS = tuple(k.value for k in Kind)
 HEALTH_KINDS = frozenset({Kind.WORKER_CRASH, Kind.WORKER_HANG, Kind.BUDGET_OVERRUN})
-BUG_KINDS = frozenset({Kind.REFCOUNT_UNDERFLOW, Kind.GET_ON_FREE, Kind.FREEZE_VIOLATION})
+# VM_BUG_ON_PAGE: on a CONFIG_DEBUG_VM kernel the task dies at the check (`debug_vm`).
+BUG_KINDS = frozenset({Kind.REFCOUNT_UNDERFLOW, Kind.GET_ON_FREE, Kind.FREEZE_VIOLATION,
+                       Kind.FLAGS_VIOLATION})
 
 
 @dataclass(frozen=True)

@@ -52,9 +52,12 @@ MODEL = {
                                   "Johannes proposed",
     "check_page_pool_at_free": "free_pages_prepare reports a page-pool page as a bad page "
                                "(\"page_pool leak\", since 6.5), where the scheme asks for it",
+    "debug_vm": "a CONFIG_DEBUG_VM kernel: VM_BUG_ON_PAGE kills the task, and an order-0 "
+                "free checks the page's flags before clearing them; false: the flags are "
+                "cleared unchecked (free_pcp_prepare) and a failed VM_BUG_ON goes on",
     "truncate_leaves_checked": "fault: a filesystem's truncate forgets to clear PG_checked",
-    "swapcache_put_before_clear": "fault: swap-cache removal drops its reference before "
-                                  "clearing PG_swapcache",
+    "swapcache_put_before_clear": "fault: swap-cache removal drops the cache's reference "
+                                  "with put_page, before clearing PG_swapcache",
     "lookup_skips_recheck": "fault: a page-cache lookup does not recheck the slot after its "
                             "tryget",
     "lookup_retries": "retries of a lockless lookup before it gives up",

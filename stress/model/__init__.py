@@ -38,6 +38,7 @@ from stress.model.page_pool import (
     page_pool_init,
     page_pool_put_free_page,
     page_pool_put_page,
+    page_pool_release_page,
 )
 from stress.model.page_ref import (
     folio_try_get,
@@ -46,6 +47,7 @@ from stress.model.page_ref import (
     page_ref_add_unless,
     page_ref_count,
     page_ref_freeze,
+    page_ref_sub,
     page_ref_unfreeze,
     put_page_testzero,
     set_page_count,
@@ -72,7 +74,8 @@ __all__ = [
     "get_page", "get_page_unless_zero", "get_user_pages_fast", "mem_cgroup_charge",
     "mem_cgroup_uncharge", "mem_init", "nr_free_pages", "page_memcg", "page_pool_alloc_pages",
     "page_pool_destroy", "page_pool_inflight", "page_pool_init", "page_pool_put_free_page",
-    "page_pool_put_page", "page_ref_add_unless", "page_ref_count", "page_ref_freeze",
-    "page_ref_unfreeze", "page_use", "pipe_buf_release", "put_page", "put_page_testzero",
+    "page_pool_put_page", "page_pool_release_page", "page_ref_add_unless", "page_ref_count",
+    "page_ref_freeze", "page_ref_sub", "page_ref_unfreeze", "page_use", "pipe_buf_release",
+    "put_page", "put_page_testzero",
     "set_page_count", "skb_frag_unref", "vm_insert_page", "vmsplice_page", "zap_page",
 ]

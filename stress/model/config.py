@@ -32,6 +32,12 @@ class ModelConfig:
     check_owner_priv_1_at_free: bool = False
     # Since 6.5 freeing a page-pool page through put_page is a bad page ("page_pool leak").
     check_page_pool_at_free: bool = True
+    # CONFIG_DEBUG_VM (or debug_pagealloc): VM_BUG_ON_PAGE kills the task at the check, and
+    # an order-0 free runs check_free_page before clearing the flags (free_pcp_prepare).
+    # Without it the checks that need the flags never see them (bulkfree_pcp_prepare runs
+    # check_free_page after free_pages_prepare cleared them) and a VM_BUG_ON is not there:
+    # the harness still reports what it sees and lets the operation go on, as the kernel would.
+    debug_vm: bool = True
     # Faults: the bugs the thread discussed, switched on by a scenario.
     truncate_leaves_checked: bool = False  # a filesystem forgets ClearPageChecked
     swapcache_put_before_clear: bool = False  # drop the cache's ref, then clear the flag

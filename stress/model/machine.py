@@ -95,6 +95,7 @@ class Machine:
         # checks: the debug checks (VM_BUG_ON, CONFIG_DEBUG_VM) and the harness's oracles.
         # Off only to measure what they cost; the structures stay protected either way.
         self.checks = checks
+        self.bug_aborts = config.debug_vm  # a VM_BUG_ON_PAGE is there to kill the task
         delays = {point: config.delays.get(point, 0) / 1e6 for point in DELAY_POINTS}
         self.delay_lookup_tryget = delays["lookup_tryget"]
         self.delay_dtor_check_put = delays["dtor_check_put"]
@@ -115,10 +116,10 @@ class Machine:
 
     def report(self, kind: Kind, p: int, op: str, *, refcount: int | None = None,
                reason: str = "", **detail: object) -> None:
-        """Hand an anomaly to the reporter; BUG-class kinds then abort the operation."""
+        """Hand an anomaly to the reporter; BUG-class kinds then abort the operation (debug_vm)."""
         gen = self.gen(p) if 0 <= p < self.npages else None
         a = Anomaly(kind, p, op, refcount, gen, reason, self.worker, dict(detail))
         self._report(a)
-        if kind in BUG_KINDS:
+        if kind in BUG_KINDS and self.bug_aborts:
             raise PageBug(a)
 

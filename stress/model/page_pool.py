@@ -142,13 +142,24 @@ def _recycle(m: Machine, pool: int, p: int, allow_direct: bool, op: str) -> bool
     return False
 
 
-def page_pool_return_page(m: Machine, pool: int, p: int) -> None:
-    """Give a page back to the page allocator: DMA unmap, release_cnt += 1, clear pp."""
-    base = m.page(p)
+def page_pool_release_page(m: Machine, pool: int, p: int,
+                           op: str = "page_pool_release_page") -> None:
+    """The pool lets go of a page it handed out: DMA unmap, release_cnt += 1, clear pp.
+
+    net/core/page_pool.c (5.12).  A driver calls it before a page leaves for the stack
+    with no way back to the pool; the holder's reference becomes an ordinary one, and the
+    page is freed by put_page like any other.  A pool page that reaches put_page without
+    it is still counted in flight: the pool's shutdown stalls.
+    """
     m.sys.fetch_add(m.L.pool(pool) + POOL_RELEASE_CNT, 1)
-    _inflight_check(m, pool, p, "page_pool_return_page")
-    m.mem.store(base + PP, 0)
+    _inflight_check(m, pool, p, op)
+    m.mem.store(m.page(p) + PP, 0)
     m.scheme.page_pool_clear_pp_info(m, p)
+
+
+def page_pool_return_page(m: Machine, pool: int, p: int) -> None:
+    """Give a page back to the page allocator: release it, then drop the pool's reference."""
+    page_pool_release_page(m, pool, p, "page_pool_return_page")
     rc = page_ref_count(m, p)
     if m.tracing:
         m.trace(Op.page_pool_release, p, rc, 0, 0, pool)

@@ -66,6 +66,21 @@ def put_page_testzero(m: Machine, p: int) -> bool:
     return old == 1
 
 
+def page_ref_sub(m: Machine, p: int, nr: int, op: str = "page_ref_sub") -> None:
+    """Drop nr references that can never be the last (include/linux/page_ref.h).
+
+    A plain atomic_sub: the kernel has no check, and a count taken to 0 here is a page
+    nobody will ever free.  The harness reports it as the underflow it is.
+    """
+    old = m.mem.fetch_add(m.pages + p * PAGE_WORDS + REFCOUNT, -nr)
+    if m.tracing:
+        m.trace(Op.put_page, p, old, old - nr, 0, nr)
+    if old <= nr and m.checks:
+        m.report(Kind.REFCOUNT_UNDERFLOW, p, op, refcount=old - nr,
+                 reason=f"page_ref_sub({nr}) of refcount {old}: the last reference went "
+                        "without a free")
+
+
 def page_ref_freeze(m: Machine, p: int, count: int) -> bool:
     """Refcount count -> 0, only if it is exactly count."""
     old = m.mem.cas(m.pages + p * PAGE_WORDS + REFCOUNT, count, 0)

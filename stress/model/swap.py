@@ -30,7 +30,15 @@ def __put_page(m: Machine, p: int) -> None:
 
 
 def __page_cache_release(m: Machine, p: int) -> None:
-    m.mem.fetch_and(m.pages + p * PAGE_WORDS + FLAGS, ~F.LRU_FLAGS)
+    """Off the LRU (mm/swap.c): the LRU flags go only with PG_lru, PG_waiters always.
+
+    __clear_page_lru_flags runs under `if (PageLRU(page))`: a page that is not on an
+    LRU keeps PG_active or PG_unevictable, and free_pages_prepare calls it bad.
+    """
+    slot = m.pages + p * PAGE_WORDS + FLAGS
+    if m.mem.load(slot) & F.bit(F.PG_lru):
+        m.mem.fetch_and(slot, ~F.LRU_FLAGS)
+    m.mem.fetch_and(slot, ~F.bit(F.PG_waiters))
 
 
 def __put_single_page(m: Machine, p: int) -> None:

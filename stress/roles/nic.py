@@ -11,6 +11,7 @@ from stress.model import (
     get_page,
     page_pool_alloc_pages,
     page_pool_put_page,
+    page_pool_release_page,
     put_page,
     skb_frag_unref,
 )
@@ -22,15 +23,20 @@ class Nic(Actor):
     """A NIC driver: allocates from its page pool, receives into a socket queue."""
 
     retain: int
+    release_share: float
     drop_via_put_page: bool
 
     name = "nic"
     OPS = {"rx": 3.0, "recycle": 2.0, "drop": 0.0}
     # retain: driver_ref's base references kept before recycling.
     # drop_via_put_page: the rx error path frees a pool page with put_page (a driver bug).
-    PARAMS = {"retain": (int, 64), "drop_via_put_page": (bool, False)}
+    PARAMS = {"retain": (int, 64), "release_share": (float, 0.0),
+              "drop_via_put_page": (bool, False)}
     PARAM_HELP = {"retain": "base references the driver keeps before recycling (a scheme "
                             "whose driver recycles)",
+                  "release_share": "share of received pages the driver lets go of with "
+                                   "page_pool_release_page instead of keeping a reference (a "
+                                   "scheme whose driver recycles; 5.12's non-recycling path)",
                   "drop_via_put_page": "the rx error path frees a pool page with put_page "
                                        "(a driver bug)"}
     NEEDS = frozenset({"pool", "queue"})
@@ -51,7 +57,10 @@ class Nic(Actor):
         p = page_pool_alloc_pages(m, self.spec.pool)
         if p < 0:
             return
-        if self.driver_ref:
+        if self.driver_ref and self.release_share and self.random() < self.release_share:
+            # No way back to the pool: unmap and forget it, the skb owns the reference.
+            page_pool_release_page(m, self.spec.pool, p)
+        elif self.driver_ref:
             # The driver keeps its base reference; the skb gets another.
             get_page(m, p)
             self.retained.append(p)

@@ -17,7 +17,7 @@ free_pages = __free_pages  # a dunder name inside a class body would be mangled
 
 
 class Swapcache(Owner):
-    """The swap cache holds a reference; removal clears PG_swapcache, then drops it."""
+    """The swap cache holds a reference; removal clears PG_swapcache, then page_ref_subs it."""
 
     name = "swapcache"
     OPS = {"add": 1.0, "remove": 1.0}
@@ -30,13 +30,14 @@ class Swapcache(Owner):
             return
         p = alloc_page(self.m)
         if p >= 0:
+            F.set_page_flag(self.m, p, F.PG_swapbacked)  # an anonymous page: __SetPageSwapBacked
             add_to_swap_cache(self.m, p)
             put_page(self.m, p)  # the swap cache's reference is the one left
             self.owned.append(p)
 
     def give_back(self, p: int) -> None:
         if self.m.cfg.swapcache_put_before_clear:
-            delete_from_swap_cache(self.m, p)  # the cache's put may be the final one
+            delete_from_swap_cache(self.m, p)  # the faulty removal: its put may be the last
             return
         get_page(self.m, p)  # the remover's own reference, as under the page lock
         delete_from_swap_cache(self.m, p)
