@@ -14,6 +14,7 @@ from stress.model import (
     page_ref_count,
     put_page,
 )
+from stress.model import flags as F
 from stress.model.page_ref import get_page_unless_zero as tryget
 
 
@@ -46,6 +47,7 @@ def test_reclaim_freezes_exactly_cache_plus_isolation(harness) -> None:
     h = harness()
     p = cached_page(h, 4)
     assert filemap_get_entry(h.m, 4) == p  # the reclaimer's isolation reference
+    assert F.trylock_page(h.m, p)  # reclaim holds the page lock, which goes with the page
     assert tryget(h.m, p)  # and a reader's
     assert not __remove_mapping(h.m, 4, p)
     put_page(h.m, p)  # the reader leaves

@@ -13,6 +13,12 @@ import numpy as np
 
 from stress.anomalies import Anomaly, Kind
 from stress.checks.holders import expected_refcounts, pool_pages
+from stress.checks.structures import (
+    check_free_list,
+    check_mappings,
+    check_page_locks,
+    check_pool_contents,
+)
 from stress.memory import Arena
 from stress.memory.layout import (
     FL_COUNT,
@@ -114,6 +120,10 @@ def audit(arena: Arena, scheme: Scheme) -> AuditResult:
     _check_conservation(arena, r)
     _check_pools(arena, scheme, r)
     _check_memcg(arena, r)
+    check_free_list(arena, r)
+    check_pool_contents(arena, r)
+    check_mappings(arena, r)
+    check_page_locks(arena, r)
     return r
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 MAGIC = 0x5041474552414345  # "PAGERACE"
-LAYOUT_VERSION = 2  # 2: no worker state word, no pool destroyed word
+LAYOUT_VERSION = 3  # 3: page lock holders; 2: no worker state word, no pool destroyed word
 WORD = 8
 
 # struct page: one 64-byte record, eight words (docs/model.md section 1).
@@ -110,6 +110,7 @@ class Layout:
     globals: int
     pages: int
     pstate: int
+    lock_owner: int
     freelist: int
     pools: int
     pool_words: int
@@ -134,6 +135,7 @@ class Layout:
         globals_ = take(GLOBAL_WORDS)
         pages = take(c.npages * PAGE_WORDS)
         pstate = take(c.npages)
+        lock_owner = take(c.npages)  # the harness's shadow: who holds each page lock
         freelist = take(FREELIST_HDR + c.npages)
         pool_words = _align8(POOL_HDR + c.pool_cache_size + ring_words(c.pool_ring_size))
         pools = take(c.npools * pool_words)
@@ -144,7 +146,7 @@ class Layout:
         memcg = take(c.ncgroups + 1)  # ids start at 1: 0 means uncharged
         worker_words = _align8(CTRL_WORDS + c.ledger_size + 1 + c.trace_entries * TRACE_WORDS)
         workers = take(c.nworkers * worker_words)
-        return cls(c, globals_, pages, pstate, freelist, pools, pool_words, queues,
+        return cls(c, globals_, pages, pstate, lock_owner, freelist, pools, pool_words, queues,
                    queue_words, cache, pte, memcg, workers, worker_words, at)
 
     @property

@@ -35,7 +35,8 @@ def add_to_page_cache_lru(m: Machine, p: int, index: int) -> bool:
 
 def filemap_get_entry(m: Machine, index: int) -> int:
     """Lockless lookup with tryget and recheck; the page comes back referenced, or -1."""
-    return lockless_get(m, m.L.cache + index, recheck=not m.cfg.lookup_skips_recheck)
+    return lockless_get(m, m.L.cache + index, not m.cfg.lookup_skips_recheck,
+                        "filemap_get_entry")
 
 
 def page_mapping_is(m: Machine, p: int, index: int) -> bool:
@@ -88,6 +89,7 @@ def __remove_mapping(m: Machine, index: int, p: int, users_expected: int = 1) ->
         page_ref_unfreeze(m, p, 1 + users_expected)
         return False
     m.mem.store(base + MAPPING, 0)
+    F.page_lock_release(m, p, "__remove_mapping")
     m.mem.fetch_and(base + FLAGS, ~(F.LRU_FLAGS | 1 << F.PG_locked))
     if m.tracing:
         m.trace(Op.remove_mapping, p, 1 + users_expected, 0, 1, index)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from stress.anomalies import Kind
 from stress.memory.layout import FLAGS as _FLAGS
 from stress.memory.layout import PAGE_WORDS as _PW
 
@@ -93,9 +94,43 @@ def clear_page_flag(m: Machine, p: int, nr: int) -> bool:
     return bool(m.mem.fetch_and(m.pages + p * _PW + _FLAGS, ~(1 << nr)) >> nr & 1)
 
 
+# The page lock (include/linux/pagemap.h: trylock_page; mm/filemap.c: unlock_page).  The
+# harness keeps who holds it in a shadow word per page, set after PG_locked is taken and
+# cleared before it is released, so a correct lock never sees the shadow taken: two holders
+# at once, or an unlock by someone who does not hold it, is a page-lock-violation.
+
+
+def _lock_token(m: Machine) -> int:
+    return m.worker + 2  # the supervisor is worker -1: every token is >= 1
+
+
 def trylock_page(m: Machine, p: int) -> bool:
-    return not set_page_flag(m, p, PG_locked)
+    if set_page_flag(m, p, PG_locked):
+        return False
+    if m.checks:
+        holder = m.sys.cas(m.L.lock_owner + p, 0, _lock_token(m))
+        if holder:
+            m.report(Kind.PAGE_LOCK_VIOLATION, p, "trylock_page",
+                     reason=f"took the page lock that {_holder(holder)} holds")
+    return True
 
 
 def unlock_page(m: Machine, p: int) -> None:
+    page_lock_release(m, p, "unlock_page")
     clear_page_flag(m, p, PG_locked)
+
+
+def page_lock_release(m: Machine, p: int, op: str) -> None:
+    """The harness's half of an unlock (also __ClearPageLocked of a frozen page)."""
+    if m.checks:
+        token = _lock_token(m)
+        holder = m.sys.cas(m.L.lock_owner + p, token, 0)
+        if holder != token:
+            m.report(Kind.PAGE_LOCK_VIOLATION, p, op,
+                     reason=f"released a page lock that {_holder(holder)} holds")
+
+
+def _holder(token: int) -> str:
+    if token == 0:
+        return "nobody"
+    return "the supervisor" if token == 1 else f"worker {token - 2}"

@@ -10,24 +10,38 @@ drop may well be the final put of whatever the page has become.
 from __future__ import annotations
 
 import stress.model.swap as swap
+from stress.anomalies import Kind
 from stress.model.machine import Machine, spin
-from stress.model.page_ref import get_page_unless_zero
+from stress.model.page_ref import get_page_unless_zero, page_ref_count
 
 
-def lockless_get(m: Machine, slot: int, recheck: bool = True) -> int:
-    """A referenced page from the slot, or -1 if empty (or still racing after the retries)."""
-    sys = m.sys
+def lockless_get(m: Machine, slot: int, recheck: bool = True, op: str = "lockless_get") -> int:
+    """A referenced page from the slot, or -1 if empty (or still racing after the retries).
+
+    The harness's identity oracle, for a lookup that does not recheck: it notes the
+    page's `gen` after the slot load, and the page the tryget took must still be at that
+    generation.  A page freed and reused between the load and the tryget is a stale
+    tryget.  (After a passed recheck the page is the slot's: the held reference fixes it.)
+    """
+    sys, checks = m.sys, m.checks
     for _ in range(m.cfg.lookup_retries):
         v = sys.load(slot)
         if v == 0:
             return -1
         p = v - 1
+        seen = m.gen(p) if checks else 0
         if m.delay_lookup_tryget:
             spin(m.delay_lookup_tryget)
         if not get_page_unless_zero(m, p):
             continue  # frozen or freed under us
-        if recheck and sys.load(slot) != v:
-            swap.put_page(m, p)
-            continue
+        if recheck:
+            if sys.load(slot) != v:
+                swap.put_page(m, p)
+                continue
+            return p  # the slot names it after the tryget: the page is the slot's
+        if checks and (now := m.gen(p)) != seen:
+            m.report(Kind.STALE_TRYGET, p, op, refcount=page_ref_count(m, p),
+                     reason=f"the slot named the page at generation {seen}; the tryget took "
+                            f"generation {now}, never rechecked", slot=slot, seen_gen=seen)
         return p
     return -1

@@ -120,6 +120,8 @@ def page_bad_reason(m: Machine, p: int, flags: int, flags_reason: str) -> str | 
 def alloc_page(m: Machine) -> int:
     """Take a page off the free list, refcount 1, a new generation; -1 when out of memory.
 
+    mm/page_alloc.c: rmqueue, then check_new_page and prep_new_page (set_page_refcounted).
+
     Bad pages are leaked and skipped; more of them than there are pages means the
     free list itself is damaged (a cycle through leaked pages), reported, not looped on.
     """
@@ -127,12 +129,19 @@ def alloc_page(m: Machine) -> int:
         p = _free_list_pop(m)
         if p < 0:
             return -1
+        state = m.sys.cas(m.L.pstate + p, PS_FREE, PS_ALLOCATED)
+        if state != PS_FREE:
+            # Exclusion: a free-list entry has one taker.  Two pops of one page (an ABA on
+            # the head, a push of a page still in use) hand it out twice: skip it.
+            m.report(Kind.FREE_LIST_VIOLATION, p, "alloc_page",
+                     refcount=page_ref_count(m, p),
+                     reason=f"taken off the free list while {PSTATE_NAMES.get(state, state)}")
+            continue
         reason = page_bad_reason(m, p, F.PAGE_FLAGS_CHECK_AT_PREP,
                                  "PAGE_FLAGS_CHECK_AT_PREP flag(s) set")
         if reason is not None:
             bad_page(m, p, reason, "alloc_page")
             continue
-        m.sys.store(m.L.pstate + p, PS_ALLOCATED)
         base = m.page(p)
         m.sys.fetch_add(base + GEN, 1)
         set_page_count(m, p, 1)  # set_page_refcounted
@@ -145,9 +154,17 @@ def alloc_page(m: Machine) -> int:
 
 
 def _check_free_page(m: Machine, p: int) -> str | None:
-    check = F.PAGE_FLAGS_CHECK_AT_FREE
-    if m.cfg.check_owner_priv_1_at_free:
-        check |= F.OWNER_PRIV_1
+    """check_free_page as an order-0 free runs it (free_pcp_prepare, bulkfree_pcp_prepare).
+
+    On a debug_vm kernel it runs before the flags are cleared.  Otherwise it is deferred to
+    the pcp flush, when free_pages_prepare has already cleared them: no flag is ever seen.
+    The `pp` word is not a flag: the page_pool check sees it either way.
+    """
+    check = 0
+    if m.cfg.debug_vm:
+        check = F.PAGE_FLAGS_CHECK_AT_FREE
+        if m.cfg.check_owner_priv_1_at_free:
+            check |= F.OWNER_PRIV_1
     reason = page_bad_reason(m, p, check, "PAGE_FLAGS_CHECK_AT_FREE flag(s) set")
     if reason is None and m.pool_page_checked_at_free and m.mem.load(m.page(p) + PP):
         return "page_pool leak"  # since 6.5
@@ -155,7 +172,11 @@ def _check_free_page(m: Machine, p: int) -> str | None:
 
 
 def free_pages_prepare(m: Machine, p: int, op: str = "free_pages_prepare") -> bool:
-    """Check a page at refcount 0 and put it on the free list; a bad one is leaked."""
+    """Check a page at refcount 0 and put it on the free list; a bad one is leaked.
+
+    mm/page_alloc.c: free_pages_prepare, then free_unref_page's pcp list (here the
+    free list itself); `pstate` is the harness's guard against a second free.
+    """
     state = m.sys.cas(m.L.pstate + p, PS_ALLOCATED, PS_FREE)
     if state != PS_ALLOCATED:
         m.report(Kind.DOUBLE_FREE, p, op, refcount=page_ref_count(m, p),

@@ -31,8 +31,16 @@ def vm_insert_page(m: Machine, p: int, pte: int, memcg: int) -> bool:
 
 
 def zap_page(m: Machine, p: int, pte: int) -> None:
-    """munmap of one PTE: clear it, drop the mapcount (v2 uncharges at the last), put."""
-    m.sys.store(m.L.pte + pte, 0)
+    """munmap of one PTE: clear it, drop the mapcount (v2 uncharges at the last), put.
+
+    mm/memory.c: zap_pte_range.  The harness checks the PTE still maps the page its
+    owner mapped there: a PTE rewritten behind the mapping's back is a mapping-mismatch.
+    """
+    old_pte = m.sys.cas(m.L.pte + pte, p + 1, 0)  # a PTE that changed is left as it is
+    if old_pte != p + 1 and m.checks:
+        m.report(Kind.MAPPING_MISMATCH, p, "zap_page", refcount=page_ref_count(m, p),
+                 reason=f"PTE {pte} maps {'nothing' if old_pte == 0 else f'page {old_pte - 1}'}"
+                        f", not the page mapped there", pte=pte)
     old = m.mem.fetch_add(m.pages + p * PAGE_WORDS + MAPCOUNT, -1)
     if old == 0 and m.cfg.memcg == "unmap":
         mem_cgroup_uncharge(m, p)
@@ -52,7 +60,7 @@ def pipe_buf_release(m: Machine, p: int) -> None:
 
 def get_user_pages_fast(m: Machine, pte: int) -> int:
     """Tryget the page at a PTE and recheck the PTE; -1 if nothing (stable) is mapped."""
-    return lockless_get(m, m.L.pte + pte, recheck=True)
+    return lockless_get(m, m.L.pte + pte, True, "get_user_pages_fast")
 
 
 def check_memcg_held(m: Machine, p: int, memcg: int, op: str) -> bool:

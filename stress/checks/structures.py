@@ -1,0 +1,123 @@
+"""Audits of the structures' contents: who is on the free list, in a pool, in a slot, locked.
+
+Each structure and the page records must tell the same story at a quiescent point:
+the free list holds exactly the free pages, once each; a pool holds its own pages,
+once each; a page-cache slot and the page's `mapping` name each other; a page's
+mapcount counts the PTEs that map it; PG_locked is set exactly when the harness
+knows a holder.  Pages leaked by a reported bad page keep whatever they had and
+are left out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from stress.anomalies import Kind
+from stress.checks.holders import pool_pages
+from stress.memory import Arena
+from stress.memory.layout import FL_HEAD, FREELIST_HDR
+from stress.model import PS_FREE, PS_LEAKED, PS_POOLED
+from stress.model import flags as F
+from stress.model.page_pool import pp_encode
+
+if TYPE_CHECKING:
+    from stress.checks.audit import AuditResult
+
+_IDX = (1 << 32) - 1
+_NONE = np.zeros(0, np.int64)
+
+
+def check_free_list(arena: Arena, r: AuditResult) -> None:
+    """Walk the free list (at most npages steps): every page on it free, none twice."""
+    L, words = arena.layout, arena.words
+    n = L.config.npages
+    nxt = words[L.freelist + FREELIST_HDR:L.freelist + FREELIST_HDR + n]
+    pstate = words[L.pstate:L.pstate + n]
+    on_list = np.zeros(n, bool)
+    top = int(words[L.freelist + FL_HEAD]) & _IDX
+    for _ in range(n + 1):
+        if top == 0:
+            break
+        p = top - 1
+        if not 0 <= p < n:
+            r.add(Kind.FREE_LIST_VIOLATION, _NONE, f"free list links to page {p}, outside "
+                  f"the arena")
+            return
+        if on_list[p]:
+            r.add(Kind.FREE_LIST_VIOLATION, np.array([p]), "on the free list twice (a cycle)")
+            return
+        on_list[p] = True
+        top = int(nxt[p])
+    not_free = np.flatnonzero(on_list & (pstate != PS_FREE))
+    if not_free.size:
+        r.add(Kind.FREE_LIST_VIOLATION, not_free, "on the free list but not free")
+    missing = np.flatnonzero(~on_list & (pstate == PS_FREE))
+    if missing.size:
+        r.add(Kind.FREE_LIST_VIOLATION, missing, "free but not on the free list")
+
+
+def check_pool_contents(arena: Arena, r: AuditResult) -> None:
+    """A pool's cache and ring hold its own pages, pooled, once across all pools."""
+    L, words = arena.layout, arena.words
+    n = L.config.npages
+    pstate = words[L.pstate:L.pstate + n]
+    pp = arena.pages["pp"]
+    seen = np.zeros(n, np.int64)
+    for k, pages in enumerate(pool_pages(arena)):
+        if pages.size and (pages.min() < 0 or pages.max() >= n):
+            r.add(Kind.MAPPING_MISMATCH, _NONE, f"pool {k} holds an index outside the arena",
+                  pool=k)
+            continue
+        np.add.at(seen, pages, 1)
+        foreign = pages[pp[pages] != pp_encode(k)]
+        if foreign.size:
+            r.add(Kind.MAPPING_MISMATCH, foreign, f"in pool {k}, but its pp word does not "
+                  f"name pool {k}", pool=k)
+        unpooled = pages[pstate[pages] != PS_POOLED]
+        if unpooled.size:
+            r.add(Kind.DOUBLE_FREE, unpooled, f"in pool {k}, but the page is not pooled",
+                  pool=k)
+    twice = np.flatnonzero(seen > 1)
+    if twice.size:
+        r.add(Kind.DOUBLE_FREE, twice, lambda p: f"in the pools {int(seen[p])} times")
+
+
+def check_mappings(arena: Arena, r: AuditResult) -> None:
+    """Page-cache slots and `mapping` name each other; mapcount counts the PTEs."""
+    L, words = arena.layout, arena.words
+    n = L.config.npages
+    live = words[L.pstate:L.pstate + n] != PS_LEAKED
+    mapping = arena.pages["mapping"]
+    slots = words[L.cache:L.cache + L.config.cache_slots]
+    named = np.zeros(n, np.int64)  # index + 1 of the slot naming each page
+    idx = np.flatnonzero(slots)
+    named[slots[idx] - 1] = idx + 1
+    off = np.flatnonzero(live & (named != mapping))
+    if off.size:
+        r.add(Kind.MAPPING_MISMATCH, off, lambda p: (
+            f"page-cache slot {int(named[p]) - 1} names it, its mapping is "
+            f"{int(mapping[p]) - 1 if mapping[p] else 'NULL'}" if named[p] else
+            f"its mapping names index {int(mapping[p]) - 1}, whose slot does not name it"))
+    pte = words[L.pte:L.pte + L.config.pte_slots]
+    maps = np.bincount(pte[pte != 0] - 1, minlength=n)[:n]
+    mapcount = arena.pages["mapcount"]
+    off = np.flatnonzero(live & (mapcount + 1 != maps))
+    if off.size:
+        r.add(Kind.MAPPING_MISMATCH, off,
+              lambda p: f"mapcount {int(mapcount[p])}, {int(maps[p])} PTEs map it")
+
+
+def check_page_locks(arena: Arena, r: AuditResult) -> None:
+    """PG_locked is set exactly on the pages whose lock the harness knows a holder of."""
+    L, words = arena.layout, arena.words
+    n = L.config.npages
+    live = words[L.pstate:L.pstate + n] != PS_LEAKED
+    locked = (arena.pages["flags"] >> F.PG_locked & 1).astype(bool)
+    held = words[L.lock_owner:L.lock_owner + n] != 0
+    off = np.flatnonzero(live & (locked != held))
+    if off.size:
+        r.add(Kind.PAGE_LOCK_VIOLATION, off, lambda p: (
+            "PG_locked set with no holder" if locked[p] else
+            f"PG_locked clear, the harness knows holder token {int(words[L.lock_owner + p])}"))

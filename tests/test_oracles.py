@@ -1,0 +1,238 @@
+"""Issue 10's oracles, each shown firing on a deliberately broken state or variant."""
+
+from __future__ import annotations
+
+import pytest
+
+import stress.model.lookup as lookup
+from stress.checks import audit
+from stress.memory.layout import FL_HEAD, FREELIST_HDR, PP
+from stress.model import (
+    PS_FREE,
+    Machine,
+    add_to_page_cache_lru,
+    alloc_page,
+    delete_from_page_cache,
+    filemap_get_entry,
+    get_user_pages_fast,
+    page_pool_alloc_pages,
+    page_pool_put_page,
+    page_ref_count,
+    put_page,
+    vm_insert_page,
+    zap_page,
+)
+from stress.model import flags as F
+from stress.model.page_alloc import _free_list_push
+from stress.model.page_pool import pp_encode
+from stress.schemes import load_scheme
+
+
+def other_worker(h, worker: int = 1) -> Machine:
+    """A second machine over the same arena, as another worker process would have."""
+    return Machine(h.arena, h.m.cfg, load_scheme(h.m.cfg.scheme), h.anomalies.append,
+                   worker=worker)
+
+
+def cached_page(h, index: int) -> int:
+    p = alloc_page(h.m)
+    assert add_to_page_cache_lru(h.m, p, index)
+    put_page(h.m, p)
+    return p
+
+
+# Exclusion: the page lock and the free list.
+
+
+def test_correct_page_lock_is_silent(harness) -> None:
+    """Lock, unlock, lock from another worker: no anomaly, and the audit agrees."""
+    h = harness()
+    p = alloc_page(h.m)
+    assert F.trylock_page(h.m, p) and not F.trylock_page(other_worker(h), p)
+    F.unlock_page(h.m, p)
+    assert F.trylock_page(other_worker(h), p)
+    F.unlock_page(other_worker(h), p)
+    assert h.kinds() == [] and audit(h.arena, h.m.scheme).counts.get("page-lock-violation") is None
+
+
+def test_two_holders_of_a_page_lock_are_reported(harness) -> None:
+    """A lock whose bit was cleared behind its holder's back is taken twice: reported."""
+    h = harness()
+    p = alloc_page(h.m)
+    assert F.trylock_page(h.m, p)
+    F.clear_page_flag(h.m, p, F.PG_locked)  # a broken unlock path: the bit without the holder
+    assert F.trylock_page(other_worker(h), p)
+    assert h.kinds() == ["page-lock-violation"]
+    assert h.anomalies[0].reason == "took the page lock that worker 0 holds"
+
+
+def test_unlock_by_a_non_holder_is_reported(harness) -> None:
+    """Worker 1 unlocking worker 0's page lock is a violation naming the holder."""
+    h = harness()
+    p = alloc_page(h.m)
+    assert F.trylock_page(h.m, p)
+    F.unlock_page(other_worker(h), p)
+    assert h.kinds() == ["page-lock-violation"]
+    assert "worker 0 holds" in h.anomalies[0].reason
+
+
+def test_audit_finds_a_lock_bit_without_holder(harness) -> None:
+    """PG_locked set with no holder known (a SetPageLocked outside the lock API)."""
+    h = harness()
+    p = alloc_page(h.m)
+    F.set_page_flag(h.m, p, F.PG_locked)
+    r = audit(h.arena, h.m.scheme)
+    assert r.counts["page-lock-violation"] == 1 and r.anomalies[-1].page == p
+
+
+def test_a_page_popped_twice_is_a_free_list_violation(harness) -> None:
+    """A page pushed on the free list while in use (an ABA) is not handed out again."""
+    h = harness()
+    p = alloc_page(h.m)
+    _free_list_push(h.m, p)  # what a lost race on an untagged head does
+    q = alloc_page(h.m)
+    assert q != p and h.kinds() == ["free-list-violation"]
+    assert h.anomalies[0].reason == "taken off the free list while in use"
+    assert page_ref_count(h.m, p) == 1  # the holder's page was not touched
+
+
+@pytest.mark.parametrize("damage", ["cycle", "not-free", "missing"])
+def test_audit_walks_the_free_list(harness, damage: str) -> None:
+    """A cycle, a page on the list that is not free, a free page off the list: each found."""
+    h = harness()
+    L, words = h.arena.layout, h.arena.words
+    nxt = L.freelist + FREELIST_HDR
+    top = int(words[L.freelist + FL_HEAD]) & 0xFFFFFFFF
+    if damage == "cycle":
+        words[nxt + top - 1] = top  # the head links to itself
+    elif damage == "not-free":
+        words[L.pstate + top - 1] = 2  # marked in use while still on the list
+    else:
+        words[L.freelist + FL_HEAD] = words[nxt + top - 1]  # the head page falls off
+    r = audit(h.arena, h.m.scheme)
+    assert r.counts.get("free-list-violation", 0) >= 1, r.counts
+
+
+def test_free_list_audit_is_silent_on_a_healthy_arena(harness) -> None:
+    """After allocations and frees the walk agrees with the page states."""
+    h = harness()
+    pages = [alloc_page(h.m) for _ in range(10)]
+    for p in pages[::2]:
+        put_page(h.m, p)
+    assert audit(h.arena, h.m.scheme).counts.get("free-list-violation") is None
+
+
+# Identity: pool contents, page-cache slots, PTEs, lockless lookups.
+
+
+def test_pool_page_whose_pp_names_another_pool(harness) -> None:
+    """A page in pool 0's cache whose pp word names pool 1 is a mapping-mismatch."""
+    h = harness(scheme="driver_ref")
+    p = page_pool_alloc_pages(h.m, 0)
+    page_pool_put_page(h.m, 0, p, allow_direct=True)  # recycled into the cache
+    assert audit(h.arena, h.m.scheme).counts == {}
+    h.arena.words[h.m.page(p) + PP] = pp_encode(1)
+    res = audit(h.arena, h.m.scheme)
+    assert res.counts == {"mapping-mismatch": 1} and "does not name pool 0" in \
+        res.anomalies[0].reason
+
+
+def test_pool_page_twice_across_pools_is_double_free(harness) -> None:
+    """One page in two pools' caches is a double free, however each got there."""
+    h = harness(scheme="driver_ref")
+    p = page_pool_alloc_pages(h.m, 0)
+    page_pool_put_page(h.m, 0, p, allow_direct=True)
+    L, words = h.arena.layout, h.arena.words
+    words[L.pool_cache(1)] = p
+    words[L.pool(1) + 3] = 1
+    res = audit(h.arena, h.m.scheme)
+    assert res.counts["double-free"] >= 1
+
+
+def test_cache_slot_and_mapping_must_agree(harness) -> None:
+    """A slot naming a page whose mapping says another index is a mapping-mismatch."""
+    h = harness()
+    p = cached_page(h, 3)
+    assert audit(h.arena, h.m.scheme).counts.get("mapping-mismatch") is None
+    h.arena.pages["mapping"][p] = 5
+    res = audit(h.arena, h.m.scheme)
+    assert res.counts["mapping-mismatch"] == 1
+    assert "slot 3 names it, its mapping is 4" in res.anomalies[-1].reason
+
+
+def test_mapcount_counts_the_ptes(harness) -> None:
+    """A PTE that maps a page its mapcount does not count is a mapping-mismatch."""
+    h = harness()
+    p = alloc_page(h.m)
+    assert vm_insert_page(h.m, p, 2, 1)
+    assert audit(h.arena, h.m.scheme).counts.get("mapping-mismatch") is None
+    h.arena.words[h.arena.layout.pte + 7] = p + 1  # a second PTE, not counted
+    res = audit(h.arena, h.m.scheme)
+    assert res.counts["mapping-mismatch"] == 1 and "2 PTEs map it" in res.anomalies[-1].reason
+
+
+def test_zap_of_a_pte_that_maps_another_page(harness) -> None:
+    """munmap finds its PTE rewritten to another page: mapping-mismatch, PTE left alone."""
+    h = harness()
+    p, q = alloc_page(h.m), alloc_page(h.m)
+    assert vm_insert_page(h.m, p, 4, 1)
+    h.arena.words[h.arena.layout.pte + 4] = q + 1
+    zap_page(h.m, p, 4)
+    assert h.kinds() == ["mapping-mismatch"]
+    assert h.anomalies[0].reason == f"PTE 4 maps page {q}, not the page mapped there"
+    assert h.arena.words[h.arena.layout.pte + 4] == q + 1
+
+
+def test_gup_rechecks_and_keeps_identity(harness, monkeypatch) -> None:
+    """GUP-fast raced by munmap, free and reuse retries: the recheck sees the PTE change."""
+    h = harness(delays={"lookup_tryget": 1})
+    p = alloc_page(h.m)
+    assert vm_insert_page(h.m, p, 1, 1)
+    put_page(h.m, p)  # only the mapping's reference is left
+    raced = []
+
+    def munmap_and_reuse(_: float) -> None:
+        if not raced:
+            raced.append(1)
+            zap_page(h.m, p, 1)  # the final put: p is freed
+            q = alloc_page(h.m)  # and reused, now mapped elsewhere
+            assert q == p and vm_insert_page(h.m, q, 6, 1)
+
+    monkeypatch.setattr(lookup, "spin", munmap_and_reuse)
+    assert get_user_pages_fast(h.m, 1) == -1  # the PTE is empty after the retry
+    assert h.kinds() == []
+
+
+def test_lookup_without_recheck_is_a_stale_tryget_at_the_tryget(harness, monkeypatch) -> None:
+    """The tryget lands on the page after its free and reuse: reported by the lookup itself."""
+    h = harness(lookup_skips_recheck=True, delays={"lookup_tryget": 1})
+    p = cached_page(h, 6)
+    gen = h.m.gen(p)
+
+    def truncate_and_reuse(_: float) -> None:
+        monkeypatch.setattr(lookup, "spin", lambda _: None)
+        assert delete_from_page_cache(h.m, 6, p)
+        assert alloc_page(h.m) == p and add_to_page_cache_lru(h.m, p, 9)
+
+    monkeypatch.setattr(lookup, "spin", truncate_and_reuse)
+    assert filemap_get_entry(h.m, 6) == p
+    assert h.kinds() == ["stale-tryget"]
+    a = h.anomalies[0]
+    assert a.op == "filemap_get_entry" and a.detail["seen_gen"] == gen
+    assert f"generation {gen}" in a.reason
+
+
+def test_audit_is_silent_after_a_mixed_workload(harness) -> None:
+    """Cache, PTEs, locks and frees in a row leave every structure audit clean."""
+    h = harness()
+    p = cached_page(h, 1)
+    q = alloc_page(h.m)
+    assert vm_insert_page(h.m, q, 3, 1)
+    put_page(h.m, q)  # only the mapping holds it
+    assert filemap_get_entry(h.m, 1) == p and F.trylock_page(h.m, p)
+    assert delete_from_page_cache(h.m, 1, p)
+    F.unlock_page(h.m, p)
+    put_page(h.m, p)  # the truncater's reference: the final put
+    zap_page(h.m, q, 3)  # the final put of q
+    assert h.pstate(p) == PS_FREE and h.pstate(q) == PS_FREE and h.kinds() == []
+    assert audit(h.arena, h.m.scheme).counts == {}
