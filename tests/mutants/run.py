@@ -1,0 +1,194 @@
+"""The mutation catalogue: each bug of this folder, alone, against the default suite.
+
+    python tests/mutants/run.py [NAME ...] [--jobs N] [--json FILE]
+
+Every `*.toml` here is one small patch (`file`, `old`, `new`: `old` must occur exactly
+once) and the `bug` it plants.  For each, the installed package is copied to a scratch
+directory, the patch applied there, and `pagerace run` (the default suite, default seeds)
+run against the copy.  A bug is caught when a scenario fails its expectation; a run that
+ends in a harness error does not count.  The table says which scenario caught it, with
+which anomaly kind, and how long into that scenario's race the first one came.
+
+Exit status: 0 when every bug is caught by a failed expectation, 1 otherwise, 2 on a
+malformed patch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
+TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    file: str
+    bug: str
+    old: str
+    new: str
+
+
+@dataclass
+class Outcome:
+    name: str
+    bug: str
+    file: str
+    caught_by: str = "-"
+    kind: str = "-"
+    first_s: float | None = None
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def caught(self) -> bool:
+        return bool(self.failed)
+
+
+def load(names: list[str]) -> Iterator[Mutant]:
+    for path in sorted(HERE.glob("*.toml")):
+        if names and path.stem not in names:
+            continue
+        try:
+            d = tomllib.loads(path.read_text())
+            m = Mutant(path.stem, d["file"], d["bug"], d["old"], d["new"])
+        except (tomllib.TOMLDecodeError, KeyError) as e:
+            raise SystemExit(f"{path}: malformed patch: {e}") from None
+        yield m
+
+
+def package_dir() -> Path:
+    """The installed package, built extension included (never the source tree)."""
+    out = subprocess.run([sys.executable, "-c", "import stress; print(stress.__file__)"],
+                         capture_output=True, text=True, cwd=tempfile.gettempdir(), check=True)
+    return Path(out.stdout.strip()).parent
+
+
+def apply(m: Mutant, scratch: Path) -> None:
+    if not m.old:
+        return  # the baseline
+    target = scratch / m.file
+    if not target.is_file():
+        raise SystemExit(f"{m.name}: file: {m.file} is not in the package")
+    text = target.read_text()
+    if text.count(m.old) != 1:
+        raise SystemExit(f"{m.name}: old: occurs {text.count(m.old)} times in {m.file}, "
+                         "not once")
+    target.write_text(text.replace(m.old, m.new))
+
+
+def run_suite(scratch: Path, out: Path, scenarios: list[Path]) -> list[dict[str, object]]:
+    env = dict(os.environ, PYTHONPATH=str(scratch), PYTHONSAFEPATH="1", NO_COLOR="1")
+    subprocess.run([sys.executable, "-m", "stress", "run", "--out", str(out),
+                    *map(str, scenarios)], cwd=scratch, env=env, timeout=TIMEOUT_S,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return [json.loads(p.read_text()) for p in sorted(out.glob("*/summary.json"))]
+
+
+def judge(m: Mutant, summaries: list[dict[str, object]], wall_s: float) -> Outcome:
+    o = Outcome(m.name, m.bug, m.file, wall_s=round(wall_s, 1))
+    order = {p.stem: k for k, p in enumerate(SCENARIOS)}
+    summaries.sort(key=lambda s: order.get(str(s["scenario"]), 99))
+    for s in summaries:
+        name, verdict = str(s["scenario"]), s["verdict"]
+        if verdict == "fail":
+            o.failed.append(name)
+        elif verdict != "pass":
+            o.errors.append(f"{name}: {verdict}")
+    if len(summaries) < len(SCENARIOS):
+        o.errors.append(f"{len(summaries)} of {len(SCENARIOS)} scenarios wrote a summary")
+    if o.failed:
+        first = next(s for s in summaries if s["scenario"] == o.failed[0])
+        o.caught_by = o.failed[0]
+        o.kind, o.first_s = _unexpected(first)
+    return o
+
+
+def _unexpected(s: dict[str, object]) -> tuple[str, float | None]:
+    """The anomaly kind that made the scenario fail, and when it was first seen."""
+    from stress.scenario import load_scenario
+
+    expect = load_scenario(ROOT / "scenarios" / f"{s['scenario']}.toml").expect
+    seen, firsts = s["anomalies"], s["first_detection_s"]
+    assert isinstance(seen, dict) and isinstance(firsts, dict)
+    allowed = set() if expect.clean else set(expect.detect) - set(expect.forbid)
+    bad = [k for k in seen if k not in allowed]
+    if expect.clean or set(seen) & set(expect.forbid):
+        kind = min(bad, key=lambda k: firsts.get(k, float("inf")))
+        return kind, firsts.get(kind)
+    return "(expected detection missing)", None
+
+
+def one(m: Mutant, pkg: Path, scenarios: list[Path]) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix=f"pagerace-mutant-{m.name}-") as tmp:
+        scratch = Path(tmp)
+        shutil.copytree(pkg, scratch / "stress",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        apply(m, scratch)
+        start = time.monotonic()
+        summaries = run_suite(scratch, scratch / "runs", scenarios)
+        return judge(m, summaries, time.monotonic() - start)
+
+
+def table(outcomes: list[Outcome]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="pagerace mutation catalogue")
+    for col in ("bug", "module", "caught by", "anomaly kind", "first detection", "suite"):
+        t.add_column(col)
+    for o in outcomes:
+        first = "-" if o.first_s is None else f"{o.first_s:.3f} s"
+        caught = o.caught_by if o.caught else "[red]NOT CAUGHT[/]"
+        if o.errors:
+            caught += f" ({'; '.join(o.errors)})"
+        t.add_row(f"{o.name}: {o.bug}", o.file.removeprefix("stress/"), caught, o.kind, first,
+                  f"{o.wall_s:.0f} s")
+    Console(width=200).print(t)
+    n = sum(o.caught for o in outcomes)
+    print(f"mutants: {n} of {len(outcomes)} caught by the default suite")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("names", nargs="*", help="mutants to run (file stems); default: all")
+    ap.add_argument("--jobs", type=int, default=1, help="suites at once (each uses 2 CPUs)")
+    ap.add_argument("--json", type=Path, help="also write the outcomes as JSON")
+    ap.add_argument("--package", type=Path,
+                    help="the package folder to mutate (default: the installed one)")
+    ap.add_argument("--baseline", action="store_true",
+                    help="first check the unmutated copy passes the suite")
+    args = ap.parse_args()
+    mutants = list(load(args.names))
+    pkg = args.package or package_dir()
+    if args.baseline:
+        base = one(Mutant("baseline", "stress/__init__.py", "none", "", ""), pkg, SCENARIOS)
+        if base.failed or base.errors:
+            print(f"baseline: the unmutated suite fails: {base.failed + base.errors}")
+            return 1
+    with ThreadPoolExecutor(max(1, args.jobs)) as ex:
+        outcomes = list(ex.map(lambda m: one(m, pkg, SCENARIOS), mutants))
+    table(outcomes)
+    if args.json:
+        args.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
+    return 0 if all(o.caught and not o.errors for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
