@@ -88,6 +88,43 @@ class Expect:
         return text + (f", forbid {', '.join(self.forbid)}" if self.forbid else "")
 
 
+EXPLORE_STRATEGIES = ("random", "pct", "dfs")
+
+
+@dataclass(frozen=True)
+class ExploreSpec:
+    """`[explore]`: the explorer's sizes and bounds (docs/design.md, "Exploration").
+
+    Small on purpose: every access of every actor is a scheduling point, and a
+    bounded space must stay small enough to exhaust.
+    """
+
+    strategy: str = "pct"  # random, pct or dfs
+    schedules: int = 20_000  # at most this many schedules (the budget may end it first)
+    depth: int = 3  # pct: bug depth d (d - 1 priority change points)
+    preemptions: int = 2  # dfs: the preemption bound
+    actors: int = 4  # at most this many actors, the scenario's roles in order, one each first
+    ops: int = 2  # operations per actor under the scheduler
+    warmup: int = 2  # operations per actor before it, one actor at a time (unscheduled)
+    max_steps: int = 20_000  # a schedule longer than this is abandoned
+    audit: bool = True  # the full audit after every operation that leaves all actors between ops
+    pages: int = 12
+    cache_slots: int = 4
+    pte_slots: int = 4
+    queue_size: int = 4
+    pool_ring_size: int = 4
+    pool_cache_size: int = 2
+
+
+# Bounds of the [explore] numbers.
+EXPLORE_RANGES: dict[str, tuple[int, int]] = {
+    "schedules": (1, 1 << 40), "depth": (1, 16), "preemptions": (0, 16), "actors": (1, 64),
+    "ops": (0, 10_000), "warmup": (0, 10_000), "max_steps": (10, 1 << 30),
+    "pages": (1, 1 << 16), "cache_slots": (1, 1 << 16), "pte_slots": (1, 1 << 16),
+    "queue_size": (1, 1 << 16), "pool_ring_size": (1, 1 << 16), "pool_cache_size": (0, 1 << 16),
+}
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -100,6 +137,7 @@ class Scenario:
     run: RunSpec
     expect: Expect
     path: str = ""
+    explore: ExploreSpec = ExploreSpec()
 
     def with_overrides(self, **changes: Any) -> Scenario:
         """CLI overrides: workers, duration, ops, seeds, backend."""
@@ -208,7 +246,8 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
     the schema (`stress.schema`), which editors and the docs read.  `schema=False`
     only for the test that holds the two to the same answers.
     """
-    _unknown(where, "", data, {"name", "description", "claim", "model", "roles", "run", "expect"})
+    _unknown(where, "", data, {"name", "description", "claim", "model", "roles", "run", "expect",
+                               "explore"})
     if "name" not in data:
         raise _fail(where, "name", "missing")
     name = _check_type(where, "name", data["name"], str)
@@ -298,13 +337,35 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
         raise _fail(where, "expect", "give either clean = true or a non-empty detect list")
     if clean and forbid:
         raise _fail(where, "expect.forbid", "a clean scenario forbids every kind already")
+    explore = _parse_explore(where, data.get("explore", {}))
     if schema:
         from stress.schema import schema_errors  # it is built from this module's tables
 
         if errors := schema_errors(data):
             raise _fail(where, *errors[0].split(": ", 1))
     return Scenario(name, description, claim, model, backend, sizes, roles, run,
-                    Expect(clean, detect, forbid), where)
+                    Expect(clean, detect, forbid), where, explore)
+
+
+def _parse_explore(where: str, t: Any) -> ExploreSpec:
+    t = _check_type(where, "explore", t, dict)
+    _unknown(where, "explore.", t, {f.name for f in fields(ExploreSpec)})
+    kw: dict[str, Any] = {}
+    for f in fields(ExploreSpec):
+        if f.name not in t:
+            continue
+        kind = {"str": str, "int": int, "bool": bool}[str(f.type)]
+        v = kw[f.name] = _check_type(where, f"explore.{f.name}", t[f.name], kind)
+        if f.name in EXPLORE_RANGES and (why := check_range(v, *EXPLORE_RANGES[f.name])):
+            raise _fail(where, f"explore.{f.name}", why)
+    if kw.get("strategy", "pct") not in EXPLORE_STRATEGIES:
+        raise _fail(where, "explore.strategy", f"must be one of {', '.join(EXPLORE_STRATEGIES)}, "
+                    f"got {kw['strategy']!r}")
+    for name in ("queue_size", "pool_ring_size"):
+        v = kw.get(name, 4)
+        if v & (v - 1):
+            raise _fail(where, f"explore.{name}", f"must be a power of two, got {v}")
+    return ExploreSpec(**kw)
 
 
 def _parse_role(where: str, k: int, r: Any) -> RoleSpec:

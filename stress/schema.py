@@ -21,10 +21,13 @@ from stress.memory import BACKENDS
 from stress.model.config import DELAY_POINTS, MEMCG_MODES, ModelConfig
 from stress.roles import ROLES
 from stress.scenario import (
+    EXPLORE_RANGES,
+    EXPLORE_STRATEGIES,
     MAX_SEEDS,
     PARAM_RANGES,
     RUN_RANGES,
     SIZE_RANGE,
+    ExploreSpec,
     RunSpec,
     Sizes,
 )
@@ -87,6 +90,26 @@ RUN = {
     "trace": "record every operation in the workers' trace rings (the reports' history)",
     "checks": "debug checks, oracles, audits and scans (off only to measure their cost)",
     "hang_timeout": "seconds without a heartbeat before a worker is reported hung",
+}
+EXPLORE = {
+    "strategy": "how the explorer picks the next actor: random (a uniform walk), pct "
+                "(random priorities with depth - 1 change points), dfs (every schedule within "
+                "the preemption bound)",
+    "schedules": "at most this many schedules (the budget may end the exploration first)",
+    "depth": "pct: the bug depth d it aims at (d - 1 priority change points)",
+    "preemptions": "dfs: at most this many switches away from an actor that could go on",
+    "actors": "at most this many actors: the scenario's roles in order, one each first, then "
+              "the further instances of each",
+    "ops": "operations per actor under the scheduler",
+    "warmup": "operations per actor before the scheduler starts, one actor at a time",
+    "max_steps": "scheduling points after which a schedule is abandoned (never a finding)",
+    "audit": "the full audit after every operation that leaves every actor between operations",
+    "pages": "pages in the explorer's arena",
+    "cache_slots": "page-cache slots in the explorer's arena",
+    "pte_slots": "PTE slots in the explorer's arena",
+    "queue_size": "a socket queue's capacity (a power of two)",
+    "pool_ring_size": "a pool's ring capacity (a power of two)",
+    "pool_cache_size": "a pool's alloc cache capacity",
 }
 EXPECT = {
     "clean": "nothing may be seen: any anomaly fails the run",
@@ -171,6 +194,23 @@ def _run() -> dict[str, Any]:
             "description": "how long, how many workers, how often to audit, which seeds"}
 
 
+def _explore() -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for f in fields(ExploreSpec):
+        if f.name == "strategy":
+            p: dict[str, Any] = {"enum": list(EXPLORE_STRATEGIES), "default": f.default}
+        elif f.type == "bool":
+            p = {"type": "boolean", "default": f.default}
+        elif f.name in ("queue_size", "pool_ring_size"):
+            p = {"enum": [1 << k for k in range(17)], "default": f.default}
+        else:
+            p = _number(int, *EXPLORE_RANGES[f.name]) | {"default": f.default}
+        props[f.name] = p | {"description": EXPLORE[f.name]}
+    return {"type": "object", "additionalProperties": False, "properties": props,
+            "description": "the explorer (pagerace explore): strategy, bounds and its own small "
+                           "sizes; the stress run ignores it"}
+
+
 def _expect() -> dict[str, Any]:
     kinds = {"type": "array", "items": {"enum": list(KINDS)}}
     props = {"clean": {"type": "boolean", "default": False, "description": EXPECT["clean"]},
@@ -211,6 +251,7 @@ def scenario_schema() -> dict[str, Any]:
                       "items": {"oneOf": [_role(name) for name in ROLES]}},
             "run": _run(),
             "expect": _expect(),
+            "explore": _explore(),
         },
     }
 
@@ -319,4 +360,5 @@ def markdown() -> str:
           "Either `clean = true`, or a non-empty `detect` list with an optional `forbid` list. "
           "The anomaly kinds are those of docs/model.md section 4: "
           + ", ".join(f"`{k}`" for k in KINDS) + ".")
+    table("[explore]", top["explore"]["properties"], top["explore"]["description"] + ".")
     return "\n".join(out).rstrip() + "\n"

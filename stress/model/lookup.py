@@ -19,9 +19,11 @@ def lockless_get(m: Machine, slot: int, recheck: bool = True, op: str = "lockles
     """A referenced page from the slot, or -1 if empty (or still racing after the retries).
 
     The harness's identity oracle, for a lookup that does not recheck: it notes the
-    page's `gen` after the slot load, and the page the tryget took must still be at that
-    generation.  A page freed and reused between the load and the tryget is a stale
-    tryget.  (After a passed recheck the page is the slot's: the held reference fixes it.)
+    page's `gen` after the slot load; a tryget that took a later generation of the page
+    (freed and reused in between) which the slot no longer names is a stale tryget.  A
+    reuse that put the page back in the same slot is the ABA the recheck would have let
+    through too.  (After a passed recheck the page is the slot's: the held reference
+    fixes it.)
     """
     sys, checks = m.sys, m.checks
     for _ in range(m.cfg.lookup_retries):
@@ -39,7 +41,7 @@ def lockless_get(m: Machine, slot: int, recheck: bool = True, op: str = "lockles
                 swap.put_page(m, p)
                 continue
             return p  # the slot names it after the tryget: the page is the slot's
-        if checks and (now := m.gen(p)) != seen:
+        if checks and (now := m.gen(p)) != seen and m.shadow.load(slot) != v:
             m.report(Kind.STALE_TRYGET, p, op, refcount=page_ref_count(m, p),
                      reason=f"the slot named the page at generation {seen}; the tryget took "
                             f"generation {now}, never rechecked", slot=slot, seen_gen=seen)

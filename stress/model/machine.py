@@ -14,9 +14,9 @@ from collections.abc import Callable
 from functools import partial
 from time import perf_counter
 
-from stress._atomic import Atomic64
 from stress.anomalies import BUG_KINDS, Anomaly, Kind, PageBug, Reporter
 from stress.memory.arena import Arena
+from stress.memory.backends import Memory
 from stress.memory.layout import GEN, PAGE_WORDS, Layout
 from stress.model.config import DELAY_POINTS, ModelConfig
 from stress.model.scheme import Scheme
@@ -81,8 +81,12 @@ class Machine:
                  worker: int = -1, trace: bool = False, checks: bool = True) -> None:
         self.arena = arena
         self.L: Layout = arena.layout
-        self.mem = arena.memory
-        self.sys: Atomic64 = arena.atomic
+        # Any Memory plugs in here: the explorer puts a scheduled one in their place.
+        self.mem: Memory = arena.memory
+        self.sys: Memory = arena.atomic
+        # The harness's own reads (a page's gen for an oracle or a record): never a
+        # scheduling point, so an oracle does not widen the window it watches.
+        self.shadow = arena.atomic
         self.cfg = config
         # The scheme's answers that do not change during a run, read once.
         self.scheme = scheme
@@ -104,7 +108,7 @@ class Machine:
         self.tracing = trace and worker >= 0 and arena.layout.config.trace_entries > 0
         # trace(op, page, before, after, result, aux): one C call, ring arguments bound once.
         self.trace: Callable[[int, int, int, int, int, int], None] = (
-            partial(self.sys.trace, self.L.trace_ring(worker), self.L.config.trace_entries,
+            partial(arena.atomic.trace, self.L.trace_ring(worker), self.L.config.trace_entries,
                     self.pages, worker) if self.tracing else _no_trace)
 
     def page(self, p: int) -> int:
@@ -112,7 +116,7 @@ class Machine:
         return self.pages + p * PAGE_WORDS
 
     def gen(self, p: int) -> int:
-        return self.sys.load(self.pages + p * PAGE_WORDS + GEN)
+        return self.shadow.load(self.pages + p * PAGE_WORDS + GEN)
 
     def report(self, kind: Kind, p: int, op: str, *, refcount: int | None = None,
                reason: str = "", **detail: object) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stress._atomic import Atomic64
+from stress.memory.backends import Memory
 from stress.memory.layout import RING_HDR, RING_HEAD, RING_TAIL
 
 # A healthy ring makes progress within a few tries per competing CPU; this many
@@ -32,7 +32,7 @@ def ptr_ring_init(words: np.ndarray, base: int, size: int) -> None:
     words[base + RING_HDR:base + RING_HDR + 2 * size:2] = np.arange(size, dtype=np.int64)
 
 
-def ptr_ring_produce(sys: Atomic64, base: int, size: int, v: int) -> bool:
+def ptr_ring_produce(sys: Memory, base: int, size: int, v: int) -> bool:
     """Append v; False when the ring is full."""
     mask = size - 1
     pos = sys.load(base + RING_TAIL)
@@ -53,7 +53,7 @@ def ptr_ring_produce(sys: Atomic64, base: int, size: int, v: int) -> bool:
     raise RingStuck("ptr_ring_produce", base, MAX_TRIES)
 
 
-def ptr_ring_consume(sys: Atomic64, base: int, size: int) -> int:
+def ptr_ring_consume(sys: Memory, base: int, size: int) -> int:
     """Take the oldest value; -1 when the ring is empty."""
     mask = size - 1
     pos = sys.load(base + RING_HEAD)

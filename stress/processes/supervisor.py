@@ -22,8 +22,9 @@ import numpy as np
 import psutil
 
 from stress import __version__
-from stress.anomalies import Anomaly, Kind, PageBug
+from stress.anomalies import Anomaly, Kind
 from stress.checks import audit, final_audit, live_scan
+from stress.checks.teardown import teardown
 from stress.checks.verdict import verdict
 from stress.memory import Arena
 from stress.memory.layout import (
@@ -48,15 +49,9 @@ from stress.memory.layout import (
 from stress.memory.trace import ring_records
 from stress.model import (
     Machine,
-    delete_from_page_cache,
-    filemap_get_entry,
     mem_init,
-    page_pool_destroy,
     page_pool_init,
-    put_page,
-    skb_frag_unref,
 )
-from stress.model.ptr_ring import RingStuck, ptr_ring_consume
 from stress.processes import tempdir
 from stress.processes.logs import open_log
 from stress.processes.plan import Plan, make_plan
@@ -516,47 +511,13 @@ class Supervisor:
                                   f"{how_it_ended(p.exitcode)} while draining")
         if self.errors:
             return
-        m, L = self.m, self.arena.layout
-        for k in range(L.config.nqueues):
-            try:
-                while (p := ptr_ring_consume(m.sys, L.queue(k), L.config.queue_size)) >= 0:
-                    self.guarded(skb_frag_unref, m, p)
-            except RingStuck as e:
-                self.report(Anomaly(Kind.RETRY_BOUND, -1, e.op, reason=f"socket queue {k}: {e}"))
-        for index in range(L.config.cache_slots):
-            p = filemap_get_entry(m, index)
-            if p >= 0:
-                self.guarded(delete_from_page_cache, m, index, p)
-                self.guarded(put_page, m, p)
-        for pool in range(L.config.npools):
-            try:
-                inflight = page_pool_destroy(m, pool)
-            except PageBug:
-                continue
-            except RingStuck as e:
-                self.report(Anomaly(Kind.RETRY_BOUND, -1, e.op, reason=str(e)))
-                continue
-            self.inflight_at_destroy[pool] = inflight
+        self.inflight_at_destroy = teardown(self.m, self.report)
+        for pool, inflight in self.inflight_at_destroy.items():
             if inflight > 0:
-                # page_pool_release_retry's "stalled pool shutdown": every holder has let
-                # go, yet the pool still counts pages out; they went somewhere else (a
-                # misrouted free, for one) and the pool can never be freed.
                 self.log.warning("pool shutdown stalled", pool=pool, inflight=inflight)
-                self.report(Anomaly(Kind.POOL_STALLED_SHUTDOWN, -1, "page_pool_destroy",
-                                    reason=f"pool {pool}: {inflight} pages still in flight "
-                                           "after the drain (hold_cnt - release_cnt)",
-                                    detail={"pool": pool, "inflight": inflight}))
         result = final_audit(self.arena, self.scheme)
         self.audits += 1
         self.report_audit(result)
-
-    def guarded(self, fn: Callable[..., Any], *args: Any) -> None:
-        try:
-            fn(*args)
-        except PageBug:
-            pass  # reported; the drain goes on
-        except RingStuck as e:
-            self.report(Anomaly(Kind.RETRY_BOUND, -1, e.op, reason=str(e)))
 
     def stop_workers(self) -> None:
         self.set_state(RUN_STOP)

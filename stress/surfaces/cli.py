@@ -12,7 +12,14 @@ from typing import Any, NoReturn
 
 from stress import __version__
 from stress.processes.stop import request_stop
-from stress.scenario import MAX_SEEDS, RUN_RANGES, WEEK, check_range
+from stress.scenario import (
+    EXPLORE_RANGES,
+    EXPLORE_STRATEGIES,
+    MAX_SEEDS,
+    RUN_RANGES,
+    WEEK,
+    check_range,
+)
 from stress.surfaces.junit import write_junit
 from stress.surfaces.results import (
     EXIT_ERROR,
@@ -111,6 +118,33 @@ def build_parser() -> argparse.ArgumentParser:
                      help="end a buggy scenario's race at its first expected detection")
     run.add_argument("--junitxml", type=Path, metavar="FILE",
                      help="also write the verdicts as JUnit XML, one test case per run")
+
+    ex = sub.add_parser("explore", help="run scenarios under a controlled scheduler: find, "
+                                        "shrink and replay a race deterministically")
+    ex.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                    help="scenario TOML files (default: the suite in scenarios/)")
+    ex.add_argument("--strategy", choices=EXPLORE_STRATEGIES,
+                    help="random, pct or dfs (default: each scenario's [explore] strategy)")
+    ex.add_argument("--depth", type=_number_in(int, *EXPLORE_RANGES["depth"]),
+                    help="pct: the bug depth (change points + 1)")
+    ex.add_argument("--preemptions", type=_number_in(int, *EXPLORE_RANGES["preemptions"]),
+                    help="dfs: the preemption bound")
+    ex.add_argument("--schedules", type=_number_in(int, *EXPLORE_RANGES["schedules"]),
+                    help="at most this many schedules per scenario")
+    ex.add_argument("--budget", type=_number_in(float, 0.1, WEEK),
+                    help="seconds for the whole command, split across scenarios")
+    ex.add_argument("--seed", type=_run_key("seed"), default=1, help="exploration seed")
+    ex.add_argument("--jobs", type=_number_in(int, 1, 256), default=1,
+                    help="explorer processes per scenario (disjoint seeds or subtrees)")
+    ex.add_argument("--shard", type=_shard, help="K/N: explore the K-th of N stable slices")
+    ex.add_argument("--out", type=Path, default=Path("runs"), help="parent of run directories")
+    ex.add_argument("--junitxml", type=Path, metavar="FILE",
+                    help="also write the verdicts as JUnit XML")
+
+    rp = sub.add_parser("replay", help="replay an explorer token: the same anomaly at the same "
+                                       "step, every time")
+    rp.add_argument("token", metavar="TOKEN")
+    rp.add_argument("--out", type=Path, default=Path("runs"), help="parent of run directories")
 
     merge = sub.add_parser("merge", help="one verdict table and exit code from many --out "
                                          "folders (CI shards, repeats, machines)")
@@ -226,6 +260,51 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"pagerace: {args.junitxml}: cannot write: {e.strerror}", file=sys.stderr)
             return max(code, EXIT_ERROR) if code != EXIT_INTERRUPTED else code
     return code
+
+
+def _cmd_explore(args: argparse.Namespace) -> int:
+    from stress.explore.runner import ExploreOptions
+    from stress.processes.rundir import OutputError, check_out
+    from stress.surfaces import runner
+    from stress.surfaces.explore_cmd import explore_all, print_explore
+
+    paths = runner.find_scenarios(args.scenarios)
+    if args.shard:
+        paths = runner.shard(paths, *args.shard)
+    scenarios = runner.load_all(paths)
+    try:
+        out = check_out(args.out)
+    except OutputError as e:
+        raise UsageError(f"pagerace: {e}") from None
+    opts = ExploreOptions(strategy=args.strategy, depth=args.depth,
+                          preemptions=args.preemptions, schedules=args.schedules,
+                          seed=args.seed, jobs=args.jobs)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
+    summaries = explore_all(scenarios, opts, out, args.budget)
+    print_explore(console_for(sys.stdout.isatty()), summaries)
+    if args.junitxml:
+        try:
+            write_junit(args.junitxml, summaries)
+        except OSError as e:
+            raise UsageError(f"pagerace: {args.junitxml}: cannot write: {e.strerror}") from None
+    return exit_code(summaries)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from stress.explore.token import TokenError
+    from stress.processes.rundir import OutputError, check_out
+    from stress.scenario import ScenarioError
+    from stress.surfaces.explore_cmd import replay_command
+
+    try:
+        out = check_out(args.out)
+        summary, line = replay_command(args.token, out)
+    except (TokenError, ScenarioError, OutputError) as e:
+        raise UsageError(f"pagerace replay: {e}") from None
+    print(line)
+    print(f"run directory: {summary['run_dir']}")
+    return EXIT_OK if summary["anomalies"] else 1
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
@@ -344,7 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         commands = {"bench": _cmd_bench, "run": _cmd_run, "list": _cmd_list,
                     "report": _cmd_report, "schemes": _cmd_schemes, "merge": _cmd_merge,
-                    "roles": _cmd_roles, "new": _cmd_new, "schema": _cmd_schema}
+                    "roles": _cmd_roles, "new": _cmd_new, "schema": _cmd_schema,
+                    "explore": _cmd_explore, "replay": _cmd_replay}
         return commands[args.command](args)
     except (ScenarioError, ArenaError, ReportError) as e:
         print(f"pagerace: {e}", file=sys.stderr)

@@ -50,6 +50,14 @@ class Run:
     def rel_ms(self, ts_ns: int) -> float:
         return (ts_ns - (self.t0_ns or 0)) / 1e6
 
+    @property
+    def explored(self) -> bool:
+        """An explorer's run: its trace times are scheduler steps, not nanoseconds."""
+        return (self.summary or self.manifest or {}).get("mode") == "explore"
+
+    def when(self, ts: int) -> str:
+        return f"step {ts}" if self.explored else f"{self.rel_ms(ts):.3f} ms"
+
 
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
@@ -261,10 +269,12 @@ def _timeline_table(run: Run, events: list[dict[str, Any]]) -> Any:
     from rich.table import Table
 
     t = Table(show_edge=False, pad_edge=False)
-    for col in ("t (ms)", "worker", "operation", "page", "refcount", "gen", "what"):
+    for col in ("step" if run.explored else "t (ms)", "worker", "operation", "page",
+                "refcount", "gen", "what"):
         t.add_column(col)
     for e in events:
-        t.add_row(f"{run.rel_ms(e['ts']):.3f}", str(e["worker"]), e["op"], str(e["page"]),
+        t.add_row(str(e["ts"]) if run.explored else f"{run.rel_ms(e['ts']):.3f}",
+                  str(e["worker"]), e["op"], str(e["page"]),
                   f"{e['before']} -> {e['after']}", str(e["gen"]), describe(e))
     return t
 
@@ -279,6 +289,9 @@ def _header(console: Any, run: Run) -> None:
                   f"[bold]{s.get('verdict', 'unknown (no summary)')}[/], expected "
                   f"{s.get('expected', '?')}")
     delays = model.get("delays") or {}
+    if run.explored:
+        _explore_header(console, run, model)
+        return
     console.print(f"model: scheme {model.get('scheme', '?')}, memcg {model.get('memcg', '?')}, "
                   f"backend {m.get('backend', '?')}, start method {m.get('start_method', '?')}, "
                   f"workers {len(m.get('worker_seeds', []))}, delays "
@@ -307,6 +320,34 @@ def _header(console: Any, run: Run) -> None:
     if not s:
         console.print("[yellow]no summary.json: the supervisor did not finish; "
                       "this report is built from the logs[/]")
+
+
+def _explore_header(console: Any, run: Run, model: dict[str, Any]) -> None:
+    s = run.summary or {}
+    console.print(f"model: scheme {model.get('scheme', '?')}, memcg {model.get('memcg', '?')}, "
+                  f"backend {(run.manifest or {}).get('backend', '?')}; explored with no "
+                  "delays (the scheduler makes the windows)")
+    if s:
+        b = s.get("bounds", {})
+        console.print(f"explored {s['schedules']:,} schedules ({s['strategy']}"
+                      + (f", preemption bound {b['preemptions']}" if b.get("preemptions")
+                         is not None else "")
+                      + (f", depth {b['depth']}" if b.get("depth") is not None else "")
+                      + f"), {s['steps']:,} steps in {s['seconds']} s; "
+                      + ("the bounded space was exhausted" if s["exhausted"] else
+                         "not exhausted") + f"; {b.get('actors', '?')} actors, "
+                      f"{b.get('ops', '?')} operations each after {b.get('warmup', '?')} "
+                      f"of warm-up, {b.get('pages', '?')} pages")
+        f = s.get("finding")
+        if f:
+            console.print(f"found {f['kind']} on page {f['page']} at step {f['step']} "
+                          f"({f['phase']}), shrunk from {f['steps_before']} to "
+                          f"{f['steps_after']} steps, {f['switches_before']} to "
+                          f"{f['switches_after']} switches, operations {f['ops_before']} to "
+                          f"{f['ops_after']}")
+            console.print(f"replay: pagerace replay '{s['token']}'", soft_wrap=True)
+        else:
+            console.print("found nothing")
 
 
 def _exception_line(e: dict[str, Any]) -> str:

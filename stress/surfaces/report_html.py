@@ -89,7 +89,7 @@ def _timeline_svg(run: Run, a: dict[str, Any], nworkers: int) -> str:
         if e["worker"] not in lanes:
             continue
         colour = OP_COLOURS.get(e["op"], "#444")
-        tip = f"{run.rel_ms(e['ts']):.3f} ms  worker {e['worker']}  {e['op']}  " \
+        tip = f"{run.when(e['ts'])}  worker {e['worker']}  {e['op']}  " \
               f"refcount {e['before']}->{e['after']}  gen {e['gen']}\n{describe(e)}"
         parts.append(f'<circle class="op" data-op="{e["op"]}" cx="{x(e["ts"]):.1f}" '
                      f'cy="{y(e["worker"]):.1f}" r="5" fill="{colour}">'
@@ -101,8 +101,8 @@ def _timeline_svg(run: Run, a: dict[str, Any], nworkers: int) -> str:
                      f'fill="{KIND_COLOURS.get(a["kind"], "#d62728")}">'
                      f'<title>{escape(a["kind"])} detected here</title></path>')
     parts.append(f'<text class="axis" x="{LEFT}" y="{height - 4}">'
-                 f'{run.rel_ms(t0):.3f} ms</text><text class="axis" x="{WIDTH - 90}" '
-                 f'y="{height - 4}">{run.rel_ms(t1):.3f} ms</text></svg>')
+                 f'{run.when(t0)}</text><text class="axis" x="{WIDTH - 90}" '
+                 f'y="{height - 4}">{run.when(t1)}</text></svg>')
     return "".join(parts)
 
 

@@ -1,0 +1,89 @@
+"""Scheduled memory: every access is a scheduling point, then the access itself.
+
+The explorer puts one of these where a `Machine` keeps `mem` and `sys`.  The
+point comes before the access, so when the scheduler lets an actor go, the
+access it was waiting to make happens first.  Under the racy backend a
+read-modify-write is two points (the load, then the store), which is the
+window claim C9 lives in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from stress._atomic import Atomic64
+
+
+def _no_point() -> None:
+    pass
+
+
+class ScheduledMemory:
+    """Sequentially consistent accesses, one scheduling point each."""
+
+    __slots__ = ("_a", "point")
+
+    def __init__(self, atomic: Atomic64) -> None:
+        self._a = atomic
+        self.point: Callable[[], None] = _no_point  # the scheduler installs its own
+
+    def load(self, i: int, /) -> int:
+        self.point()
+        return self._a.load(i)
+
+    def store(self, i: int, v: int, /) -> None:
+        self.point()
+        self._a.store(i, v)
+
+    def fetch_add(self, i: int, d: int, /) -> int:
+        self.point()
+        return self._a.fetch_add(i, d)
+
+    def cas(self, i: int, old: int, new: int, /) -> int:
+        self.point()
+        return self._a.cas(i, old, new)
+
+    def add_unless(self, i: int, a: int, u: int, /) -> int:
+        self.point()
+        return self._a.add_unless(i, a, u)
+
+    def fetch_or(self, i: int, mask: int, /) -> int:
+        self.point()
+        return self._a.fetch_or(i, mask)
+
+    def fetch_and(self, i: int, mask: int, /) -> int:
+        self.point()
+        return self._a.fetch_and(i, mask)
+
+
+class ScheduledRacyMemory(ScheduledMemory):
+    """The racy backend: a read-modify-write is a load point and a store point."""
+
+    __slots__ = ()
+
+    def fetch_add(self, i: int, d: int, /) -> int:
+        v = self.load(i)
+        self.store(i, v + d)
+        return v
+
+    def cas(self, i: int, old: int, new: int, /) -> int:
+        v = self.load(i)
+        if v == old:
+            self.store(i, new)
+        return v
+
+    def add_unless(self, i: int, a: int, u: int, /) -> int:
+        v = self.load(i)
+        if v != u:
+            self.store(i, v + a)
+        return v
+
+    def fetch_or(self, i: int, mask: int, /) -> int:
+        v = self.load(i)
+        self.store(i, v | mask)
+        return v
+
+    def fetch_and(self, i: int, mask: int, /) -> int:
+        v = self.load(i)
+        self.store(i, v & mask)
+        return v

@@ -1,0 +1,99 @@
+"""An exploration's run directory: the same contract as a stress run's.
+
+manifest.json, a structlog JSON-lines log (`explore.jsonl`: start, progress,
+the anomaly with its page's history, the end), the per-actor trace of the
+shrunk failing schedule (`traces.npz`, `ts` = step), and summary.json with
+`mode = "explore"`.  `pagerace report` reads it like any run directory.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from stress import __version__
+from stress.explore.runner import ExploreOptions, Finding, JobResult, finding_dict
+from stress.memory.trace import TRACE_DTYPE
+from stress.processes.logs import history_rows, open_log
+from stress.processes.rundir import RunDir
+from stress.scenario import Scenario
+
+HISTORY = 32  # trace records of the page shown with the anomaly
+
+
+def verdict(scn: Scenario, finding: Finding | None) -> str:
+    if scn.expect.clean:
+        return "fail" if finding else "pass"
+    if finding is None or finding.kind in scn.expect.forbid:
+        return "fail"
+    return "pass"
+
+
+def traces(finding: Finding, nactors: int) -> dict[str, np.ndarray]:
+    """The shrunk schedule's trace records, per actor, in the stress runs' layout."""
+    out = {}
+    for k in range(nactors):
+        rows = [r for r in finding.outcome.trace if r[1] == k]
+        a = np.zeros(len(rows), TRACE_DTYPE)
+        for i, (step, w, op, p, before, after, result, gen, aux) in enumerate(rows):
+            a[i] = (step, w << 16 | op, p, before, after, result, gen, aux)
+        out[f"worker_{k}"] = a
+    return out
+
+
+def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult,
+              finding: Finding | None, nactors: int) -> dict[str, Any]:
+    x = scn.explore
+    run_dir.write_json("manifest.json", {
+        "mode": "explore", "scenario": scn.to_dict(), "seed": opts.seed,
+        "options": asdict(opts), "explore": asdict(x), "backend": scn.backend,
+        "versions": {"pagerace": __version__, "python": sys.version.split()[0],
+                     "numpy": np.__version__},
+        "host": {"platform": platform.platform(), "cpus": os.cpu_count(), "pid": os.getpid()},
+    })
+    f = run_dir.open_log("explore.jsonl")
+    try:
+        log = open_log(f, process="explorer", scenario=scn.name)
+        log.info("race started", t0_ns=0, strategy=x.strategy, jobs=opts.jobs)
+        log.info("progress", t=r.seconds, schedules=r.schedules, steps=r.steps)
+        if finding is not None:
+            rings = traces(finding, nactors)
+            merged = np.concatenate(list(rings.values())) if rings else np.zeros(0, TRACE_DTYPE)
+            merged = merged[np.argsort(merged["ts"], kind="stable")]
+            page = merged[merged["page"] == finding.page][-HISTORY:]
+            a = finding.outcome.anomaly
+            assert a is not None
+            log.warning("anomaly", **a.to_dict(), ts_ns=finding.step, step=finding.step,
+                        phase=finding.phase, history=history_rows(page), token=finding.token)
+            run_dir.save_npz("traces.npz", rings)
+        log.info("explore finished", schedules=r.schedules, steps=r.steps,
+                 exhausted=r.exhausted, found=finding.kind if finding else None)
+    finally:
+        f.close()
+    summary: dict[str, Any] = {
+        "scenario": scn.name, "claim": scn.claim, "seed": opts.seed, "mode": "explore",
+        "verdict": verdict(scn, finding), "expected": scn.expect.describe(),
+        "anomalies": {finding.kind: 1} if finding else {},
+        "first_detection_s": {finding.kind: round(r.finding_at, 3)} if finding else {},
+        "strategy": x.strategy, "schedules": r.schedules, "steps": r.steps,
+        "exhausted": r.exhausted, "abandoned": r.abandoned, "seconds": round(r.seconds, 3),
+        "steps_per_s": round(r.steps / r.seconds) if r.seconds else 0,
+        "token": finding.token if finding else None,
+        "finding": finding_dict(finding) if finding else None,
+        "incidental": r.incidental, "jobs": opts.jobs,
+        "bounds": {"preemptions": x.preemptions if x.strategy == "dfs" else None,
+                   "depth": x.depth if x.strategy == "pct" else None,
+                   "schedules": x.schedules, "actors": nactors, "ops": x.ops,
+                   "warmup": x.warmup, "pages": x.pages},
+        # The columns the verdict table shares with stress runs.
+        "ops": r.steps, "ops_per_s": round(r.steps / r.seconds) if r.seconds else 0,
+        "audits": 0, "duration_s": round(r.seconds, 3), "errors": [], "interrupted": False,
+        "health": {}, "run_dir": str(run_dir.path),
+    }
+    run_dir.write_json("summary.json", summary)
+    return summary

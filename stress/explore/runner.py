@@ -1,0 +1,250 @@
+"""Explore one scenario: schedules until a finding, the bound, the budget or exhaustion.
+
+`explore_job` is one process's share (disjoint schedule indexes for random and
+pct, disjoint subtrees for dfs); `explore` runs the jobs, shrinks the first
+finding, replays it to check it is deterministic, and writes the run directory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from stress.explore.shrink import Candidate, replay, shrink
+from stress.explore.strategies import make_strategy
+from stress.explore.token import Token, scenario_digest
+from stress.explore.world import Outcome, World
+from stress.scenario import Scenario, load_scenario
+
+
+@dataclass(frozen=True)
+class ExploreOptions:
+    """What the command line may change; None keeps the scenario's [explore] value."""
+
+    strategy: str | None = None
+    depth: int | None = None
+    preemptions: int | None = None
+    schedules: int | None = None
+    budget: float | None = None  # seconds of exploring for this scenario
+    seed: int = 1
+    jobs: int = 1
+
+    def apply(self, scn: Scenario) -> Scenario:
+        x = scn.explore
+        given = (("strategy", self.strategy), ("depth", self.depth),
+                 ("preemptions", self.preemptions), ("schedules", self.schedules))
+        changes: dict[str, Any] = {k: v for k, v in given if v is not None}
+        return replace(scn, explore=replace(x, **changes))
+
+
+@dataclass
+class Progress:
+    scenario: str
+    schedules: int
+    steps: int
+    elapsed: float
+    found: str | None
+
+
+@dataclass
+class JobResult:
+    schedules: int = 0
+    steps: int = 0
+    abandoned: int = 0
+    exhausted: bool = False
+    seconds: float = 0.0
+    finding: tuple[int, tuple[int, ...], tuple[tuple[int, int], ...]] | None = None
+    finding_kind: str = ""
+    finding_at: float = 0.0  # seconds into the job
+    finding_schedule: int = -1
+    incidental: dict[str, int] = field(default_factory=dict)  # kinds seen that decide nothing
+
+
+def decisive(scn: Scenario, kind: str) -> bool:
+    """Does finding `kind` settle the verdict (a clean scenario broken, a detection made)?"""
+    e = scn.expect
+    return e.clean or kind in e.detect or kind in e.forbid
+
+
+def program_seed(base: int, strategy: str, index: int) -> int:
+    """dfs explores one program's interleavings; random and pct draw a new program each time."""
+    return base if strategy == "dfs" else base * 1_000_003 + index
+
+
+def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jobs: int = 1,
+                progress: Callable[[Progress], None] | None = None,
+                stop: Callable[[], bool] | None = None) -> JobResult:
+    x = scn.explore
+    world = World(scn)
+    part = (job, min(jobs, world.n)) if x.strategy == "dfs" else (0, 1)
+    strategy = make_strategy(x.strategy, seed, depth=x.depth, preemptions=x.preemptions,
+                             max_steps=x.max_steps, part=part)
+    ops = (x.ops,) * world.n
+    r = JobResult()
+    t0 = time.monotonic()
+    next_report = t0 + 0.5
+    index = job if x.strategy != "dfs" else 0
+    try:
+        while r.schedules < x.schedules:
+            if not strategy.begin(index):
+                r.exhausted = True
+                break
+            o = world.run(program_seed(seed, x.strategy, index), ops, strategy, x.max_steps,
+                          audit_ops=x.audit)
+            strategy.end(o.schedule.steps)
+            r.schedules += 1
+            r.steps += o.schedule.steps
+            r.abandoned += o.abandoned
+            index += jobs if x.strategy != "dfs" else 1
+            if o.anomaly is not None:
+                kind = o.anomaly.kind.value
+                if decisive(scn, kind):
+                    r.finding = (program_seed(seed, x.strategy, index - (jobs if x.strategy
+                                 != "dfs" else 1)), ops, tuple(o.schedule.switches))
+                    r.finding_kind, r.finding_schedule = kind, r.schedules
+                    r.finding_at = time.monotonic() - t0
+                    break
+                r.incidental[kind] = r.incidental.get(kind, 0) + 1
+            now = time.monotonic()
+            if progress and now >= next_report:
+                next_report = now + 0.5
+                progress(Progress(scn.name, r.schedules, r.steps, now - t0, None))
+            if budget is not None and now - t0 >= budget or (stop and stop()):
+                break
+    finally:
+        r.seconds = time.monotonic() - t0
+        world.close()
+    return r
+
+
+def _job_main(path: str, opts: ExploreOptions, budget: float | None, job: int, jobs: int,
+              stop: Any) -> JobResult:
+    scn = opts.apply(load_scenario(path))
+    r = explore_job(scn, opts.seed, budget, job, jobs, stop=stop.is_set)
+    if r.finding is not None:
+        stop.set()
+    return r
+
+
+@dataclass
+class Finding:
+    """A failing schedule, shrunk, replayed, and described."""
+
+    kind: str
+    page: int
+    step: int
+    actor: int
+    op: str
+    reason: str
+    phase: str
+    token: str
+    steps_before: int
+    steps_after: int
+    switches_before: int
+    switches_after: int
+    ops_before: tuple[int, ...]
+    ops_after: tuple[int, ...]
+    preemptions_after: int
+    shrink_replays: int
+    outcome: Outcome = field(repr=False)
+
+
+def explore(scn: Scenario, opts: ExploreOptions,
+            progress: Callable[[Progress], None] | None = None) -> tuple[JobResult, Finding | None]:
+    """Run the jobs; shrink and replay the first finding."""
+    scn = opts.apply(scn)
+    if opts.jobs <= 1:
+        r = explore_job(scn, opts.seed, opts.budget, progress=progress)
+        results = [r]
+    else:
+        results = _run_jobs(scn, opts)
+    merged = JobResult(
+        schedules=sum(r.schedules for r in results), steps=sum(r.steps for r in results),
+        abandoned=sum(r.abandoned for r in results),
+        exhausted=all(r.exhausted for r in results),
+        seconds=max(r.seconds for r in results))
+    for r in results:
+        for k, n in r.incidental.items():
+            merged.incidental[k] = merged.incidental.get(k, 0) + n
+    found = [r for r in results if r.finding is not None]
+    if not found:
+        return merged, None
+    first = min(found, key=lambda r: r.finding_at)
+    merged.finding, merged.finding_kind = first.finding, first.finding_kind
+    merged.finding_at, merged.finding_schedule = first.finding_at, first.finding_schedule
+    merged.exhausted = False
+    return merged, describe(scn, merged)
+
+
+def _run_jobs(scn: Scenario, opts: ExploreOptions) -> list[JobResult]:
+    import multiprocess
+
+    ctx = multiprocess.get_context("forkserver")
+    stop = ctx.Manager().Event()
+    with ctx.Pool(opts.jobs) as pool:
+        args = [(scn.path, opts, opts.budget, j, opts.jobs, stop) for j in range(opts.jobs)]
+        return list(pool.starmap(_job_main, args))
+
+
+def describe(scn: Scenario, r: JobResult) -> Finding:
+    """Shrink the finding, replay the result, and say what it is."""
+    assert r.finding is not None
+    x = scn.explore
+    seed, ops, switches = r.finding
+    world = World(scn)
+    try:
+        start = Candidate(seed, ops, switches)
+        before = replay(world, start, x.max_steps)
+        if before.anomaly is None or before.anomaly.kind.value != r.finding_kind:
+            raise RuntimeError(f"{scn.name}: the failing schedule does not replay "
+                               f"({r.finding_kind} expected, got {before.anomaly})")
+        shrunk, attempts = shrink(world, start, r.finding_kind, x.max_steps)
+        after = replay(world, shrunk, x.max_steps, trace=True)
+    finally:
+        world.close()
+    if after.anomaly is None or after.anomaly.kind.value != r.finding_kind:
+        raise RuntimeError(f"{scn.name}: the shrunk schedule does not replay "
+                           f"({r.finding_kind} expected, got {after.anomaly})")
+    a = after.anomaly
+    token = Token(scn.path, shrunk.seed, shrunk.ops, shrunk.switches, scenario_digest(scn))
+    return Finding(a.kind.value, a.page, after.step, a.worker, a.op, a.reason, after.phase,
+                   token.encode(), before.schedule.steps, after.schedule.steps, len(switches),
+                   len(shrunk.switches), ops, shrunk.ops, after.schedule.preemptions, attempts,
+                   after)
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {k.name: getattr(f, k.name) for k in fields(f) if k.name != "outcome"}
+
+
+def replay_token(text: str) -> tuple[Scenario, Token, JobResult, Finding | None]:
+    """Replay a token exactly; the finding it ends in (None: it no longer fails)."""
+    from stress.explore.token import TokenError, decode
+
+    tok = decode(text)
+    scn = load_scenario(tok.scenario)
+    if scenario_digest(scn) != tok.digest:
+        raise TokenError(f"token for {tok.scenario}: the scenario has changed since the token "
+                         "was made (model, roles or [explore] differ)")
+    world = World(scn)
+    try:
+        if len(tok.ops) != world.n:
+            raise TokenError(f"token for {tok.scenario}: {len(tok.ops)} actors, the scenario "
+                             f"explores {world.n}")
+        t0 = time.monotonic()
+        o = replay(world, Candidate(tok.seed, tok.ops, tok.switches), scn.explore.max_steps,
+                   trace=True)
+        r = JobResult(schedules=1, steps=o.schedule.steps, seconds=time.monotonic() - t0)
+    finally:
+        world.close()
+    if o.anomaly is None:
+        return scn, tok, r, None
+    a = o.anomaly
+    r.finding_at = r.seconds
+    n = len(tok.switches)
+    f = Finding(a.kind.value, a.page, o.step, a.worker, a.op, a.reason, o.phase, text,
+                o.schedule.steps, o.schedule.steps, n, n, tok.ops, tok.ops,
+                o.schedule.preemptions, 0, o)
+    return scn, tok, r, f

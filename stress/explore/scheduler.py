@@ -1,0 +1,87 @@
+"""Run actors as greenlets and let a strategy pick, at every access, who goes next.
+
+An actor's program is a plain callable.  It runs in its own greenlet until it
+reaches a scheduling point (an access through a scheduled memory, or the start of
+an operation), where it switches back to the scheduler; the scheduler asks the
+strategy for the next actor and switches to it, which performs the access it was
+waiting to make and runs on to its next point.  A step is one such choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from greenlet import GreenletExit, greenlet
+
+from stress.explore.memory import ScheduledMemory, _no_point
+from stress.explore.strategies import Strategy, default_choice
+
+
+class StepBound(Exception):
+    """A schedule ran past its step bound: abandoned, never a finding."""
+
+
+class Nondeterminism(Exception):
+    """A replayed choice named an actor that could not run: the program is not deterministic."""
+
+
+@dataclass
+class Schedule:
+    """What one run of the programs did: the choices, and how far it got."""
+
+    choices: list[int] = field(default_factory=list)
+    switches: list[tuple[int, int]] = field(default_factory=list)  # (step, actor) off default
+    steps: int = 0
+    preemptions: int = 0
+
+
+class Scheduler:
+    """Drives programs over scheduled memories, one strategy choice per step."""
+
+    def __init__(self, strategy: Strategy, max_steps: int) -> None:
+        self.strategy = strategy
+        self.max_steps = max_steps
+        self.step = -1  # before the race (the warm-up)
+        self.actor = -1
+        self.partial: Schedule | None = None  # the schedule so far, when an exception ends it
+
+    def run(self, programs: Sequence[Callable[[], None]],
+            memories: Sequence[ScheduledMemory]) -> Schedule:
+        """Run every program to its end under the strategy's choices."""
+        main = greenlet.getcurrent()
+        for mem in memories:
+            mem.point = main.switch
+        threads = [greenlet(p, parent=main) for p in programs]
+        sched = self.partial = Schedule()
+        try:
+            for g in threads:
+                g.switch()  # to its first scheduling point
+            enabled = [k for k, g in enumerate(threads) if not g.dead]
+            current, step, choose = -1, 0, self.strategy.choose
+            while enabled:
+                if step >= self.max_steps:
+                    raise StepBound(f"more than {self.max_steps} steps")
+                k = choose(enabled, current, step)
+                if k not in enabled:
+                    raise Nondeterminism(f"step {step}: actor {k} chosen, {enabled} can run")
+                if current in enabled and k != current:
+                    sched.preemptions += 1
+                if k != default_choice(enabled, current):
+                    sched.switches.append((step, k))
+                sched.choices.append(k)
+                self.step, self.actor = step, k
+                threads[k].switch()
+                if threads[k].dead:
+                    enabled.remove(k)
+                current = k
+                step += 1
+            return sched
+        finally:
+            sched.steps = len(sched.choices)
+            for mem in memories:
+                mem.point = _no_point
+            for g in threads:
+                if not g.dead:
+                    g.throw(GreenletExit)
+            self.step, self.actor = sched.steps, -1

@@ -1,0 +1,69 @@
+"""Shrinking: the smallest schedule that still fails the same way, in hypothesis's spirit.
+
+A failing schedule is (seed, operations per actor, switches).  Shrinking tries,
+until nothing gets smaller: fewer operations for each actor (down to none, which
+takes the actor out of the race), then each switch away (a switch removed means
+the default choice there: one preemption fewer).  A candidate is kept when it
+still ends in the same anomaly kind.  Every replay is deterministic, so the result
+replays exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stress.explore.strategies.replay import Replay
+from stress.explore.world import Outcome, World
+
+MAX_ATTEMPTS = 2_000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    seed: int
+    ops: tuple[int, ...]
+    switches: tuple[tuple[int, int], ...]
+
+
+def replay(world: World, c: Candidate, max_steps: int, *, strict: bool = True,
+           trace: bool = False) -> Outcome:
+    return world.run(c.seed, c.ops, Replay(c.switches, strict), max_steps, trace=trace)
+
+
+def shrink(world: World, start: Candidate, kind: str, max_steps: int,
+           on_step: Callable[[Candidate, Outcome], None] | None = None) -> tuple[Candidate, int]:
+    """The smallest candidate found that still fails with `kind`, and the replays it took."""
+    attempts = 0
+
+    def fails(c: Candidate) -> Candidate | None:
+        nonlocal attempts
+        attempts += 1
+        o = replay(world, c, max_steps, strict=False)
+        if o.anomaly is None or o.anomaly.kind.value != kind:
+            return None
+        # What actually ran: switches that named a finished actor were dropped.
+        real = Candidate(c.seed, c.ops, tuple(o.schedule.switches))
+        if on_step:
+            on_step(real, o)
+        return real
+
+    best = start
+    improved = True
+    while improved and attempts < MAX_ATTEMPTS:
+        improved = False
+        for k in range(len(best.ops)):
+            for n in sorted({0, best.ops[k] // 2, best.ops[k] - 1}):
+                if not 0 <= n < best.ops[k] or attempts >= MAX_ATTEMPTS:
+                    continue
+                ops = best.ops[:k] + (n,) + best.ops[k + 1:]
+                if (c := fails(Candidate(best.seed, ops, best.switches))) is not None:
+                    best, improved = c, True
+                    break
+        for i in reversed(range(len(best.switches))):
+            if attempts >= MAX_ATTEMPTS or i >= len(best.switches):
+                continue
+            sw = best.switches[:i] + best.switches[i + 1:]
+            if (c := fails(Candidate(best.seed, best.ops, sw))) is not None:
+                best, improved = c, True
+    return best, attempts

@@ -1,0 +1,51 @@
+"""How the next actor is chosen: one strategy per module, behind one small protocol.
+
+A strategy sees, at every step, which actors can run and who ran last, and
+names the next.  `begin` starts a schedule (False: nothing left to explore);
+`end` says how long it was.  Strategies never see the model: the same ones
+would drive any program over a scheduled memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class Strategy(Protocol):
+    name: str
+    exhausted: bool  # the strategy covered its whole (bounded) space
+
+    def begin(self, index: int) -> bool: ...
+    def choose(self, enabled: Sequence[int], current: int, step: int) -> int: ...
+    def end(self, steps: int) -> None: ...
+
+
+STRATEGIES = ("random", "pct", "dfs")
+
+
+def default_choice(enabled: Sequence[int], current: int) -> int:
+    """Who runs when nobody is preempted: the current actor, else the next one in order."""
+    if current in enabled:
+        return current
+    for k in enabled:
+        if k > current:
+            return k
+    return enabled[0]
+
+
+
+def make_strategy(name: str, seed: int, *, depth: int = 3, preemptions: int = 2,
+                  max_steps: int = 10_000, part: tuple[int, int] = (0, 1)) -> Strategy:
+    """A strategy by name; `part` = (job, jobs) splits dfs's tree among jobs."""
+    from stress.explore.strategies.dfs import Dfs
+    from stress.explore.strategies.pct import Pct
+    from stress.explore.strategies.random_walk import RandomWalk
+
+    if name == "random":
+        return RandomWalk(seed)
+    if name == "pct":
+        return Pct(seed, depth, max_steps)
+    if name == "dfs":
+        return Dfs(preemptions, part)
+    raise ValueError(f"strategy: must be one of {', '.join(STRATEGIES)}, got {name!r}")

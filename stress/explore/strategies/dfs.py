@@ -1,0 +1,82 @@
+"""`dfs`: every schedule with at most `preemptions` preemptions, depth first (CHESS).
+
+A preemption is a switch away from an actor that could have gone on.  Each
+schedule replays the choices of the one before up to its last step that still
+has an alternative within the bound, takes that alternative, and continues with
+the default (the current actor, or the next in order once it is done).  When no
+step has an alternative left, the bounded space is exhausted.  Only the first
+step and preemptions branch: after an actor finishes, the next in order takes
+over (reaching another order costs a preemption earlier), which keeps the space
+to (steps x actors)^bound schedules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from stress.explore.strategies import default_choice
+
+
+@dataclass
+class _Frame:
+    order: list[int]  # alternatives, the default first
+    k: int  # the alternative taken
+    current: int
+    before: int  # preemptions before this step
+
+
+class Dfs:
+    name = "dfs"
+
+    def __init__(self, preemptions: int, part: tuple[int, int] = (0, 1)) -> None:
+        if preemptions < 0:
+            raise ValueError(f"preemptions: must be at least 0, got {preemptions}")
+        self.bound = preemptions
+        self.part = part  # (job, jobs): this job explores every jobs-th first choice
+        self.exhausted = False
+        self._stack: list[_Frame] = []
+        self._pos = 0
+        self._started = False
+
+    def _cost(self, f: _Frame, actor: int) -> int:
+        return f.before + (1 if actor != f.current and f.current in f.order else 0)
+
+    def begin(self, index: int) -> bool:
+        self._pos = 0
+        if not self._started:
+            self._started = True
+            return True
+        while self._stack:
+            f = self._stack[-1]
+            f.k += 1
+            while f.k < len(f.order) and self._cost(f, f.order[f.k]) > self.bound:
+                f.k += 1
+            if f.k < len(f.order):
+                return True
+            self._stack.pop()
+        self.exhausted = True
+        return False
+
+    def choose(self, enabled: Sequence[int], current: int, step: int) -> int:
+        if self._pos < len(self._stack):
+            f = self._stack[self._pos]
+            self._pos += 1
+            return f.order[f.k]
+        before = self._cost(self._stack[-1], self._stack[-1].order[self._stack[-1].k]) \
+            if self._stack else 0
+        first = default_choice(enabled, current)
+        if current < 0:  # the first step: the root of the tree, split among the jobs
+            job, jobs = self.part
+            order = [k for i, k in enumerate([first] + [k for k in enabled if k != first])
+                     if i % jobs == job] or [first]  # (the runner gives dfs <= actors jobs)
+        elif current in enabled:
+            order = [first] + [k for k in enabled if k != first]
+        else:
+            order = [first]  # an actor finished: the next in order, no branching
+        self._stack.append(_Frame(order, 0, current, before))
+        self._pos += 1
+        return order[0]
+
+    def end(self, steps: int) -> None:
+        del self._stack[self._pos:]  # a shorter schedule than the one replayed

@@ -1,0 +1,109 @@
+"""Replay tokens: a failing schedule as one short string, like shuttle's replay strings.
+
+    <scenario path>#<payload>
+
+The payload is URL-safe base64 of unsigned LEB128 varints: format version, the
+program seed, the actor count, each actor's operations, the number of switches,
+then each switch as (steps since the previous switch, actor), and last a 32-bit
+digest of the scenario's model, roles and [explore] table, so that a token is
+refused, not misread, once the scenario it came from has changed (its strategy and
+bounds aside: any strategy's choices replay the same).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from stress.scenario import Scenario
+
+VERSION = 1
+
+
+class TokenError(Exception):
+    """A token that cannot be read: the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class Token:
+    scenario: str  # the scenario file, as given to `pagerace explore`
+    seed: int
+    ops: tuple[int, ...]
+    switches: tuple[tuple[int, int], ...]
+    digest: int
+
+    def encode(self) -> str:
+        out = bytearray()
+        for v in (VERSION, self.seed, len(self.ops), *self.ops, len(self.switches)):
+            _varint(out, v)
+        last = 0
+        for step, actor in self.switches:
+            _varint(out, step - last)
+            _varint(out, actor)
+            last = step
+        _varint(out, self.digest)
+        return f"{self.scenario}#{base64.urlsafe_b64encode(bytes(out)).decode().rstrip('=')}"
+
+
+# What a strategy changes is not part of a schedule: the same choices replay under any.
+_NOT_IN_A_SCHEDULE = {"strategy", "schedules", "depth", "preemptions", "max_steps"}
+
+
+def scenario_digest(scn: Scenario) -> int:
+    """What a schedule depends on: the model, the roles and the explorer's sizes."""
+    x = {k: v for k, v in asdict(scn.explore).items() if k not in _NOT_IN_A_SCHEDULE}
+    data = json.dumps([asdict(scn.model), [asdict(r) for r in scn.roles], x, scn.backend],
+                      sort_keys=True, default=str)
+    return int.from_bytes(hashlib.blake2s(data.encode(), digest_size=4).digest(), "little")
+
+
+def decode(text: str) -> Token:
+    path, sep, payload = text.rpartition("#")
+    if not sep or not path:
+        raise TokenError(f"token {text!r}: expected <scenario path>#<payload>")
+    try:
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    except (binascii.Error, ValueError):
+        raise TokenError(f"token {text!r}: the payload is not base64") from None
+    pos = 0
+
+    def take() -> int:
+        nonlocal pos
+        v = shift = 0
+        while True:
+            if pos >= len(raw):
+                raise TokenError(f"token {text!r}: the payload is cut short")
+            b = raw[pos]
+            pos += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+
+    if (version := take()) != VERSION:
+        raise TokenError(f"token {text!r}: format version {version}, this pagerace reads "
+                         f"{VERSION}")
+    seed = take()
+    ops = tuple(take() for _ in range(take()))
+    switches, step = [], 0
+    for _ in range(take()):
+        step += take()
+        switches.append((step, take()))
+    digest = take()
+    if pos != len(raw):
+        raise TokenError(f"token {text!r}: {len(raw) - pos} bytes after the end")
+    return Token(path, seed, ops, tuple(switches), digest)
+
+
+def _varint(out: bytearray, v: int) -> None:
+    if v < 0:
+        raise ValueError(f"a token holds non-negative numbers, got {v}")
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return

@@ -1,0 +1,213 @@
+"""One scenario's model in one process, run once per schedule from the same start.
+
+The arena is private to the explorer and small ([explore] sizes); it is booted
+once and copied back before every schedule.  Each actor gets a machine whose
+`mem` and `sys` are the scheduled memories, and its own random stream, seeded
+from the program seed: the seed fixes what every actor does, the schedule fixes
+how they interleave.  Before the scheduler starts, every actor runs `warmup`
+operations in turn, which fills caches, pools and queues without spending the
+scheduler's steps on it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from stress.anomalies import Anomaly, Kind, PageBug
+from stress.checks import audit, final_audit
+from stress.checks.teardown import teardown
+from stress.explore.memory import ScheduledMemory, ScheduledRacyMemory
+from stress.explore.scheduler import Schedule, Scheduler, StepBound
+from stress.explore.strategies import Strategy
+from stress.memory import Arena
+from stress.memory.layout import W_LEDGER_LEN
+from stress.model import Machine, mem_init, page_pool_init
+from stress.model.ptr_ring import RingStuck
+from stress.processes.plan import make_plan
+from stress.roles import ROLES, Actor, ActorSpec
+from stress.roles.base import build_schedule
+from stress.scenario import RunSpec, Scenario, Sizes
+from stress.schemes import load_scheme
+
+
+class Found(Exception):
+    """The schedule's first anomaly: it ends the schedule where it happened."""
+
+    def __init__(self, anomaly: Anomaly, step: int) -> None:
+        super().__init__(str(anomaly))
+        self.anomaly = anomaly
+        self.step = step
+
+
+@dataclass
+class Outcome:
+    """One schedule's result: what it did, and the anomaly that ended it, if any."""
+
+    schedule: Schedule
+    anomaly: Anomaly | None = None
+    step: int = -1  # where the anomaly came: -1 in the warm-up, steps at the teardown
+    phase: str = ""  # warmup, race, teardown
+    abandoned: bool = False  # past the step bound
+    trace: list[tuple[int, ...]] = field(default_factory=list)
+
+
+def pick_actors(scn: Scenario, limit: int) -> list[int]:
+    """Indexes of the plan's actors to explore: each role once in order, then the rest."""
+    plan = make_plan(scn, 0)
+    first: list[int] = []
+    rest: list[int] = []
+    seen: set[str] = set()
+    for k, spec in enumerate(plan.actors):
+        (rest if spec.role in seen else first).append(k)
+        seen.add(spec.role)
+    return sorted((first + rest)[:limit])
+
+
+class World:
+    """The scenario's actors over a private arena, reset for every schedule."""
+
+    def __init__(self, scn: Scenario) -> None:
+        x = scn.explore
+        chosen = pick_actors(scn, x.actors)
+        full = make_plan(scn, 0).actors
+        roles = [full[k] for k in chosen]
+        n = len(roles)
+        sizes = replace(scn.sizes, pages=x.pages, cache_slots=x.cache_slots,
+                        pte_slots=max(x.pte_slots, n), queue_size=x.queue_size,
+                        pool_ring_size=x.pool_ring_size, pool_cache_size=x.pool_cache_size,
+                        ledger_size=max(64, 4 * x.pages), trace_entries=0)
+        # One worker per actor: pool ownership, page-lock holders and ledgers are per actor.
+        small = replace(scn, sizes=sizes, run=replace(scn.run, workers=n),
+                        roles=tuple(replace(r, count=1) for r in scn.roles))
+        self.scn = replace(small, model=replace(scn.model, delays={}))  # no delays: ever
+        self.plan = make_plan(_only(small, roles), 0)
+        self.scheme = load_scheme(self.scn.model.scheme)
+        self.arena = Arena.create(self.plan.config)
+        mem_init(self.arena)
+        self.boot = self.arena.words.copy()
+        racy = scn.backend == "racy"
+        self.mem = (ScheduledRacyMemory if racy else ScheduledMemory)(self.arena.atomic)
+        self.sys = ScheduledMemory(self.arena.atomic)
+        self.n = n
+
+    def close(self) -> None:
+        self.arena.close()
+
+    def run(self, seed: int, ops: Sequence[int], strategy: Strategy, max_steps: int, *,
+            audit_ops: bool = True, trace: bool = False) -> Outcome:
+        """One schedule of the programs that `seed` and `ops` give, from the boot state."""
+        self.arena.words[:] = self.boot
+        sched = Scheduler(strategy, max_steps)
+        records: list[tuple[int, ...]] = []
+        phase = ["warmup"]
+
+        def report(a: Anomaly) -> None:
+            raise Found(a, -1 if phase[0] == "warmup" else sched.step)
+
+        machines = [self._machine(spec, report, sched, records if trace else None)
+                    for spec in self.plan.actors]
+        for pool, owner in enumerate(self.plan.pool_owners):
+            page_pool_init(machines[0], pool, owner)
+        rngs = [random.Random(_actor_seed(seed, k)) for k in range(self.n)]
+        actors = [ROLES[spec.role](m, rng, spec)
+                  for spec, m, rng in zip(self.plan.actors, machines, rngs, strict=True)]
+        tables = [build_schedule(list(a.ops())) for a in actors]
+        in_op = [False] * self.n
+        outcome = Outcome(Schedule())
+        try:
+            for _ in range(self.scn.explore.warmup):
+                for k in range(self.n):
+                    _op(tables[k][rngs[k].getrandbits(8)], report)
+            phase[0] = "race"
+            programs = [self._program(k, actors, tables[k], rngs[k], ops[k], in_op, report,
+                                      audit_ops) for k in range(self.n)]
+            outcome.schedule = sched.run(programs, [self.mem, self.sys])
+            phase[0] = "teardown"
+            sched.step = outcome.schedule.steps
+            L = self.arena.layout
+            for w in range(self.n):  # every actor has drained: nobody holds anything
+                self.arena.words[L.worker(w) + W_LEDGER_LEN] = 0
+            teardown(machines[0], report)
+            for found in final_audit(self.arena, self.scheme).anomalies:
+                report(found)
+        except Found as f:
+            outcome.anomaly, outcome.step, outcome.phase = f.anomaly, f.step, phase[0]
+            outcome.schedule = sched.partial or outcome.schedule
+        except StepBound:
+            outcome.abandoned = True
+            outcome.schedule = sched.partial or outcome.schedule
+        outcome.trace = records
+        return outcome
+
+    def _machine(self, spec: ActorSpec, report: Callable[[Anomaly], None], sched: Scheduler,
+                 records: list[tuple[int, ...]] | None) -> Machine:
+        m = Machine(self.arena, self.scn.model, self.scheme, report, worker=spec.worker,
+                    checks=self.scn.run.checks)
+        m.mem, m.sys = self.mem, self.sys
+        if records is not None:
+            words, pages, w = self.arena.words, self.arena.layout.pages, spec.worker
+
+            def trace(op: int, p: int, before: int, after: int, result: int, aux: int) -> None:
+                gen = int(words[pages + p * 8 + 7]) if 0 <= p else -1
+                records.append((sched.step, w, op, p, before, after, result, gen, aux))
+
+            m.trace, m.tracing = trace, True
+        return m
+
+    def _program(self, k: int, actors: list[Actor], table: list[Callable[[], None]],
+                 rng: random.Random, nops: int, in_op: list[bool],
+                 report: Callable[[Anomaly], None], audit_ops: bool) -> Callable[[], None]:
+        point = self.sys  # an access-free scheduling point: the start of an operation
+
+        def program() -> None:
+            for _ in range(nops):
+                point.point()
+                in_op[k] = True
+                _op(table[rng.getrandbits(8)], report)
+                in_op[k] = False
+                if audit_ops and not any(in_op):
+                    self._audit(actors, report)
+            point.point()
+            in_op[k] = True
+            _op(actors[k].drain, report)
+            in_op[k] = False
+
+        return program
+
+    def _audit(self, actors: list[Actor], report: Callable[[Anomaly], None]) -> None:
+        """Every actor is between operations: publish the ledgers, run the full audit."""
+        L, words = self.arena.layout, self.arena.words
+        for w, a in enumerate(actors):
+            refs = np.fromiter(a.references(), np.int64)
+            words[L.ledger(w):L.ledger(w) + len(refs)] = refs
+            words[L.worker(w) + W_LEDGER_LEN] = len(refs)
+        for anomaly in audit(self.arena, self.scheme).anomalies:
+            report(anomaly)
+
+
+def _op(op: Callable[[], None], report: Callable[[Anomaly], None]) -> None:
+    try:
+        op()
+    except PageBug:
+        pass  # reported (and a Found already raised): the kernel would have killed the task
+    except RingStuck as e:
+        report(Anomaly(Kind.RETRY_BOUND, -1, e.op, reason=str(e)))
+
+
+def _actor_seed(seed: int, k: int) -> int:
+    return seed * 1_000_003 + k
+
+
+def _only(scn: Scenario, specs: Sequence[ActorSpec]) -> Scenario:
+    """The scenario with exactly these actors, one [[roles]] entry each."""
+    from stress.scenario import RoleSpec
+
+    roles = tuple(RoleSpec(s.role, 1, s.mix, s.params) for s in specs)
+    return replace(scn, roles=roles)
+
+
+__all__ = ["Found", "Outcome", "RunSpec", "Sizes", "World", "pick_actors"]

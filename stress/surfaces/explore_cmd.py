@@ -1,0 +1,92 @@
+"""`pagerace explore` and `pagerace replay`: exploration's surfaces, like `run`'s."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from stress.explore.record import write_run
+from stress.explore.runner import ExploreOptions, Progress, explore, replay_token
+from stress.processes.rundir import RunDir
+from stress.scenario import Scenario
+
+
+class PlainProgress:
+    """schedules/s and steps/s, a line per second, on stderr."""
+
+    def __init__(self) -> None:
+        self.next = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if now < self.next:
+            return
+        self.next = now + 1.0
+        rate = p.schedules / p.elapsed if p.elapsed else 0.0
+        print(f"[{p.scenario}] {p.elapsed:5.1f}s schedules={p.schedules:,} ({rate:,.0f}/s) "
+              f"steps={p.steps:,} ({p.steps / p.elapsed if p.elapsed else 0:,.0f}/s)",
+              file=sys.stderr, flush=True)
+
+
+def explore_all(scenarios: Sequence[Scenario], opts: ExploreOptions, out: Path,
+                budget: float | None) -> list[dict[str, Any]]:
+    """Each scenario in turn, the budget split evenly; a summary per scenario."""
+    from dataclasses import replace
+
+    share = budget / len(scenarios) if budget and scenarios else None
+    summaries = []
+    progress = PlainProgress()
+    for scn in scenarios:
+        o = replace(opts, budget=share if share is not None else opts.budget)
+        run_dir = RunDir.create(out, scn.name, opts.seed)
+        result, finding = explore(scn, o, progress)
+        from stress.explore.world import pick_actors
+
+        n = len(pick_actors(scn, o.apply(scn).explore.actors))
+        summaries.append(write_run(run_dir, o.apply(scn), o, result, finding, n))
+    return summaries
+
+
+def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any:
+    from rich.table import Table
+
+    t = Table(title="pagerace explore verdicts", width=width if width < 1000 else None)
+    style = {"pass": "green", "fail": "red", "error": "yellow"}
+    for col in ("claim", "scenario", "verdict", "expected", "found", "strategy", "schedules",
+                "steps/s", "exhausted", "shrunk steps", "time to find"):
+        t.add_column(col, overflow="fold")
+    for s in summaries:
+        f = s.get("finding")
+        found = f"{f['kind']} page {f['page']} step {f['step']}" if f else "nothing"
+        shrunk = f"{f['steps_before']} -> {f['steps_after']}" if f else "-"
+        first = next(iter(s["first_detection_s"].values()), None)
+        t.add_row(s.get("claim") or "-", s["scenario"],
+                  f"[{style.get(s['verdict'], 'white')}]{s['verdict']}[/]", s["expected"],
+                  found, s["strategy"], f"{s['schedules']:,}", f"{s['steps_per_s']:,}",
+                  "yes" if s["exhausted"] else "no", shrunk,
+                  "-" if first is None else f"{first:.2f} s")
+    return t
+
+
+def print_explore(console: Any, summaries: Sequence[dict[str, Any]]) -> None:
+    console.print(explore_table(summaries, console.width))
+    for s in summaries:
+        if s.get("token"):
+            console.print(f"{s['scenario']}: replay with  pagerace replay '{s['token']}'"
+                          f"   (run directory {s['run_dir']})", soft_wrap=True)
+    passed = sum(s["verdict"] == "pass" for s in summaries)
+    console.print(f"pagerace explore: {passed} passed, {len(summaries) - passed} failed")
+
+
+def replay_command(token: str, out: Path) -> tuple[dict[str, Any], str]:
+    """Replay, write the run directory; the summary and a line saying what happened."""
+    scn, tok, r, f = replay_token(token)
+    run_dir = RunDir.create(out, scn.name, tok.seed)
+    summary = write_run(run_dir, scn, ExploreOptions(seed=tok.seed), r, f, len(tok.ops))
+    if f is None:
+        return summary, f"{scn.name}: the schedule ran {r.steps} steps and ended clean"
+    return summary, (f"{f.kind} on page {f.page} at step {f.step} ({f.phase}), actor {f.actor} "
+                     f"in {f.op}: {f.reason}")

@@ -1,0 +1,107 @@
+"""`pagerace explore` and `replay` on the real model: found, shrunk, replayed, reported."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stress.explore.runner import ExploreOptions, explore, replay_token
+from stress.explore.token import Token, TokenError, decode
+from stress.scenario import load_scenario
+from stress.surfaces.cli import main
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+C10 = SCENARIOS / "c10-lookup-skips-recheck.toml"
+C10_CONTROL = SCENARIOS / "c10-lookup-rechecks.toml"
+
+
+@pytest.fixture(scope="module")
+def c10_finding():  # type: ignore[no-untyped-def]
+    scn = load_scenario(C10)
+    return scn, *explore(scn, ExploreOptions(strategy="pct", seed=1, schedules=50_000))
+
+
+def test_c10_stale_tryget_is_found_without_its_delay(c10_finding) -> None:
+    """The explorer ignores the 20 us delay and still finds the stale tryget."""
+    scn, result, finding = c10_finding
+    assert scn.model.delays and finding is not None
+    assert finding.kind == "stale-tryget" and finding.steps_after <= finding.steps_before
+
+
+def test_the_token_replays_the_same_anomaly_at_the_same_step(c10_finding) -> None:
+    """Replayed twice: the same kind, page and step, and the very same trace."""
+    _, _, finding = c10_finding
+    runs = [replay_token(finding.token) for _ in range(2)]
+    for _, _, _, f in runs:
+        assert f is not None
+        assert (f.kind, f.page, f.step) == (finding.kind, finding.page, finding.step)
+    assert runs[0][3].outcome.trace == runs[1][3].outcome.trace
+    assert runs[0][3].outcome.trace == finding.outcome.trace
+
+
+def test_the_control_is_exhausted_clean_at_one_preemption() -> None:
+    """C10's control under dfs with bound 1: every schedule run, nothing found."""
+    scn = load_scenario(C10_CONTROL)
+    result, finding = explore(scn, ExploreOptions(strategy="dfs", preemptions=1))
+    assert finding is None and result.exhausted and result.schedules > 1
+
+
+def test_a_changed_scenario_refuses_its_old_tokens(c10_finding, tmp_path: Path) -> None:
+    """The digest covers the model: a token for another configuration is refused."""
+    _, _, finding = c10_finding
+    tok = decode(finding.token)
+    changed = tmp_path / "c10.toml"
+    changed.write_text(C10.read_text().replace("pages = 256", "pages = 256\nmemcg = \"unmap\""))
+    bad = replace(tok, scenario=str(changed)).encode()
+    with pytest.raises(TokenError, match="has changed"):
+        replay_token(bad)
+
+
+@given(st.integers(0, 1 << 62), st.lists(st.integers(0, 1000), min_size=1, max_size=8),
+       st.lists(st.tuples(st.integers(0, 500), st.integers(0, 7)), max_size=20),
+       st.integers(0, (1 << 32) - 1))
+def test_tokens_round_trip(seed: int, ops: list[int], sw: list[tuple[int, int]],
+                           digest: int) -> None:
+    """Whatever a schedule is, its token decodes to it."""
+    switches = tuple(sorted(dict(sw).items()))
+    tok = Token("scenarios/x.toml", seed, tuple(ops), switches, digest)
+    assert decode(tok.encode()) == tok
+
+
+@pytest.mark.parametrize("text", ["nothing", "a.toml#", "a.toml#!!!", "a.toml#AQ", "a.toml#Ag"])
+def test_a_malformed_token_is_one_line_and_exit_2(text: str, capsys) -> None:
+    """Bad tokens: one line naming the token and why, exit code 2."""
+    assert main(["replay", text]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pagerace replay: token") and "\n" not in err
+
+
+def test_explore_command_writes_the_run_directory_and_replays(tmp_path: Path, capsys) -> None:
+    """explore finds C10, writes summary (mode explore) and a log report can read; replay agrees."""
+    assert main(["explore", str(C10), "--out", str(tmp_path / "x"), "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    [run] = list((tmp_path / "x").iterdir())
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["mode"] == "explore" and summary["verdict"] == "pass"
+    assert summary["token"] and summary["token"] in out.replace("\n", "")
+    assert {"manifest.json", "explore.jsonl", "traces.npz"} <= {p.name for p in run.iterdir()}
+    assert main(["report", str(run)]) == 0
+    text = capsys.readouterr().out
+    assert "step" in text and f"found stale-tryget on page {summary['finding']['page']}" in text
+    assert main(["replay", summary["token"], "--out", str(tmp_path / "r")]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    f = summary["finding"]
+    assert line.startswith(f"stale-tryget on page {f['page']} at step {f['step']}")
+
+
+def test_a_clean_scenario_that_fails_under_exploration_exits_1(tmp_path: Path) -> None:
+    """The control with its recheck switched off is no longer clean: verdict fail, exit 1."""
+    broken = tmp_path / "c10-control-broken.toml"
+    broken.write_text(C10_CONTROL.read_text().replace("lookup_skips_recheck = false",
+                                                      "lookup_skips_recheck = true"))
+    assert main(["explore", str(broken), "--out", str(tmp_path / "x")]) == 1
