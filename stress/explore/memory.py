@@ -21,19 +21,20 @@ def _no_point() -> None:
 class ScheduledMemory:
     """Sequentially consistent accesses, one scheduling point each."""
 
-    __slots__ = ("_a", "point")
+    __slots__ = ("_a", "_load", "_store", "point")
 
     def __init__(self, atomic: Atomic64) -> None:
         self._a = atomic
+        self._load, self._store = atomic.load, atomic.store
         self.point: Callable[[], None] = _no_point  # the scheduler installs its own
 
     def load(self, i: int, /) -> int:
         self.point()
-        return self._a.load(i)
+        return self._load(i)
 
     def store(self, i: int, v: int, /) -> None:
         self.point()
-        self._a.store(i, v)
+        self._store(i, v)
 
     def fetch_add(self, i: int, d: int, /) -> int:
         self.point()

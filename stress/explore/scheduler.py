@@ -63,12 +63,13 @@ class Scheduler:
                 if step >= self.max_steps:
                     raise StepBound(f"more than {self.max_steps} steps")
                 k = choose(enabled, current, step)
-                if k not in enabled:
-                    raise Nondeterminism(f"step {step}: actor {k} chosen, {enabled} can run")
-                if current in enabled and k != current:
-                    sched.preemptions += 1
-                if k != default_choice(enabled, current):
-                    sched.switches.append((step, k))
+                if k != current:
+                    if k not in enabled:
+                        raise Nondeterminism(f"step {step}: actor {k} chosen, {enabled} can run")
+                    if current in enabled:
+                        sched.preemptions += 1
+                    if k != default_choice(enabled, current):
+                        sched.switches.append((step, k))
                 sched.choices.append(k)
                 self.step, self.actor = step, k
                 threads[k].switch()

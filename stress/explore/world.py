@@ -93,6 +93,7 @@ class World:
         self.mem = (ScheduledRacyMemory if racy else ScheduledMemory)(self.arena.atomic)
         self.sys = ScheduledMemory(self.arena.atomic)
         self.n = n
+        self._tables: list[list[int]] | None = None
 
     def close(self) -> None:
         self.arena.close()
@@ -115,7 +116,11 @@ class World:
         rngs = [random.Random(_actor_seed(seed, k)) for k in range(self.n)]
         actors = [ROLES[spec.role](m, rng, spec)
                   for spec, m, rng in zip(self.plan.actors, machines, rngs, strict=True)]
-        tables = [build_schedule(list(a.ops())) for a in actors]
+        if self._tables is None:  # which op each of 256 draws picks: the same every schedule
+            self._tables = [build_schedule([(i, w) for i, (_, w) in enumerate(a.ops())])
+                            for a in actors]
+        tables = [[ops[i] for i in table] for ops, table in
+                  zip(([op for op, _ in a.ops()] for a in actors), self._tables, strict=True)]
         in_op = [False] * self.n
         outcome = Outcome(Schedule())
         try:

@@ -577,6 +577,7 @@ class Supervisor:
                           "inflight_at_destroy": self.inflight_at_destroy.get(k)})
         summary = {
             "scenario": self.scn.name, "claim": self.scn.claim, "seed": self.seed,
+            "scenario_file": self.scn.path,
             "verdict": verdict(self.scn.expect, counts, bool(self.errors)),
             "expected": self.scn.expect.describe(), "anomalies": counts,
             "first_detection_s": {k: round(v - (race_t0 - self.t0), 4)

@@ -13,9 +13,11 @@ import random
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from stress.model import Machine, page_use, put_page
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,7 @@ class Owner(Actor):
             self.release()
 
 
-def build_schedule(ops: list[tuple[Callable[[], None], float]], bits: int = 8
-                   ) -> list[Callable[[], None]]:
+def build_schedule(ops: list[tuple[T, float]], bits: int = 8) -> list[T]:
     """A 2**bits list of ops in proportion to their weights (largest remainder)."""
     size = 1 << bits
     total = sum(w for _, w in ops)
@@ -149,7 +150,7 @@ def build_schedule(ops: list[tuple[Callable[[], None], float]], bits: int = 8
     order = sorted(range(len(ops)), key=lambda k: shares[k] - counts[k], reverse=True)
     for k in order[:size - sum(counts)]:
         counts[k] += 1
-    schedule: list[Callable[[], None]] = []
+    schedule: list[T] = []
     for (op, _), c in zip(ops, counts, strict=True):
         schedule.extend([op] * c)
     random.Random(0).shuffle(schedule)

@@ -181,10 +181,21 @@ def build_parser() -> argparse.ArgumentParser:
     atomics = bsub.add_parser("atomics", help="ns per memory-interface call, every backend")
     _bench_options(atomics, with_defaults=False)
     atomics.add_argument("--calls", type=_number_in(int, 1, 1 << 40), default=1_000_000)
+    bex = bsub.add_parser("explore", help="the explorer's scheduling points per second")
+    _bench_options(bex, with_defaults=False)
     return parser
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.what == "explore":
+        import json as json_
+
+        from stress.surfaces.bench_explore import bench_explore, report_explore
+
+        rx = bench_explore(args.repeat, args.duration)
+        print(json_.dumps(rx, indent=2) if args.json else report_explore(rx), end="" if
+              not args.json else "\n")
+        return EXIT_OK
     if args.what == "atomics":
         from stress.surfaces.bench_atomics import bench_atomics, report_atomics
 

@@ -27,6 +27,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="parent directory of the scenario run directories")
     group.addoption("--pagerace-start-method", default="forkserver",
                     choices=("forkserver", "spawn", "fork"))
+    group.addoption("--pagerace-explore", action="store_true",
+                    help="also collect one explorer item per scenario (pagerace explore)")
+    group.addoption("--pagerace-explore-budget", type=float, default=30.0,
+                    help="seconds of exploring per explorer item (default 30)")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -48,6 +52,8 @@ class ScenarioFile(pytest.File):
             if heavy:
                 item.add_marker(pytest.mark.xdist_group(HEAVY_GROUP))
             yield item
+        if self.config.getoption("--pagerace-explore"):
+            yield ExploreItem.from_parent(self, name=f"{scn.name}[explore]", scenario=scn)
 
 
 class ScenarioFailed(Exception):
@@ -84,8 +90,37 @@ class ScenarioItem(pytest.Item):
             lines = [f"verdict {s['verdict']}: expected {s['expected']}, saw {seen}"]
             lines += [f"  {e}" for e in s["errors"]]
             lines.append(f"  pagerace report {s['run_dir']}")
+            if s.get("mode") == "explore" and s.get("token"):
+                lines.append(f"  pagerace replay '{s['token']}'")
+            elif self.scenario.path:
+                lines.append(f"  a deterministic, minimal reproducer: pagerace explore "
+                             f"{self.scenario.path}")
             return "\n".join(lines)
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"scenario {self.name} ({self.scenario.claim or 'no claim'})"
+
+
+class ExploreItem(ScenarioItem):
+    """The scenario under the explorer (one process, its [explore] strategy and bounds)."""
+
+    def __init__(self, *, scenario: Scenario, **kw: Any) -> None:
+        super().__init__(scenario=scenario, seed=1, **kw)
+
+    def runtest(self) -> None:
+        from stress.explore.record import write_run
+        from stress.explore.runner import ExploreOptions, explore
+        from stress.explore.world import pick_actors
+        from stress.processes.rundir import RunDir
+
+        out = Path(self.config.getoption("--pagerace-out"))
+        opts = ExploreOptions(budget=self.config.getoption("--pagerace-explore-budget"))
+        result, finding = explore(self.scenario, opts)
+        run_dir = RunDir.create(out, f"{self.scenario.name}-explore", 1)
+        n = len(pick_actors(self.scenario, self.scenario.explore.actors))
+        summary = write_run(run_dir, opts.apply(self.scenario), opts, result, finding, n)
+        self.user_properties.append(("verdict", summary["verdict"]))
+        self.user_properties.append(("run_dir", summary["run_dir"]))
+        if summary["verdict"] != "pass":
+            raise ScenarioFailed(summary)

@@ -92,6 +92,10 @@ def print_results(console: Console, summaries: Sequence[dict[str, Any]], *,
             console.print(f"{state}: {s['scenario']} seed {s['seed']}{why}: "
                           f"pagerace report {s['run_dir']}", soft_wrap=True, highlight=False,
                           markup=False)
+            if state == "fail" and s.get("mode") != "explore" and s.get("scenario_file"):
+                console.print(f"  a deterministic, minimal reproducer: pagerace explore "
+                              f"{s['scenario_file']}", soft_wrap=True, highlight=False,
+                              markup=False)
     if output_error:
         print(f"pagerace: {output_error}", file=sys.stderr)
     done = [s for s in summaries if not s.get("interrupted")]

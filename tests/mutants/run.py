@@ -18,12 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -31,17 +29,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent))  # tests/patches.py
+
+from patches import Patch, PatchError, package_dir, patched_copy  # noqa: E402
+
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 TIMEOUT_S = 900
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    file: str
-    bug: str
-    old: str
-    new: str
 
 
 @dataclass
@@ -61,36 +54,10 @@ class Outcome:
         return bool(self.failed)
 
 
-def load(names: list[str]) -> Iterator[Mutant]:
+def load(names: list[str]) -> Iterator[Patch]:
     for path in sorted(HERE.glob("*.toml")):
-        if names and path.stem not in names:
-            continue
-        try:
-            d = tomllib.loads(path.read_text())
-            m = Mutant(path.stem, d["file"], d["bug"], d["old"], d["new"])
-        except (tomllib.TOMLDecodeError, KeyError) as e:
-            raise SystemExit(f"{path}: malformed patch: {e}") from None
-        yield m
-
-
-def package_dir() -> Path:
-    """The installed package, built extension included (never the source tree)."""
-    out = subprocess.run([sys.executable, "-c", "import stress; print(stress.__file__)"],
-                         capture_output=True, text=True, cwd=tempfile.gettempdir(), check=True)
-    return Path(out.stdout.strip()).parent
-
-
-def apply(m: Mutant, scratch: Path) -> None:
-    if not m.old:
-        return  # the baseline
-    target = scratch / m.file
-    if not target.is_file():
-        raise SystemExit(f"{m.name}: file: {m.file} is not in the package")
-    text = target.read_text()
-    if text.count(m.old) != 1:
-        raise SystemExit(f"{m.name}: old: occurs {text.count(m.old)} times in {m.file}, "
-                         "not once")
-    target.write_text(text.replace(m.old, m.new))
+        if not names or path.stem in names:
+            yield Patch.load(path)
 
 
 def run_suite(scratch: Path, out: Path, scenarios: list[Path]) -> list[dict[str, object]]:
@@ -101,7 +68,7 @@ def run_suite(scratch: Path, out: Path, scenarios: list[Path]) -> list[dict[str,
     return [json.loads(p.read_text()) for p in sorted(out.glob("*/summary.json"))]
 
 
-def judge(m: Mutant, summaries: list[dict[str, object]], wall_s: float) -> Outcome:
+def judge(m: Patch, summaries: list[dict[str, object]], wall_s: float) -> Outcome:
     o = Outcome(m.name, m.bug, m.file, wall_s=round(wall_s, 1))
     order = {p.stem: k for k, p in enumerate(SCENARIOS)}
     summaries.sort(key=lambda s: order.get(str(s["scenario"]), 99))
@@ -135,12 +102,9 @@ def _unexpected(s: dict[str, object]) -> tuple[str, float | None]:
     return "(expected detection missing)", None
 
 
-def one(m: Mutant, pkg: Path, scenarios: list[Path]) -> Outcome:
+def one(m: Patch, pkg: Path, scenarios: list[Path]) -> Outcome:
     with tempfile.TemporaryDirectory(prefix=f"pagerace-mutant-{m.name}-") as tmp:
-        scratch = Path(tmp)
-        shutil.copytree(pkg, scratch / "stress",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        apply(m, scratch)
+        scratch = patched_copy(m, Path(tmp), pkg)
         start = time.monotonic()
         summaries = run_suite(scratch, scratch / "runs", scenarios)
         return judge(m, summaries, time.monotonic() - start)
@@ -175,10 +139,17 @@ def main() -> int:
     ap.add_argument("--baseline", action="store_true",
                     help="first check the unmutated copy passes the suite")
     args = ap.parse_args()
-    mutants = list(load(args.names))
     pkg = args.package or package_dir()
+    try:
+        mutants = list(load(args.names))
+        for m in mutants:  # every patch must apply before any suite runs
+            with tempfile.TemporaryDirectory() as tmp:
+                patched_copy(m, Path(tmp), pkg)
+    except PatchError as e:
+        print(e, file=sys.stderr)
+        return 2
     if args.baseline:
-        base = one(Mutant("baseline", "stress/__init__.py", "none", "", ""), pkg, SCENARIOS)
+        base = one(Patch("baseline", "stress/__init__.py", "none", "", "", {}), pkg, SCENARIOS)
         if base.failed or base.errors:
             print(f"baseline: the unmutated suite fails: {base.failed + base.errors}")
             return 1

@@ -25,28 +25,25 @@ class Pct:
         self.k = 0  # the longest schedule seen: where change points may fall
         self.max_steps = max_steps
         self._rng = random.Random(seed)
-        self._prio: dict[int, float] = {}
+        self._prio: list[float] = []  # per actor, drawn at its first sight
         self._change: dict[int, float] = {}  # step -> the priority the runner drops to
 
     def begin(self, index: int) -> bool:
         self._rng = random.Random(self.seed * 1_000_003 + index)
-        self._prio = {}
+        self._prio = []
         k = self.k or 64
         steps = self._rng.sample(range(1, k + 1), min(self.depth - 1, k))
         self._change = {s: self.depth - 1 - i for i, s in enumerate(sorted(steps))}
         return True
 
-    def _priority(self, actor: int) -> float:
-        p = self._prio.get(actor)
-        if p is None:  # first sight: a random rank above every change-point priority
-            p = self._prio[actor] = self.depth + self._rng.random()
-        return p
-
     def choose(self, enabled: Sequence[int], current: int, step: int) -> int:
-        drop = self._change.get(step)
-        if drop is not None and current >= 0:
-            self._prio[current] = drop
-        return max(enabled, key=self._priority)
+        prio = self._prio
+        if len(prio) <= enabled[-1]:  # first sight: random ranks above every change point
+            prio.extend(self.depth + self._rng.random()
+                        for _ in range(enabled[-1] + 1 - len(prio)))
+        if step in self._change and current >= 0:
+            prio[current] = self._change[step]
+        return max(enabled, key=prio.__getitem__)
 
     def end(self, steps: int) -> None:
         self.k = min(max(self.k, steps), self.max_steps)

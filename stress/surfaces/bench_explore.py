@@ -1,0 +1,104 @@
+"""`pagerace bench explore`: scheduling points per second of the explorer, side by side.
+
+The full role mix (every role, one actor each, pct), for a fixed time per run:
+one process with the inline checks only, the same with the full audit after
+every quiescent operation, and `--jobs 2` over one job.  Each figure is the
+median of `repeat` runs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from stress.explore.runner import ExploreOptions, explore_job
+from stress.scenario import Scenario, parse_scenario
+from stress.schemes import DEFAULT_SCHEME
+from stress.surfaces.bench_harness import FULL_MIX
+
+TARGETS = {"points_per_s_inline": (">=", 100_000), "jobs_2_over_1": (">=", 1.7)}
+
+
+def bench_explore_scenario(audit: bool) -> Scenario:
+    return parse_scenario({
+        "name": f"bench-explore-{'audit' if audit else 'inline'}",
+        "model": {"scheme": DEFAULT_SCHEME, "memcg": "lifetime"},
+        "roles": FULL_MIX,
+        "expect": {"clean": True},
+        "explore": {"strategy": "pct", "actors": len(FULL_MIX), "audit": audit,
+                    "schedules": 1 << 40},
+    }, "<bench>")
+
+
+def points_per_s(audit: bool, seconds: float, seed: int) -> float:
+    r = explore_job(bench_explore_scenario(audit), seed, seconds)
+    if r.finding is not None:
+        raise RuntimeError(f"bench exploration found {r.finding_kind}: the model is broken")
+    return r.steps / r.seconds
+
+
+def jobs_points_per_s(jobs: int, seconds: float, seed: int) -> float:
+    """All jobs' points over the longest job's exploring time (process start-up left out)."""
+    from stress.explore.runner import _run_jobs
+
+    with tempfile.TemporaryDirectory(prefix="pagerace-bench-") as tmp:
+        path = Path(tmp) / "bench.toml"
+        path.write_text(_toml(bench_explore_scenario(False)))
+        scn = replace(bench_explore_scenario(False), path=str(path))
+        results = _run_jobs(scn, ExploreOptions(seed=seed, jobs=jobs, budget=seconds))
+    return sum(r.steps for r in results) / max(r.seconds for r in results)
+
+
+def _toml(scn: Scenario) -> str:
+    roles = "\n".join("[[roles]]\n" + "\n".join(f"{k} = {_v(v)}" for k, v in r.items())
+                      for r in FULL_MIX)
+    return (f'name = "{scn.name}"\n[model]\nscheme = "{DEFAULT_SCHEME}"\nmemcg = "lifetime"\n'
+            f"{roles}\n[expect]\nclean = true\n[explore]\nstrategy = \"pct\"\n"
+            f"actors = {len(FULL_MIX)}\nschedules = {1 << 40}\naudit = false\n")
+
+
+def _v(v: object) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else f'"{v}"' \
+        if isinstance(v, str) else str(v)
+
+
+def bench_explore(repeat: int, seconds: float) -> dict[str, Any]:
+    inline, audited, one, two = [], [], [], []
+    for k in range(repeat):  # alternating, so a busy spell hits every measure alike
+        inline.append(points_per_s(False, seconds, k + 1))
+        audited.append(points_per_s(True, seconds, k + 1))
+        one.append(jobs_points_per_s(1, seconds, k + 1))
+        two.append(jobs_points_per_s(2, seconds, k + 1))
+    return {
+        "repeat": repeat, "seconds": seconds, "actors": len(FULL_MIX),
+        "points_per_s_inline": round(statistics.median(inline)),
+        "points_per_s_audit": round(statistics.median(audited)),
+        "points_per_s_jobs_1": round(statistics.median(one)),
+        "points_per_s_jobs_2": round(statistics.median(two)),
+        "jobs_2_over_1": round(statistics.median(t / o for t, o in zip(two, one, strict=True)),
+                               2),
+        "runs_inline": [round(v) for v in inline], "runs_audit": [round(v) for v in audited],
+    }
+
+
+def report_explore(r: dict[str, Any]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"pagerace bench explore (median of {r['repeat']}, {r['seconds']} s "
+                        f"runs, {r['actors']} actors, pct)")
+    for col in ("measure", "value", "target", "met"):
+        table.add_column(col)
+    for key, value in r.items():
+        if key in ("repeat", "seconds", "actors") or key.startswith("runs_"):
+            continue
+        target = TARGETS.get(key)
+        met = "-" if not target else "yes" if value >= target[1] else "[red]no[/]"
+        table.add_row(key, f"{value:,}", f">= {target[1]:,}" if target else "", met)
+    console = Console(record=True, width=100)
+    with console.capture() as cap:
+        console.print(table)
+    return cap.get()

@@ -1,0 +1,40 @@
+"""Three bugs with windows too narrow for a 2-second stress run, each found by the explorer.
+
+Each is a patch of tests/explore_bugs/ with the scenario it shows in.  The package is
+copied, patched, and `pagerace explore` run on the copy in its own process; the test
+fails if the explorer stops finding the bug (within 60 s of exploring).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from patches import Patch, patched_copy
+
+BUGS = Path(__file__).resolve().parent / "explore_bugs"
+
+
+@pytest.mark.xdist_group("explore-bugs")
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", sorted(p.stem for p in BUGS.glob("*.toml")))
+def test_the_explorer_finds_the_narrow_bug(name: str, tmp_path: Path) -> None:
+    """pagerace explore on the patched copy: the scenario fails with the bug's anomaly kind."""
+    patch = Patch.load(BUGS / f"{name}.toml")
+    scenario = (BUGS / patch.extra["scenario"]).resolve()
+    root = patched_copy(patch, tmp_path / "pkg")
+    env = dict(os.environ, PYTHONPATH=str(root), PYTHONSAFEPATH="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "stress", "explore", str(scenario), "--budget", "60",
+         "--out", str(tmp_path / "runs")],
+        cwd=root, env=env, capture_output=True, text=True, timeout=280)
+    [summary_file] = (tmp_path / "runs").glob("*/summary.json")
+    summary = json.loads(summary_file.read_text())
+    finding = summary["finding"]
+    assert finding is not None, f"{name}: not found in {summary['schedules']} schedules"
+    assert finding["kind"] == patch.extra["kind"], finding
+    assert proc.returncode == 1 and summary["verdict"] == "fail"  # a clean scenario broken
