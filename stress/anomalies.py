@@ -37,6 +37,7 @@ class Kind(StrEnum):
     FREE_LIST_VIOLATION = "free-list-violation"
     MAPPING_MISMATCH = "mapping-mismatch"
     FLAGS_VIOLATION = "flags-violation"
+    RING_VIOLATION = "ring-violation"
     CONSERVATION = "conservation"
     RETRY_BOUND = "retry-bound"
     WORKER_CRASH = "worker-crash"

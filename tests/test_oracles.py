@@ -236,3 +236,30 @@ def test_audit_is_silent_after_a_mixed_workload(harness) -> None:
     zap_page(h.m, q, 3)  # the final put of q
     assert h.pstate(p) == PS_FREE and h.pstate(q) == PS_FREE and h.kinds() == []
     assert audit(h.arena, h.m.scheme).counts == {}
+
+
+def test_a_ring_cell_not_handed_back_is_a_ring_violation(harness) -> None:
+    """A consumed cell whose sequence was not advanced breaks the ring's invariant."""
+    h = harness(scheme="driver_ref")
+    p = page_pool_alloc_pages(h.m, 0)
+    page_pool_put_page(h.m, 0, p)  # into the ring (not the owner's cache: allow_direct off)
+    assert audit(h.arena, h.m.scheme).counts == {}
+    L, words = h.arena.layout, h.arena.words
+    base = L.pool_ring(0)
+    assert page_pool_alloc_pages(h.m, 0) == p  # consumed: its cell is handed back
+    words[base + 2] = 1  # ... as if the consumer had not advanced the sequence
+    res = audit(h.arena, h.m.scheme)  # (the page the test took is nobody's: a lost-update)
+    [ring] = [a for a in res.anomalies if a.kind == "ring-violation"]
+    assert "pool 0's ring: cell 0 (empty" in ring.reason
+
+
+def test_a_free_page_with_a_stale_destructor_is_bad(harness) -> None:
+    """A page back on the free list still naming a destructor is reported by the audit."""
+    h = harness(scheme="dtor_ref1")
+    p = alloc_page(h.m)
+    put_page(h.m, p)
+    assert audit(h.arena, h.m.scheme).counts == {}
+    h.arena.pages["dtor"][p] = 1
+    res = audit(h.arena, h.m.scheme)
+    assert res.counts == {"bad-page": 1}
+    assert res.anomalies[0].reason == "a free page with a stale dtor (1)"

@@ -15,9 +15,11 @@ from stress.anomalies import Anomaly, Kind
 from stress.checks.holders import expected_refcounts, pool_pages
 from stress.checks.structures import (
     check_free_list,
+    check_free_pages,
     check_mappings,
     check_page_locks,
     check_pool_contents,
+    check_rings,
 )
 from stress.memory import Arena
 from stress.memory.layout import (
@@ -124,6 +126,8 @@ def audit(arena: Arena, scheme: Scheme) -> AuditResult:
     check_pool_contents(arena, r)
     check_mappings(arena, r)
     check_page_locks(arena, r)
+    check_rings(arena, r)
+    check_free_pages(arena, r)
     return r
 
 

@@ -10,6 +10,7 @@ are left out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +22,7 @@ from stress.memory.layout import FL_HEAD, FREELIST_HDR
 from stress.model import PS_FREE, PS_LEAKED, PS_POOLED
 from stress.model import flags as F
 from stress.model.page_pool import pp_encode
+from stress.model.ptr_ring import ptr_ring_damage
 
 if TYPE_CHECKING:
     from stress.checks.audit import AuditResult
@@ -121,3 +123,36 @@ def check_page_locks(arena: Arena, r: AuditResult) -> None:
         r.add(Kind.PAGE_LOCK_VIOLATION, off, lambda p: (
             "PG_locked set with no holder" if locked[p] else
             f"PG_locked clear, the harness knows holder token {int(words[L.lock_owner + p])}"))
+
+
+def check_rings(arena: Arena, r: AuditResult) -> None:
+    """Every pool ring and socket queue: sequence words consistent with head and tail."""
+    L, words = arena.layout, arena.words
+    rings = [(f"pool {k}'s ring", L.pool_ring(k), L.config.pool_ring_size)
+             for k in range(L.config.npools)]
+    rings += [(f"socket queue {k}", L.queue(k), L.config.queue_size)
+              for k in range(L.config.nqueues)]
+    for name, base, size in rings:
+        if why := ptr_ring_damage(words, base, size):
+            r.add(Kind.RING_VIOLATION, _NONE, f"{name}: {why}")
+
+
+# A free page is clean: what free_pages_prepare cleared or checked, and the words the
+# harness's schemes use (pp, dtor), which nothing but a stale owner leaves set.
+_CLEAN = {"refcount": 0, "mapcount": -1, "mapping": 0, "memcg": 0, "pp": 0, "dtor": 0,
+          "flags": 0}
+
+
+def check_free_pages(arena: Arena, r: AuditResult) -> None:
+    """Every free page as the allocator would hand it out: no stale field."""
+    L, words = arena.layout, arena.words
+    free = words[L.pstate:L.pstate + L.config.npages] == PS_FREE
+    for name, want in _CLEAN.items():
+        field = arena.pages[name]
+        stale = np.flatnonzero(free & (field != want))
+        if stale.size:
+            r.add(Kind.BAD_PAGE, stale, _stale(name, field))
+
+
+def _stale(name: str, field: np.ndarray) -> Callable[[int], str]:
+    return lambda p: f"a free page with a stale {name} ({int(field[p])})"

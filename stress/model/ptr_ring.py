@@ -80,3 +80,25 @@ def ptr_ring_entries(words: np.ndarray, base: int, size: int) -> np.ndarray:
     idx = np.arange(head, tail, dtype=np.int64) & (size - 1)
     entries: np.ndarray = words[base + RING_HDR + 1 + 2 * idx].copy()
     return entries
+
+
+def ptr_ring_damage(words: np.ndarray, base: int, size: int) -> str | None:
+    """Why a quiescent ring's sequence words disagree with its head and tail, or None.
+
+    Between operations, the cell of every position in [head, tail) holds position + 1
+    (filled, for the consumer), and the cell of every position in [tail, head + size)
+    holds the position itself (empty, for the producer of that lap).
+    """
+    head, tail = int(words[base + RING_HEAD]), int(words[base + RING_TAIL])
+    if not 0 <= tail - head <= size:
+        return f"head {head}, tail {tail}: {tail - head} entries in a ring of {size}"
+    pos = np.arange(head, head + size, dtype=np.int64)
+    want = np.where(pos < tail, pos + 1, pos)
+    seq = words[base + RING_HDR + 2 * (pos & (size - 1))]
+    bad = np.flatnonzero(seq != want)
+    if bad.size:
+        k = int(bad[0])
+        what = "filled" if pos[k] < tail else "empty"
+        return (f"cell {int(pos[k]) & (size - 1)} ({what}, position {int(pos[k])}) has sequence "
+                f"{int(seq[k])}, not {int(want[k])}")
+    return None
