@@ -50,7 +50,7 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
               finding: Finding | None, nactors: int) -> dict[str, Any]:
     x = scn.explore
     run_dir.write_json("manifest.json", {
-        "mode": "explore", "scenario": scn.to_dict(), "seed": opts.seed,
+        "mode": "explore", "scenario": scn.to_dict(), "seed": opts.seed, "workers": nactors,
         "options": asdict(opts), "explore": asdict(x), "backend": scn.backend,
         "versions": {"pagerace": __version__, "python": sys.version.split()[0],
                      "numpy": np.__version__},

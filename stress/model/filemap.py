@@ -35,7 +35,7 @@ def add_to_page_cache_lru(m: Machine, p: int, index: int) -> bool:
 
 def filemap_get_entry(m: Machine, index: int) -> int:
     """Lockless lookup with tryget and recheck; the page comes back referenced, or -1."""
-    return lockless_get(m, m.L.cache + index, not m.cfg.lookup_skips_recheck,
+    return lockless_get(m, m.L.cache, index, not m.cfg.lookup_skips_recheck,
                         "filemap_get_entry")
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import stress.model.swap as swap
 from stress.anomalies import Kind
-from stress.model.machine import Machine, spin
+from stress.model.machine import Machine, Op, spin
 from stress.model.page_ref import get_page_unless_zero, page_ref_count
 
 
-def lockless_get(m: Machine, slot: int, recheck: bool = True, op: str = "lockless_get") -> int:
+def lockless_get(m: Machine, base: int, index: int, recheck: bool = True,
+                 op: str = "lockless_get") -> int:
     """A referenced page from the slot, or -1 if empty (or still racing after the retries).
 
     The harness's identity oracle, for a lookup that does not recheck: it notes the
@@ -25,12 +26,14 @@ def lockless_get(m: Machine, slot: int, recheck: bool = True, op: str = "lockles
     through too.  (After a passed recheck the page is the slot's: the held reference
     fixes it.)
     """
-    sys, checks = m.sys, m.checks
+    sys, checks, slot = m.sys, m.checks, base + index
     for _ in range(m.cfg.lookup_retries):
         v = sys.load(slot)
         if v == 0:
             return -1
         p = v - 1
+        if m.tracing:  # the read the tryget relies on: where a stale tryget's window opens
+            m.trace(Op.slot_read, p, 0, 0, int(base != m.L.cache), index)
         seen = m.gen(p) if checks else 0
         if m.delay_lookup_tryget:
             spin(m.delay_lookup_tryget)
@@ -44,6 +47,6 @@ def lockless_get(m: Machine, slot: int, recheck: bool = True, op: str = "lockles
         if checks and (now := m.gen(p)) != seen and m.shadow.load(slot) != v:
             m.report(Kind.STALE_TRYGET, p, op, refcount=page_ref_count(m, p),
                      reason=f"the slot named the page at generation {seen}; the tryget took "
-                            f"generation {now}, never rechecked", slot=slot, seen_gen=seen)
+                            f"generation {now}, never rechecked", index=index, seen_gen=seen)
         return p
     return -1

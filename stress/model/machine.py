@@ -53,6 +53,11 @@ class Op:
     misroute = 20
     bad_page = 21
     use = 22
+    # The reads that open a race window (a check the act after it relies on).
+    slot_read = 23  # a lockless lookup loaded a slot: aux = index, result = 0 cache, 1 PTE
+    refcount_check = 24  # a refcount read before acting on it: before = the count read
+    swapcache_delete = 25  # swap-cache removal begins: result = 1 when it puts first
+    swapcache_clear = 26  # ... and clears PG_swapcache
 
 
 def spin(seconds: float) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from stress.anomalies import Kind
 from stress.model import flags as F
-from stress.model.machine import Machine, spin
+from stress.model.machine import Machine, Op, spin
 from stress.model.page_ref import get_page, page_ref_count, page_ref_sub
 from stress.model.swap import put_page
 
@@ -29,13 +29,22 @@ def delete_from_swap_cache(m: Machine, p: int) -> None:
     fault `swapcache_put_before_clear` is a removal written the other way round, dropping
     the cache's reference with put_page first: that put may be the final one.
     """
-    if m.cfg.swapcache_put_before_clear:
+    put_first = m.cfg.swapcache_put_before_clear
+    if m.tracing:
+        m.trace(Op.swapcache_delete, p, 0, 0, int(put_first), 0)
+    if put_first:
         put_page(m, p)
         if m.delay_swapcache_put_clear:
             spin(m.delay_swapcache_put_clear)
-        F.clear_page_flag(m, p, F.PG_swapcache)
+        _clear_swapcache(m, p)
     else:
-        F.clear_page_flag(m, p, F.PG_swapcache)
+        _clear_swapcache(m, p)
         if m.delay_swapcache_put_clear:
             spin(m.delay_swapcache_put_clear)
         page_ref_sub(m, p, 1, "delete_from_swap_cache")
+
+
+def _clear_swapcache(m: Machine, p: int) -> None:
+    F.clear_page_flag(m, p, F.PG_swapcache)
+    if m.tracing:
+        m.trace(Op.swapcache_clear, p, 0, 0, 1, 0)

@@ -60,7 +60,7 @@ def pipe_buf_release(m: Machine, p: int) -> None:
 
 def get_user_pages_fast(m: Machine, pte: int) -> int:
     """Tryget the page at a PTE and recheck the PTE; -1 if nothing (stable) is mapped."""
-    return lockless_get(m, m.L.pte + pte, True, "get_user_pages_fast")
+    return lockless_get(m, m.L.pte, pte, True, "get_user_pages_fast")
 
 
 def check_memcg_held(m: Machine, p: int, memcg: int, op: str) -> bool:

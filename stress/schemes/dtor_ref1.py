@@ -48,12 +48,12 @@ class DtorRef1:
         base = m.page(p)
         pool = pp_pool(m.mem.load(base + PP))
         rc = m.mem.load(base + REFCOUNT)  # the check ...
+        if m.tracing:
+            m.trace(Op.refcount_check, p, rc, rc, int(pool >= 0 and rc == 1), pool)
         if pool >= 0 and rc == 1:
             if m.delay_dtor_check_put:
                 spin(m.delay_dtor_check_put)
             set_page_dtor(m, p, pool)
-        elif m.tracing:
-            m.trace(Op.set_page_dtor, p, rc, 0, 0, 0)  # saw another reference: no destructor
         put_page(m, p)  # ... and the act, a window apart
 
     def page_pool_checked_at_free(self, cfg: ModelConfig) -> bool:

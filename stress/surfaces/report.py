@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from stress.model.memcontrol import MEMCG_ID
+from stress.surfaces.windows import find_window, window_account
 
 TIMELINE = 16  # operations shown per anomaly
 
@@ -184,7 +185,17 @@ PHRASES: dict[str, Callable[[str, Event], str]] = {
         ", the wrong way",
     "bad_page": lambda w, e: "the page allocator reported it as a bad page and leaked it",
     "use": lambda w, e: f"{w} used it expecting gen {e['before']} and found gen {e['after']}",
+    "slot_read": lambda w, e:
+        f"{w} read {'PTE' if e['result'] else 'page-cache slot'} {e['aux']} -> it (gen {e['gen']})",
+    "refcount_check": lambda w, e: f"{w} read its refcount: {e['before']}",
+    "swapcache_delete": lambda w, e: f"{w} began removing it from the swap cache"
+        + (", putting first" if e["result"] else ""),
+    "swapcache_clear": lambda w, e: f"{w} cleared PG_swapcache",
 }
+
+
+def _ms(ts: int) -> str:
+    return f"{ts / 1e6:.3f} ms"
 
 
 def describe(e: Event) -> str:
@@ -217,8 +228,12 @@ LEADS = {
 }
 
 
-def account(a: dict[str, Any]) -> str:
-    """A short plain-language account: what was detected, then how it came about."""
+def account(a: dict[str, Any], run: Run | None = None) -> str:
+    """A short plain-language account: what was detected, then how it came about.
+
+    For an anomaly from a check-then-act, the how is its window: the read, the act,
+    and what other workers did in between (`stress.surfaces.windows`).
+    """
     lead = LEADS.get(a["kind"], "{kind} on page {page}").format(
         page=a["page"], worker=a["worker"], kind=a["kind"])
     reason = f" ({a['reason']})" if a.get("reason") else ""
@@ -234,6 +249,9 @@ def account(a: dict[str, Any]) -> str:
     start = allocs[-back] if allocs else 0
     steps = [describe(e) for e in history[start:][-16:] if not _noise(e)]
     story = f" How: {'; '.join(steps)}." if steps else ""
+    w = find_window(a, run.explored if run else False)
+    if w is not None:
+        story = " " + window_account(a, w, run.when if run else _ms, describe)
     by = f" Seen by worker {a['worker']} in {a['op']}." if a["worker"] >= 0 else \
         f" Seen by the supervisor in {a['op']}."
     return f"{lead}{reason}.{by}{story}"
@@ -256,7 +274,7 @@ def render_text(run: Run, per_kind: int) -> str:
                 console.print("(no trace dump)")
         for a in first_per_kind(run, per_kind):
             console.rule(f"{a['kind']}: page {a['page']}")
-            console.print(account(a), soft_wrap=False)
+            console.print(account(a, run), soft_wrap=False)
             history = (a.get("history") or [])[-TIMELINE:]
             if not history:
                 console.print("(no trace history for this page)")
@@ -362,6 +380,7 @@ def to_json(run: Run, per_kind: int) -> dict[str, Any]:
     return {
         "run_dir": str(run.path), "manifest": run.manifest, "summary": run.summary,
         "counts": run.counts, "suppressed": run.suppressed,
-        "anomalies": [a | {"account": account(a)} for a in first_per_kind(run, per_kind)],
+        "anomalies": [a | {"account": account(a, run), "window": find_window(a, run.explored)}
+                      for a in first_per_kind(run, per_kind)],
         "progress": run.progress,
     }

@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from stress.surfaces.report import Run, account, describe, first_per_kind
+from stress.surfaces.windows import find_window
 
 KIND_COLOURS = {
     "misrouted-free": "#d62728", "use-after-free": "#9467bd", "double-free": "#8c564b",
@@ -27,6 +28,9 @@ OP_COLOURS = {  # by what an operation does to the page's life
     "put_page": "#ff7f0e", "free_pages_prepare": "#7f7f7f", "page_pool_release": "#7f7f7f",
     "page_pool_put_page": "#bcbd22", "page_pool_recycle": "#bcbd22",
     "set_page_dtor": "#9467bd", "misroute": "#d62728", "bad_page": "#d62728", "use": "#d62728",
+    # The reads that open a window, and the swap cache's two steps.
+    "slot_read": "#8c564b", "refcount_check": "#8c564b", "swapcache_delete": "#e377c2",
+    "swapcache_clear": "#e377c2",
 }
 LANE_H, LEFT, WIDTH = 28, 110, 900
 
@@ -43,6 +47,10 @@ table.facts td { padding: 1px 12px 1px 0; vertical-align: top; }
 .anomaly h3 { margin: 0 0 4px; font-size: 15px; }
 .account { margin: 4px 0 8px; }
 .lane-label { font-size: 12px; fill: #555; } .axis { font-size: 11px; fill: #777; }
+.window-bar { fill: #ffdd57; fill-opacity: 0.45; stroke: #c9a100; }
+.window-label { font-size: 10px; fill: #8a6d00; }
+circle.in-window { stroke: #000; stroke-width: 2; }
+.gen-change { font-size: 9px; fill: #b03060; }
 .lane-line { stroke: #e5e5e5; } .legend span { margin-right: 12px; white-space: nowrap; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 5px;
           margin-right: 4px; vertical-align: middle; }
@@ -85,14 +93,33 @@ def _timeline_svg(run: Run, a: dict[str, Any], nworkers: int) -> str:
                      f'<line class="lane-line" x1="{LEFT}" x2="{WIDTH - 10}" y1="{y(lane)}" '
                      f'y2="{y(lane)}"/><text class="lane-label" x="4" y="{y(lane) + 4}">'
                      f'{label}</text></g>')
+    w = find_window(a, run.explored)
+    inside = {id(e) for e in w["inside"]} if w else set()
+    if w and w["reader"] in lanes:
+        # The window: a bar on the reader's lane from its read to its act.
+        x0, x1, yr = x(w["start"]), x(w["end"]), y(w["reader"])
+        title = escape(f"window: {w['length']} {w['unit']}")
+        parts.append(f'<g class="window" data-reader="{w["reader"]}"><rect class="window-bar" '
+                     f'x="{x0:.1f}" y="{yr - 9:.1f}" width="{max(x1 - x0, 2):.1f}" height="18" '
+                     f'rx="4"><title>{title}</title>'
+                     f'</rect><text class="window-label" x="{x0:.1f}" y="{yr - 12:.1f}">read'
+                     f'</text><text class="window-label" x="{max(x1 - 18, x0 + 24):.1f}" '
+                     f'y="{yr - 12:.1f}">act</text></g>')
+    prev_gen = None
     for e in history:
         if e["worker"] not in lanes:
             continue
+        if prev_gen is not None and e["gen"] != prev_gen:
+            parts.append(f'<text class="gen-change" x="{x(e["ts"]) - 12:.1f}" '
+                         f'y="{y(e["worker"]) + 17:.1f}">gen {e["gen"]}</text>')
+        prev_gen = e["gen"]
         colour = OP_COLOURS.get(e["op"], "#444")
         tip = f"{run.when(e['ts'])}  worker {e['worker']}  {e['op']}  " \
               f"refcount {e['before']}->{e['after']}  gen {e['gen']}\n{describe(e)}"
-        parts.append(f'<circle class="op" data-op="{e["op"]}" cx="{x(e["ts"]):.1f}" '
-                     f'cy="{y(e["worker"]):.1f}" r="5" fill="{colour}">'
+        emphasis = ' in-window" r="7' if w and id(e) in inside and e["worker"] != w["reader"] \
+            else '" r="5'
+        parts.append(f'<circle class="op{emphasis}" data-op="{e["op"]}" '
+                     f'cx="{x(e["ts"]):.1f}" cy="{y(e["worker"]):.1f}" fill="{colour}">'
                      f'<title>{escape(tip)}</title></circle>')
     if a.get("ts_ns"):
         lane = a["worker"] if a["worker"] >= 0 else "supervisor"
@@ -163,7 +190,7 @@ def render_html(run: Run, per_kind: int) -> str:
     m, s = run.manifest or {}, run.summary or {}
     scn = m.get("scenario", {})
     model = scn.get("model", {})
-    nworkers = len(m.get("worker_seeds", [])) or 1 + max(
+    nworkers = len(m.get("worker_seeds", [])) or m.get("workers") or 1 + max(
         [a["worker"] for a in run.anomalies] + [0])
     verdict = s.get("verdict", "unknown")
     counts = run.counts
@@ -194,7 +221,7 @@ def render_html(run: Run, per_kind: int) -> str:
         colour = KIND_COLOURS.get(a["kind"], "#d62728")
         body.append(f'<article class="anomaly" data-kind="{escape(a["kind"])}" '
                     f'data-page="{a["page"]}" style="--kind:{colour}"><h3>{escape(a["kind"])}: '
-                    f'page {a["page"]}</h3><p class="account">{escape(account(a))}</p>'
+                    f'page {a["page"]}</h3><p class="account">{escape(account(a, run))}</p>'
                     f'{_timeline_svg(run, a, nworkers)}</article>')
     body.append('</section><section id="over-time"><h2>Throughput and anomalies over time'
                 '</h2><p>Solid: operations per second.  Dashed: each kind\'s cumulative count, '
