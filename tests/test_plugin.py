@@ -48,7 +48,19 @@ def test_a_failed_verdict_fails_with_the_anomaly_summary(pytester: pytest.Pytest
     result = pytester.runpytest("scenarios", "-p", "no:cacheprovider", "--pagerace-out", "runs")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*verdict fail: expected detect bad-page, saw nothing*",
-                                 "*pagerace report *"])
+                                 "*pagerace report *",
+                                 "*a deterministic, minimal reproducer: pagerace explore *"])
+
+
+def test_explorer_items_beside_the_stress_ones(pytester: pytest.Pytester) -> None:
+    """--pagerace-explore adds an [explore] item per scenario; a failed one names its replay."""
+    write(pytester, "clean", "1", "clean = true\n[explore]\nschedules = 50")
+    write(pytester, "buggy", "1", 'detect = ["bad-page"]\n[explore]\nschedules = 50')
+    result = pytester.runpytest("scenarios", "-v", "-p", "no:cacheprovider", "--pagerace-out",
+                                "runs", "--pagerace-explore", "-k", "explore")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*buggy[[]explore[]]*FAILED*", "*clean[[]explore[]]*PASSED*",
+                                 "*verdict fail: expected detect bad-page, saw nothing*"])
 
 
 def test_a_malformed_scenario_is_a_collection_error(pytester: pytest.Pytester) -> None:
