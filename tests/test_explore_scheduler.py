@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stress._atomic import Atomic64
-from stress.explore.memory import ScheduledMemory, ScheduledRacyMemory
+from stress.explore.memory import ScheduledMemory
 from stress.explore.scheduler import Nondeterminism, Scheduler, StepBound
 from stress.explore.strategies import Strategy, default_choice, make_strategy
 from stress.explore.strategies.replay import Replay
+from stress.memory.backends import RacyMemory
 
 X, SEEN1, SEEN2 = 0, 1, 2
 
@@ -110,11 +111,12 @@ def test_racy_read_modify_write_is_two_points() -> None:
     lost = False
     for i in range(200):
         a = Atomic64(bytearray(64))
-        mem = ScheduledRacyMemory(a)
+        points = ScheduledMemory(a)
+        mem = RacyMemory(points)
         rnd = make_strategy("random", 5)
         rnd.begin(i)
         inc = functools.partial(mem.fetch_add, X, 1)
-        Scheduler(rnd, 100).run([inc, inc], [mem])
+        Scheduler(rnd, 100).run([inc, inc], [points])
         lost |= a.load(X) == 1
     assert lost
 

@@ -2,9 +2,9 @@
 
 The explorer puts one of these where a `Machine` keeps `mem` and `sys`.  The
 point comes before the access, so when the scheduler lets an actor go, the
-access it was waiting to make happens first.  Under the racy backend a
-read-modify-write is two points (the load, then the store), which is the
-window claim C9 lives in.
+access it was waiting to make happens first.  Under the racy backend the stress
+run's own `RacyMemory` goes over it: a read-modify-write is then two points (the
+load, then the store), which is the window claim C9 lives in.
 """
 
 from __future__ import annotations
@@ -55,36 +55,3 @@ class ScheduledMemory:
     def fetch_and(self, i: int, mask: int, /) -> int:
         self.point()
         return self._a.fetch_and(i, mask)
-
-
-class ScheduledRacyMemory(ScheduledMemory):
-    """The racy backend: a read-modify-write is a load point and a store point."""
-
-    __slots__ = ()
-
-    def fetch_add(self, i: int, d: int, /) -> int:
-        v = self.load(i)
-        self.store(i, v + d)
-        return v
-
-    def cas(self, i: int, old: int, new: int, /) -> int:
-        v = self.load(i)
-        if v == old:
-            self.store(i, new)
-        return v
-
-    def add_unless(self, i: int, a: int, u: int, /) -> int:
-        v = self.load(i)
-        if v != u:
-            self.store(i, v + a)
-        return v
-
-    def fetch_or(self, i: int, mask: int, /) -> int:
-        v = self.load(i)
-        self.store(i, v | mask)
-        return v
-
-    def fetch_and(self, i: int, mask: int, /) -> int:
-        v = self.load(i)
-        self.store(i, v & mask)
-        return v

@@ -20,10 +20,11 @@ import numpy as np
 from stress.anomalies import Anomaly, Kind, PageBug
 from stress.checks import audit, final_audit
 from stress.checks.teardown import teardown
-from stress.explore.memory import ScheduledMemory, ScheduledRacyMemory
+from stress.explore.memory import ScheduledMemory
 from stress.explore.scheduler import Schedule, Scheduler, StepBound
 from stress.explore.strategies import Strategy
 from stress.memory import Arena
+from stress.memory.backends import Memory, RacyMemory
 from stress.memory.layout import W_LEDGER_LEN
 from stress.model import Machine, mem_init, page_pool_init
 from stress.model.ptr_ring import RingStuck
@@ -89,8 +90,8 @@ class World:
         self.arena = Arena.create(self.plan.config)
         mem_init(self.arena)
         self.boot = self.arena.words.copy()
-        racy = scn.backend == "racy"
-        self.mem = (ScheduledRacyMemory if racy else ScheduledMemory)(self.arena.atomic)
+        self.points = ScheduledMemory(self.arena.atomic)  # the page records' accesses
+        self.mem: Memory = RacyMemory(self.points) if scn.backend == "racy" else self.points
         self.sys = ScheduledMemory(self.arena.atomic)
         self.n = n
         self._tables: list[list[int]] | None = None
@@ -130,7 +131,7 @@ class World:
             phase[0] = "race"
             programs = [self._program(k, actors, tables[k], rngs[k], ops[k], in_op, report,
                                       audit_ops) for k in range(self.n)]
-            outcome.schedule = sched.run(programs, [self.mem, self.sys])
+            outcome.schedule = sched.run(programs, [self.points, self.sys])
             phase[0] = "teardown"
             sched.step = outcome.schedule.steps
             L = self.arena.layout

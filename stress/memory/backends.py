@@ -32,12 +32,21 @@ class Memory(Protocol):
     def fetch_and(self, i: int, mask: int, /) -> int: ...
 
 
+class LoadStore(Protocol):
+    def load(self, i: int, /) -> int: ...
+    def store(self, i: int, v: int, /) -> None: ...
+
+
 class RacyMemory:
-    """Read-modify-write as two separate accesses: updates between them are lost."""
+    """Read-modify-write as two separate accesses: updates between them are lost.
+
+    Over the atomic extension in a stress run; over a scheduled memory in the explorer,
+    where the load and the store are then two scheduling points.
+    """
 
     __slots__ = ("load", "store")
 
-    def __init__(self, atomic: Atomic64) -> None:
+    def __init__(self, atomic: LoadStore) -> None:
         self.load = atomic.load
         self.store = atomic.store
 

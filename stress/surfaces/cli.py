@@ -294,11 +294,16 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         signal.signal(sig, _interrupt)
     summaries = explore_all(scenarios, opts, out, args.budget)
     print_explore(console_for(sys.stdout.isatty()), summaries)
-    if args.junitxml:
+    return _junit_and_exit(args.junitxml, summaries)
+
+
+def _junit_and_exit(path: Path | None, summaries: list[dict[str, Any]]) -> int:
+    """Write the verdicts as JUnit XML if asked (one line and exit 2 if it cannot be)."""
+    if path:
         try:
-            write_junit(args.junitxml, summaries)
+            write_junit(path, summaries)
         except OSError as e:
-            raise UsageError(f"pagerace: {args.junitxml}: cannot write: {e.strerror}") from None
+            raise UsageError(f"pagerace: {path}: cannot write: {e.strerror}") from None
     return exit_code(summaries)
 
 
@@ -330,12 +335,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     print_results(console, summaries, reliability=False)
     if repeated:
         console.print(reliability_table(summaries, console.width))
-    if args.junitxml:
-        try:
-            write_junit(args.junitxml, summaries)
-        except OSError as e:
-            raise UsageError(f"pagerace: {args.junitxml}: cannot write: {e.strerror}") from None
-    return exit_code(summaries)
+    return _junit_and_exit(args.junitxml, summaries)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
