@@ -31,7 +31,7 @@ from stress.model.ptr_ring import RingStuck
 from stress.processes.plan import make_plan
 from stress.roles import ROLES, Actor, ActorSpec
 from stress.roles.base import build_schedule
-from stress.scenario import RunSpec, Scenario, Sizes
+from stress.scenario import RoleSpec, Scenario
 from stress.schemes import load_scheme
 
 
@@ -82,8 +82,7 @@ class World:
                         pool_ring_size=x.pool_ring_size, pool_cache_size=x.pool_cache_size,
                         ledger_size=max(64, 4 * x.pages), trace_entries=0)
         # One worker per actor: pool ownership, page-lock holders and ledgers are per actor.
-        small = replace(scn, sizes=sizes, run=replace(scn.run, workers=n),
-                        roles=tuple(replace(r, count=1) for r in scn.roles))
+        small = replace(scn, sizes=sizes, run=replace(scn.run, workers=n))
         self.scn = replace(small, model=replace(scn.model, delays={}))  # no delays: ever
         self.plan = make_plan(_only(small, roles), 0)
         self.scheme = load_scheme(self.scn.model.scheme)
@@ -210,10 +209,6 @@ def _actor_seed(seed: int, k: int) -> int:
 
 def _only(scn: Scenario, specs: Sequence[ActorSpec]) -> Scenario:
     """The scenario with exactly these actors, one [[roles]] entry each."""
-    from stress.scenario import RoleSpec
-
     roles = tuple(RoleSpec(s.role, 1, s.mix, s.params) for s in specs)
     return replace(scn, roles=roles)
 
-
-__all__ = ["Found", "Outcome", "RunSpec", "Sizes", "World", "pick_actors"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from stress.explore.record import write_run
 from stress.explore.runner import ExploreOptions, Progress, explore, replay_token
+from stress.explore.world import pick_actors
 from stress.processes.rundir import RunDir
 from stress.scenario import Scenario
 
@@ -34,8 +36,6 @@ class PlainProgress:
 def explore_all(scenarios: Sequence[Scenario], opts: ExploreOptions, out: Path,
                 budget: float | None) -> list[dict[str, Any]]:
     """Each scenario in turn, the budget split evenly; a summary per scenario."""
-    from dataclasses import replace
-
     share = budget / len(scenarios) if budget and scenarios else None
     summaries = []
     progress = PlainProgress()
@@ -43,8 +43,6 @@ def explore_all(scenarios: Sequence[Scenario], opts: ExploreOptions, out: Path,
         o = replace(opts, budget=share if share is not None else opts.budget)
         run_dir = RunDir.create(out, scn.name, opts.seed)
         result, finding = explore(scn, o, progress)
-        from stress.explore.world import pick_actors
-
         n = len(pick_actors(scn, o.apply(scn).explore.actors))
         summaries.append(write_run(run_dir, o.apply(scn), o, result, finding, n))
     return summaries
