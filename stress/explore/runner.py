@@ -108,10 +108,13 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
                     break
                 r.incidental[kind] = r.incidental.get(kind, 0) + 1
             now = time.monotonic()
-            if progress and now >= next_report:
+            if now >= next_report:  # (stop may be another process's flag: not every time)
                 next_report = now + 0.5
-                progress(Progress(scn.name, r.schedules, r.steps, now - t0, None))
-            if budget is not None and now - t0 >= budget or (stop and stop()):
+                if progress:
+                    progress(Progress(scn.name, r.schedules, r.steps, now - t0, None))
+                if stop and stop():
+                    break
+            if budget is not None and now - t0 >= budget:
                 break
     finally:
         r.seconds = time.monotonic() - t0
