@@ -54,7 +54,7 @@ def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any
     t = Table(title="pagerace explore verdicts", width=width if width < 1000 else None)
     style = {"pass": "green", "fail": "red", "error": "yellow"}
     for col in ("claim", "scenario", "verdict", "expected", "found", "strategy", "schedules",
-                "steps/s", "exhausted", "shrunk steps", "time to find"):
+                "steps/s", "exhausted", "shrunk steps", "seconds"):
         t.add_column(col, overflow="fold")
     for s in summaries:
         f = s.get("finding")
@@ -65,7 +65,7 @@ def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any
                   f"[{style.get(s['verdict'], 'white')}]{s['verdict']}[/]", s["expected"],
                   found, s["strategy"], f"{s['schedules']:,}", f"{s['steps_per_s']:,}",
                   "yes" if s["exhausted"] else "no", shrunk,
-                  "-" if first is None else f"{first:.2f} s")
+                  f"{s['seconds']:.2f}" if first is None else f"{first:.2f} (to find)")
     return t
 
 
