@@ -50,7 +50,7 @@ table.facts td { padding: 1px 12px 1px 0; vertical-align: top; }
 .window-bar { fill: #ffdd57; fill-opacity: 0.45; stroke: #c9a100; }
 .window-label { font-size: 10px; fill: #8a6d00; }
 circle.in-window { stroke: #000; stroke-width: 2; }
-.gen-change { font-size: 9px; fill: #b03060; }
+.gen-change { font-size: 9px; fill: #b03060; } .gen-tick { stroke: #b03060; stroke-width: 2; }
 .lane-line { stroke: #e5e5e5; } .legend span { margin-right: 12px; white-space: nowrap; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 5px;
           margin-right: 4px; vertical-align: middle; }
@@ -73,6 +73,10 @@ document.body.dataset.ready = '1';
 
 def _timeline_svg(run: Run, a: dict[str, Any], nworkers: int) -> str:
     history = a.get("history") or []
+    w = find_window(a, run.explored)
+    if w:  # zoom on the window: from the reference it hinges on (if any) or its read
+        first = min([w["start"]] + [e["ts"] for e in w["before"]])
+        history = [e for e in history if e["ts"] >= first]
     lanes = list(range(nworkers)) + (["supervisor"] if a["worker"] < 0 else [])
     height = LANE_H * len(lanes) + 30
     times = [e["ts"] for e in history] + ([a["ts_ns"]] if a.get("ts_ns") else [])
@@ -93,8 +97,8 @@ def _timeline_svg(run: Run, a: dict[str, Any], nworkers: int) -> str:
                      f'<line class="lane-line" x1="{LEFT}" x2="{WIDTH - 10}" y1="{y(lane)}" '
                      f'y2="{y(lane)}"/><text class="lane-label" x="4" y="{y(lane) + 4}">'
                      f'{label}</text></g>')
-    w = find_window(a, run.explored)
-    inside = {id(e) for e in w["inside"]} if w else set()
+    # What happened in the window (and, for a page left in a pool, after it) is ringed.
+    inside = {id(e) for e in w["inside"] + w["after"]} if w else set()
     if w and w["reader"] in lanes:
         # The window: a bar on the reader's lane from its read to its act.
         x0, x1, yr = x(w["start"]), x(w["end"]), y(w["reader"])
@@ -105,19 +109,26 @@ def _timeline_svg(run: Run, a: dict[str, Any], nworkers: int) -> str:
                      f'</rect><text class="window-label" x="{x0:.1f}" y="{yr - 12:.1f}">read'
                      f'</text><text class="window-label" x="{max(x1 - 18, x0 + 24):.1f}" '
                      f'y="{yr - 12:.1f}">act</text></g>')
-    prev_gen = None
+    prev_gen, labelled = None, {lane: -1e9 for lane in lanes}
     for e in history:
         if e["worker"] not in lanes:
             continue
         if prev_gen is not None and e["gen"] != prev_gen:
-            parts.append(f'<text class="gen-change" x="{x(e["ts"]) - 12:.1f}" '
-                         f'y="{y(e["worker"]) + 17:.1f}">gen {e["gen"]}</text>')
+            ex = x(e["ts"])
+            tick = f'<line class="gen-tick" x1="{ex:.1f}" x2="{ex:.1f}" ' \
+                   f'y1="{y(e["worker"]) + 6:.1f}" y2="{y(e["worker"]) + 10:.1f}"/>'
+            label = ""
+            if ex - labelled[e["worker"]] > 40:  # dense changes: a tick each, a label now and then
+                labelled[e["worker"]] = ex
+                label = f'<text class="gen-change" x="{ex - 12:.1f}" ' \
+                        f'y="{y(e["worker"]) + 18:.1f}">gen {e["gen"]}</text>'
+            parts.append(f'<g class="gen"><title>gen {prev_gen} -> {e["gen"]}</title>'
+                         f'{tick}{label}</g>')
         prev_gen = e["gen"]
         colour = OP_COLOURS.get(e["op"], "#444")
         tip = f"{run.when(e['ts'])}  worker {e['worker']}  {e['op']}  " \
               f"refcount {e['before']}->{e['after']}  gen {e['gen']}\n{describe(e)}"
-        emphasis = ' in-window" r="7' if w and id(e) in inside and e["worker"] != w["reader"] \
-            else '" r="5'
+        emphasis = ' in-window" r="7' if id(e) in inside else '" r="5'
         parts.append(f'<circle class="op{emphasis}" data-op="{e["op"]}" '
                      f'cx="{x(e["ts"]):.1f}" cy="{y(e["worker"]):.1f}" fill="{colour}">'
                      f'<title>{escape(tip)}</title></circle>')

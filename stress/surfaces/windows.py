@@ -130,7 +130,7 @@ def window_account(a: dict[str, Any], w: dict[str, Any], when: Callable[[int], s
         return (f"Worker {r} began removing page {page} from the swap cache at "
                 f"{when(read['ts'])}, dropping the cache's reference first; {end}, {span} "
                 f"after: {inside}.")
-    holder = next((e for e in reversed(w["before"]) if e["worker"] != r), None)
+    holder = w["before"][-1] if w["before"] else None
     held = f" ({describe(holder)})" if holder and not read["result"] else ""
     check = ("only its own: it set the destructor" if read["result"] else
              f"another reference was there{held}, so it set no destructor")
