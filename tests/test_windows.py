@@ -172,3 +172,34 @@ def test_the_json_report_carries_the_window(harness, monkeypatch, tmp_path, caps
     w = rec["window"]
     assert w["reader"] == 0 and w["read"]["op"] == "page_pool_put_page" and w["unit"] == "ms"
     assert w["start"] <= w["end"] and [e["op"] for e in w["inside"]] == ["get_page_unless_zero"]
+
+
+def test_a_long_window_keeps_its_read_in_the_history(harness, monkeypatch) -> None:
+    """Many reuses inside the window: the logged history still reaches back to the read."""
+    from stress.memory.trace import page_history_from
+    from stress.processes.reporting import HISTORY, WINDOW_READS
+
+    h = harness(lookup_skips_recheck=True, delays={"lookup_tryget": 1})
+    cpu1 = second_cpu(h)
+    p = cached_page(cpu1, 6)
+
+    def reuse_many_times() -> None:
+        for _ in range(12):  # each life: lookup, truncate, free, allocate, insert
+            assert filemap_get_entry(cpu1, 6) == p and delete_from_page_cache(cpu1, 6, p)
+            put_page(cpu1, p)
+            assert alloc_page(cpu1) == p and add_to_page_cache_lru(cpu1, p, 6)
+            put_page(cpu1, p)
+        assert filemap_get_entry(cpu1, 6) == p and delete_from_page_cache(cpu1, 6, p)
+        put_page(cpu1, p)
+        assert alloc_page(cpu1) == p and add_to_page_cache_lru(cpu1, p, 9)
+
+    race_in(lookup, monkeypatch, reuse_many_times)
+    assert filemap_get_entry(h.m, 6) == p
+    records = all_records(h.arena.words, h.arena.layout)
+    assert len(records[records["page"] == p]) > HISTORY  # the read would have fallen off
+    rows = history_rows(page_history_from(records, p, 0, WINDOW_READS, HISTORY))
+    a = h.anomalies[0].to_dict() | {"history": rows, "ts_ns": int(records["ts"][-1])}
+    w = find_window(a)
+    # (worker 1's own ring, 64 records here, has lost its oldest: some gens are gone)
+    assert w and w["read"]["op"] == "slot_read" and len(w["gens"]) > 5
+    assert "Worker 0 read page-cache slot 6" in account(a)

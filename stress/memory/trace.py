@@ -52,3 +52,23 @@ def page_history(records: np.ndarray, page: int, last: int = 32) -> np.ndarray:
     """The last `last` records on one page from merged records."""
     mine: np.ndarray = records[records["page"] == page]
     return mine[-last:]
+
+
+def page_history_from(records: np.ndarray, page: int, worker: int, read_ops: set[int],
+                      last: int = 32, longest: int = 256) -> np.ndarray:
+    """A page's history that reaches back to `worker`'s (else anyone's) last read.
+
+    An anomaly from a check-then-act is explained by its window, which opens at the
+    reader's read: however many records came after it (up to `longest`), the history
+    starts there, not just `last` records back.
+    """
+    mine: np.ndarray = records[records["page"] == page]
+    start = max(0, len(mine) - last)
+    if read_ops:
+        is_read = np.isin(op_of(mine["tag"]), list(read_ops))
+        reads = np.flatnonzero(is_read & (worker_of(mine["tag"]) == worker))
+        if not reads.size:  # the reporter is not the reader (a stranger's final put)
+            reads = np.flatnonzero(is_read)
+        if reads.size and reads[-1] < start:
+            start = max(int(reads[-1]), len(mine) - longest)
+    return mine[start:]

@@ -13,12 +13,15 @@ from stress._atomic import monotonic_ns
 from stress.anomalies import KINDS, Anomaly
 from stress.memory import Arena
 from stress.memory.layout import W_COUNTS, W_FIRST_NS
-from stress.memory.trace import all_records, page_history
+from stress.memory.trace import all_records, page_history_from
+from stress.model.machine import Op
 from stress.processes.logs import history_rows
 
 KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
 BURST = 10
 HISTORY = 32
+# The reads that open a race window: a history reaches back to the reporter's last one.
+WINDOW_READS = {Op.slot_read, Op.refcount_check, Op.page_pool_put_page, Op.swapcache_delete}
 
 
 class AnomalyLog:
@@ -39,7 +42,8 @@ class AnomalyLog:
         history: list[dict[str, int | str]] = []
         if a.page >= 0 and self.arena.layout.config.trace_entries:
             records = all_records(self.arena.words, self.arena.layout)
-            history = history_rows(page_history(records, a.page, HISTORY))
+            history = history_rows(page_history_from(records, a.page, a.worker, WINDOW_READS,
+                                                     HISTORY))
         self.log.warning("anomaly", **a.to_dict(), **self.context, ts_ns=ts_ns,
                          history=history)
 
