@@ -76,7 +76,8 @@ def _timeline_svg(run: Run, a: dict[str, Any], nworkers: int) -> str:
     w = find_window(a, run.explored)
     if w:  # zoom on the window: from the reference it hinges on (if any) or its read
         first = min([w["start"]] + [e["ts"] for e in w["before"]])
-        history = [e for e in history if e["ts"] >= first]
+        last = a.get("ts_ns") or history[-1]["ts"]  # up to the detection
+        history = [e for e in history if first <= e["ts"] <= last]
     lanes = list(range(nworkers)) + (["supervisor"] if a["worker"] < 0 else [])
     height = LANE_H * len(lanes) + 30
     times = [e["ts"] for e in history] + ([a["ts_ns"]] if a.get("ts_ns") else [])
