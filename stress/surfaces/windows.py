@@ -89,7 +89,7 @@ def find_window(a: dict[str, Any], explored: bool = False) -> dict[str, Any] | N
         "kind": a["kind"], "page": a["page"], "reader": h[read]["worker"],
         "read": h[read], "act": h[act] if act is not None else None,
         "start": h[read]["ts"], "end": end_ts,
-        "length": length if explored else round(length / 1e6, 3),
+        "length": length if explored else round(length / 1e6, 6),
         "unit": "steps" if explored else "ms",
         "inside": inside, "after": after, "gens": changes,
         "before": [e for e in h[:read] if e["op"] == "get_page_unless_zero" and e["result"]][-1:],
