@@ -105,3 +105,11 @@ def test_a_clean_scenario_that_fails_under_exploration_exits_1(tmp_path: Path) -
     broken.write_text(C10_CONTROL.read_text().replace("lookup_skips_recheck = false",
                                                       "lookup_skips_recheck = true"))
     assert main(["explore", str(broken), "--out", str(tmp_path / "x")]) == 1
+
+
+def test_an_unwritable_out_is_one_line(tmp_path: Path, capsys) -> None:
+    """--out that is a file: one line naming it, exit 2, before anything is explored."""
+    (tmp_path / "file").write_text("")
+    assert main(["explore", str(C10_CONTROL), "--out", str(tmp_path / "file")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "file" in err and "\n" not in err

@@ -292,7 +292,11 @@ def _cmd_explore(args: argparse.Namespace) -> int:
                           seed=args.seed, jobs=args.jobs)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
-    summaries = explore_all(scenarios, opts, out, args.budget)
+    try:
+        summaries = explore_all(scenarios, opts, out, args.budget)
+    except OutputError as e:  # a run directory could not be written mid-way
+        print(f"pagerace: {e}", file=sys.stderr)
+        return EXIT_ERROR
     print_explore(console_for(sys.stdout.isatty()), summaries)
     return _junit_and_exit(args.junitxml, summaries)
 
