@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -14,23 +12,19 @@ from stress.explore.runner import ExploreOptions, Progress, explore, replay_toke
 from stress.explore.world import pick_actors
 from stress.processes.rundir import RunDir
 from stress.scenario import Scenario
+from stress.surfaces import runner
 
 
-class PlainProgress:
+class PlainProgress(runner.EverySecond):
     """schedules/s and steps/s, a line per second, on stderr."""
 
-    def __init__(self) -> None:
-        self.next = 0.0
-
     def __call__(self, p: Progress) -> None:
-        now = time.monotonic()
-        if now < self.next:
+        if not self.due():
             return
-        self.next = now + 1.0
         rate = p.schedules / p.elapsed if p.elapsed else 0.0
         print(f"[{p.scenario}] {p.elapsed:5.1f}s schedules={p.schedules:,} ({rate:,.0f}/s) "
               f"steps={p.steps:,} ({p.steps / p.elapsed if p.elapsed else 0:,.0f}/s)",
-              file=sys.stderr, flush=True)
+              file=self.stream, flush=True)
 
 
 def explore_all(scenarios: Sequence[Scenario], opts: ExploreOptions, out: Path,

@@ -56,18 +56,27 @@ def plan_runs(req: RunRequest) -> list[tuple[Scenario, int, float | None]]:
              seed, share) for s, seed in runs]
 
 
-class PlainProgress:
-    """A line per second when stdout is not a terminal (CI logs)."""
+class EverySecond:
+    """Progress lines for logs: `due()` is true at most once a second."""
 
     def __init__(self, stream: Any = sys.stderr) -> None:
         self.stream = stream
         self.next = 0.0
 
-    def __call__(self, p: Progress) -> None:
+    def due(self) -> bool:
         now = time.monotonic()
         if now < self.next:
-            return
+            return False
         self.next = now + 1.0
+        return True
+
+
+class PlainProgress(EverySecond):
+    """A line per second when stdout is not a terminal (CI logs)."""
+
+    def __call__(self, p: Progress) -> None:
+        if not self.due():
+            return
         seen = " ".join(f"{k}={n}" for k, n in p.anomalies.items()) or "none"
         print(f"[{p.scenario} seed {p.seed}] {p.elapsed:5.1f}s ops={p.ops:,} "
               f"ops/s={p.ops_per_s:,.0f} audits={p.audits} anomalies: {seen}",
