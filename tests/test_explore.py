@@ -113,3 +113,14 @@ def test_an_unwritable_out_is_one_line(tmp_path: Path, capsys) -> None:
     assert main(["explore", str(C10_CONTROL), "--out", str(tmp_path / "file")]) == 2
     err = capsys.readouterr().err.strip()
     assert "file" in err and "\n" not in err
+
+
+def test_dfs_jobs_split_the_tree_and_cover_it_once() -> None:
+    """dfs with 2 jobs explores the same schedules as one job, and more jobs than actors
+    are not run twice over the same subtree."""
+    scn = load_scenario(C10_CONTROL)
+    one, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=1))
+    two, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=1, jobs=2))
+    many, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=1, jobs=9))
+    assert one.exhausted and two.exhausted and many.exhausted
+    assert one.schedules == two.schedules == many.schedules

@@ -15,7 +15,7 @@ from typing import Any
 from stress.explore.shrink import Candidate, replay, shrink
 from stress.explore.strategies import make_strategy
 from stress.explore.token import Token, scenario_digest
-from stress.explore.world import Outcome, World
+from stress.explore.world import Outcome, World, pick_actors
 from stress.scenario import Scenario, load_scenario
 
 
@@ -78,7 +78,7 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
                 stop: Callable[[], bool] | None = None) -> JobResult:
     x = scn.explore
     world = World(scn)
-    part = (job, min(jobs, world.n)) if x.strategy == "dfs" else (0, 1)
+    part = (job, jobs) if x.strategy == "dfs" else (0, 1)
     strategy = make_strategy(x.strategy, seed, depth=x.depth, preemptions=x.preemptions,
                              max_steps=x.max_steps, part=part)
     ops = (x.ops,) * world.n
@@ -158,6 +158,8 @@ def explore(scn: Scenario, opts: ExploreOptions,
             progress: Callable[[Progress], None] | None = None) -> tuple[JobResult, Finding | None]:
     """Run the jobs; shrink and replay the first finding."""
     scn = opts.apply(scn)
+    if scn.explore.strategy == "dfs":  # the tree splits at its root: one subtree per actor
+        opts = replace(opts, jobs=min(opts.jobs, len(pick_actors(scn, scn.explore.actors))))
     if opts.jobs <= 1:
         r = explore_job(scn, opts.seed, opts.budget, progress=progress)
         results = [r]

@@ -69,7 +69,7 @@ class Dfs:
         if current < 0:  # the first step: the root of the tree, split among the jobs
             job, jobs = self.part
             order = [k for i, k in enumerate([first] + [k for k in enabled if k != first])
-                     if i % jobs == job] or [first]  # (the runner gives dfs <= actors jobs)
+                     if i % jobs == job] or [first]  # (at most one job per actor: never empty)
         elif current in enabled:
             order = [first] + [k for k in enabled if k != first]
         else:
