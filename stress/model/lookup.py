@@ -34,7 +34,7 @@ def lockless_get(m: Machine, base: int, index: int, recheck: bool = True,
         p = v - 1
         if m.tracing:  # the read the tryget relies on: where a stale tryget's window opens
             m.trace(Op.slot_read, p, 0, 0, int(base != m.L.cache), index)
-        seen = m.gen(p) if checks else 0
+        seen = m.gen(p) if checks and not recheck else 0  # only the no-recheck path uses it
         if m.delay_lookup_tryget:
             spin(m.delay_lookup_tryget)
         if not get_page_unless_zero(m, p):

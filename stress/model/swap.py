@@ -36,9 +36,10 @@ def __page_cache_release(m: Machine, p: int) -> None:
     LRU keeps PG_active or PG_unevictable, and free_pages_prepare calls it bad.
     """
     slot = m.pages + p * PAGE_WORDS + FLAGS
+    clear = F.bit(F.PG_waiters)
     if m.mem.load(slot) & F.bit(F.PG_lru):
-        m.mem.fetch_and(slot, ~F.LRU_FLAGS)
-    m.mem.fetch_and(slot, ~F.bit(F.PG_waiters))
+        clear |= F.LRU_FLAGS
+    m.mem.fetch_and(slot, ~clear)  # one atomic: nobody else touches a page at refcount 0
 
 
 def __put_single_page(m: Machine, p: int) -> None:
