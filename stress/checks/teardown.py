@@ -24,38 +24,43 @@ from stress.model.ptr_ring import RingStuck, ptr_ring_consume
 Report = Callable[[Anomaly], None]
 
 
-def _guarded(report: Report, fn: Callable[..., Any], *args: Any) -> None:
+def guarded(report: Report, fn: Callable[..., Any], *args: Any) -> Any:
+    """One model operation outside a worker's loop; None if it did not complete.
+
+    A VM_BUG_ON (already reported) ends only that operation, as the kernel's task would
+    end; a ring that makes no progress is reported as the retry-bound finding it is.
+    """
     try:
-        fn(*args)
+        return fn(*args)
     except PageBug:
-        pass  # reported; the teardown goes on
+        return None
     except RingStuck as e:
-        report(Anomaly(Kind.RETRY_BOUND, -1, e.op, reason=str(e)))
+        report(e.anomaly())
+        return None
+
+
+def _drain_queue(m: Machine, k: int, report: Report) -> None:
+    L = m.L
+    while (p := ptr_ring_consume(m.sys, L.queue(k), L.config.queue_size)) >= 0:
+        guarded(report, skb_frag_unref, m, p)
 
 
 def teardown(m: Machine, report: Report) -> dict[int, int]:
     """Drain queues, page cache and pools; the pages each pool still has in flight."""
     L = m.L
     for k in range(L.config.nqueues):
-        try:
-            while (p := ptr_ring_consume(m.sys, L.queue(k), L.config.queue_size)) >= 0:
-                _guarded(report, skb_frag_unref, m, p)
-        except RingStuck as e:
-            report(Anomaly(Kind.RETRY_BOUND, -1, e.op, reason=f"socket queue {k}: {e}"))
+        guarded(report, _drain_queue, m, k, report)
     for index in range(L.config.cache_slots):
         p = filemap_get_entry(m, index)
         if p >= 0:
-            _guarded(report, delete_from_page_cache, m, index, p)
-            _guarded(report, put_page, m, p)
+            guarded(report, delete_from_page_cache, m, index, p)
+            guarded(report, put_page, m, p)
     inflight: dict[int, int] = {}
     for pool in range(L.config.npools):
-        try:
-            n = inflight[pool] = page_pool_destroy(m, pool)
-        except PageBug:
+        n = guarded(report, page_pool_destroy, m, pool)
+        if n is None:
             continue
-        except RingStuck as e:
-            report(Anomaly(Kind.RETRY_BOUND, -1, e.op, reason=str(e)))
-            continue
+        inflight[pool] = n
         if n > 0:
             # page_pool_release_retry's "stalled pool shutdown": every holder has let go,
             # yet the pool still counts pages out; they went somewhere else (a misrouted

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from stress.anomalies import Anomaly, Kind, PageBug
+from stress.anomalies import Anomaly
 from stress.checks import audit, final_audit
-from stress.checks.teardown import teardown
+from stress.checks.teardown import guarded, teardown
 from stress.explore.memory import ScheduledMemory
 from stress.explore.scheduler import Schedule, Scheduler, StepBound
 from stress.explore.strategies import Strategy
@@ -27,7 +27,6 @@ from stress.memory import Arena
 from stress.memory.backends import Memory, RacyMemory
 from stress.memory.layout import W_LEDGER_LEN
 from stress.model import Machine, mem_init, page_pool_init
-from stress.model.ptr_ring import RingStuck
 from stress.processes.plan import make_plan
 from stress.roles import ROLES, Actor, ActorSpec
 from stress.roles.base import build_schedule
@@ -126,13 +125,12 @@ class World:
         try:
             for _ in range(self.scn.explore.warmup):
                 for k in range(self.n):
-                    _op(tables[k][rngs[k].getrandbits(8)], report)
+                    guarded(report, tables[k][rngs[k].getrandbits(8)])
             phase[0] = "race"
             programs = [self._program(k, actors, tables[k], rngs[k], ops[k], in_op, report,
                                       audit_ops) for k in range(self.n)]
             outcome.schedule = sched.run(programs, [self.points, self.sys])
-            phase[0] = "teardown"
-            sched.step = outcome.schedule.steps
+            phase[0] = "teardown"  # (the scheduler's step stays at the schedule's end)
             L = self.arena.layout
             for w in range(self.n):  # every actor has drained: nobody holds anything
                 self.arena.words[L.worker(w) + W_LEDGER_LEN] = 0
@@ -154,11 +152,11 @@ class World:
                     checks=self.scn.run.checks)
         m.mem, m.sys = self.mem, self.sys
         if records is not None:
-            words, pages, w = self.arena.words, self.arena.layout.pages, spec.worker
+            w = spec.worker
 
             def trace(op: int, p: int, before: int, after: int, result: int, aux: int) -> None:
-                gen = int(words[pages + p * 8 + 7]) if 0 <= p else -1
-                records.append((sched.step, w, op, p, before, after, result, gen, aux))
+                records.append((sched.step, w, op, p, before, after, result,
+                                m.gen(p) if p >= 0 else -1, aux))
 
             m.trace, m.tracing = trace, True
         return m
@@ -172,13 +170,13 @@ class World:
             for _ in range(nops):
                 point.point()
                 in_op[k] = True
-                _op(table[rng.getrandbits(8)], report)
+                guarded(report, table[rng.getrandbits(8)])
                 in_op[k] = False
                 if audit_ops and not any(in_op):
                     self._audit(actors, report)
             point.point()
             in_op[k] = True
-            _op(actors[k].drain, report)
+            guarded(report, actors[k].drain)
             in_op[k] = False
 
         return program
@@ -192,15 +190,6 @@ class World:
             words[L.worker(w) + W_LEDGER_LEN] = len(refs)
         for anomaly in audit(self.arena, self.scheme).anomalies:
             report(anomaly)
-
-
-def _op(op: Callable[[], None], report: Callable[[Anomaly], None]) -> None:
-    try:
-        op()
-    except PageBug:
-        pass  # reported (and a Found already raised): the kernel would have killed the task
-    except RingStuck as e:
-        report(Anomaly(Kind.RETRY_BOUND, -1, e.op, reason=str(e)))
 
 
 def _actor_seed(seed: int, k: int) -> int:

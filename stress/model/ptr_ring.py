@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stress.anomalies import Anomaly, Kind
 from stress.memory.backends import Memory
 from stress.memory.layout import RING_HDR, RING_HEAD, RING_TAIL
 
@@ -24,6 +25,10 @@ class RingStuck(Exception):
         super().__init__(f"{op}: no progress on the ring at slot {base} after {tries} tries")
         self.op = op
         self.base = base
+
+    def anomaly(self) -> Anomaly:
+        """The finding it is: a retry loop that ran out of tries."""
+        return Anomaly(Kind.RETRY_BOUND, -1, self.op, reason=str(self))
 
 
 def ptr_ring_init(words: np.ndarray, base: int, size: int) -> None:

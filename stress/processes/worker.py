@@ -116,7 +116,7 @@ class Worker:
 
     def ring_stuck(self, e: RingStuck) -> None:
         """A damaged ring is a finding: report it and abandon the operation."""
-        self.m.report(Kind.RETRY_BOUND, -1, e.op, reason=str(e))
+        self.m.report(Kind.RETRY_BOUND, -1, e.op, reason=str(e))  # with this worker's id
         self.heartbeat()  # reporting is progress, not a hang
 
     def drain(self) -> None:
