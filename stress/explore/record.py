@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from stress import __version__
+from stress.checks.verdict import verdict
 from stress.explore.runner import ExploreOptions, Finding, JobResult, finding_dict
 from stress.memory.trace import TRACE_DTYPE
 from stress.processes.logs import history_rows, open_log
@@ -24,14 +25,6 @@ from stress.processes.rundir import RunDir
 from stress.scenario import Scenario
 
 HISTORY = 32  # trace records of the page shown with the anomaly
-
-
-def verdict(scn: Scenario, finding: Finding | None) -> str:
-    if scn.expect.clean:
-        return "fail" if finding else "pass"
-    if finding is None or finding.kind in scn.expect.forbid:
-        return "fail"
-    return "pass"
 
 
 def traces(finding: Finding, nactors: int) -> dict[str, np.ndarray]:
@@ -77,7 +70,8 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
         f.close()
     summary: dict[str, Any] = {
         "scenario": scn.name, "claim": scn.claim, "seed": opts.seed, "mode": "explore",
-        "verdict": verdict(scn, finding), "expected": scn.expect.describe(),
+        "verdict": verdict(scn.expect, {finding.kind: 1} if finding else {}, False),
+        "expected": scn.expect.describe(),
         "anomalies": {finding.kind: 1} if finding else {},
         "first_detection_s": {finding.kind: round(r.finding_at, 3)} if finding else {},
         "strategy": x.strategy, "schedules": r.schedules, "steps": r.steps,

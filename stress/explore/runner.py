@@ -45,7 +45,6 @@ class Progress:
     schedules: int
     steps: int
     elapsed: float
-    found: str | None
 
 
 @dataclass
@@ -58,7 +57,6 @@ class JobResult:
     finding: tuple[int, tuple[int, ...], tuple[tuple[int, int], ...]] | None = None
     finding_kind: str = ""
     finding_at: float = 0.0  # seconds into the job
-    finding_schedule: int = -1
     incidental: dict[str, int] = field(default_factory=dict)  # kinds seen that decide nothing
 
 
@@ -85,33 +83,32 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
     r = JobResult()
     t0 = time.monotonic()
     next_report = t0 + 0.5
-    index = job if x.strategy != "dfs" else 0
+    # random and pct: this job's schedules are job, job + jobs, ...; dfs: its own subtree.
+    index, stride = (0, 1) if x.strategy == "dfs" else (job, jobs)
     try:
         while r.schedules < x.schedules:
             if not strategy.begin(index):
                 r.exhausted = True
                 break
-            o = world.run(program_seed(seed, x.strategy, index), ops, strategy, x.max_steps,
-                          audit_ops=x.audit)
+            seed_now = program_seed(seed, x.strategy, index)
+            o = world.run(seed_now, ops, strategy, x.max_steps, audit_ops=x.audit)
             strategy.end(o.schedule.steps)
             r.schedules += 1
             r.steps += o.schedule.steps
             r.abandoned += o.abandoned
-            index += jobs if x.strategy != "dfs" else 1
+            index += stride
             if o.anomaly is not None:
                 kind = o.anomaly.kind.value
                 if decisive(scn, kind):
-                    r.finding = (program_seed(seed, x.strategy, index - (jobs if x.strategy
-                                 != "dfs" else 1)), ops, tuple(o.schedule.switches))
-                    r.finding_kind, r.finding_schedule = kind, r.schedules
-                    r.finding_at = time.monotonic() - t0
+                    r.finding = (seed_now, ops, tuple(o.schedule.switches))
+                    r.finding_kind, r.finding_at = kind, time.monotonic() - t0
                     break
                 r.incidental[kind] = r.incidental.get(kind, 0) + 1
             now = time.monotonic()
             if now >= next_report:  # (stop may be another process's flag: not every time)
                 next_report = now + 0.5
                 if progress:
-                    progress(Progress(scn.name, r.schedules, r.steps, now - t0, None))
+                    progress(Progress(scn.name, r.schedules, r.steps, now - t0))
                 if stop and stop():
                     break
             if budget is not None and now - t0 >= budget:
@@ -122,10 +119,9 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
     return r
 
 
-def _job_main(path: str, opts: ExploreOptions, budget: float | None, job: int, jobs: int,
+def _job_main(scn: Scenario, seed: int, budget: float | None, job: int, jobs: int,
               stop: Any) -> JobResult:
-    scn = opts.apply(load_scenario(path))
-    r = explore_job(scn, opts.seed, budget, job, jobs, stop=stop.is_set)
+    r = explore_job(scn, seed, budget, job, jobs, stop=stop.is_set)
     if r.finding is not None:
         stop.set()
     return r
@@ -178,7 +174,7 @@ def explore(scn: Scenario, opts: ExploreOptions,
         return merged, None
     first = min(found, key=lambda r: r.finding_at)
     merged.finding, merged.finding_kind = first.finding, first.finding_kind
-    merged.finding_at, merged.finding_schedule = first.finding_at, first.finding_schedule
+    merged.finding_at = first.finding_at
     merged.exhausted = False
     return merged, describe(scn, merged)
 
@@ -189,7 +185,7 @@ def _run_jobs(scn: Scenario, opts: ExploreOptions) -> list[JobResult]:
     ctx = multiprocess.get_context("forkserver")
     stop = ctx.Manager().Event()
     with ctx.Pool(opts.jobs) as pool:
-        args = [(scn.path, opts, opts.budget, j, opts.jobs, stop) for j in range(opts.jobs)]
+        args = [(scn, opts.seed, opts.budget, j, opts.jobs, stop) for j in range(opts.jobs)]
         return list(pool.starmap(_job_main, args))
 
 

@@ -9,9 +9,6 @@ median of `repeat` runs.
 from __future__ import annotations
 
 import statistics
-import tempfile
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from stress.explore.runner import ExploreOptions, explore_job
@@ -44,25 +41,9 @@ def jobs_points_per_s(jobs: int, seconds: float, seed: int) -> float:
     """All jobs' points over the longest job's exploring time (process start-up left out)."""
     from stress.explore.runner import _run_jobs
 
-    with tempfile.TemporaryDirectory(prefix="pagerace-bench-") as tmp:
-        path = Path(tmp) / "bench.toml"
-        path.write_text(_toml(bench_explore_scenario(False)))
-        scn = replace(bench_explore_scenario(False), path=str(path))
-        results = _run_jobs(scn, ExploreOptions(seed=seed, jobs=jobs, budget=seconds))
+    results = _run_jobs(bench_explore_scenario(False),
+                        ExploreOptions(seed=seed, jobs=jobs, budget=seconds))
     return sum(r.steps for r in results) / max(r.seconds for r in results)
-
-
-def _toml(scn: Scenario) -> str:
-    roles = "\n".join("[[roles]]\n" + "\n".join(f"{k} = {_v(v)}" for k, v in r.items())
-                      for r in FULL_MIX)
-    return (f'name = "{scn.name}"\n[model]\nscheme = "{DEFAULT_SCHEME}"\nmemcg = "lifetime"\n'
-            f"{roles}\n[expect]\nclean = true\n[explore]\nstrategy = \"pct\"\n"
-            f"actors = {len(FULL_MIX)}\nschedules = {1 << 40}\naudit = false\n")
-
-
-def _v(v: object) -> str:
-    return ("true" if v else "false") if isinstance(v, bool) else f'"{v}"' \
-        if isinstance(v, str) else str(v)
 
 
 def bench_explore(repeat: int, seconds: float) -> dict[str, Any]:

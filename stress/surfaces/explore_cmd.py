@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,19 +27,24 @@ class PlainProgress(runner.EverySecond):
               file=self.stream, flush=True)
 
 
+def explore_one(scn: Scenario, opts: ExploreOptions, out: Path,
+                progress: Callable[[Progress], None] | None = None,
+                name: str | None = None) -> dict[str, Any]:
+    """Explore one scenario and write its run directory; its summary."""
+    run_dir = RunDir.create(out, name or scn.name, opts.seed)
+    result, finding = explore(scn, opts, progress)
+    scn = opts.apply(scn)
+    nactors = len(pick_actors(scn, scn.explore.actors))
+    return write_run(run_dir, scn, opts, result, finding, nactors)
+
+
 def explore_all(scenarios: Sequence[Scenario], opts: ExploreOptions, out: Path,
                 budget: float | None) -> list[dict[str, Any]]:
     """Each scenario in turn, the budget split evenly; a summary per scenario."""
     share = budget / len(scenarios) if budget and scenarios else None
-    summaries = []
+    o = replace(opts, budget=share if share is not None else opts.budget)
     progress = PlainProgress()
-    for scn in scenarios:
-        o = replace(opts, budget=share if share is not None else opts.budget)
-        run_dir = RunDir.create(out, scn.name, opts.seed)
-        result, finding = explore(scn, o, progress)
-        n = len(pick_actors(scn, o.apply(scn).explore.actors))
-        summaries.append(write_run(run_dir, o.apply(scn), o, result, finding, n))
-    return summaries
+    return [explore_one(scn, o, out, progress) for scn in scenarios]
 
 
 def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any:

@@ -109,17 +109,12 @@ class ExploreItem(ScenarioItem):
         super().__init__(scenario=scenario, seed=1, **kw)
 
     def runtest(self) -> None:
-        from stress.explore.record import write_run
-        from stress.explore.runner import ExploreOptions, explore
-        from stress.explore.world import pick_actors
-        from stress.processes.rundir import RunDir
+        from stress.explore.runner import ExploreOptions
+        from stress.surfaces.explore_cmd import explore_one
 
         out = Path(self.config.getoption("--pagerace-out"))
         opts = ExploreOptions(budget=self.config.getoption("--pagerace-explore-budget"))
-        result, finding = explore(self.scenario, opts)
-        run_dir = RunDir.create(out, f"{self.scenario.name}-explore", 1)
-        n = len(pick_actors(self.scenario, self.scenario.explore.actors))
-        summary = write_run(run_dir, opts.apply(self.scenario), opts, result, finding, n)
+        summary = explore_one(self.scenario, opts, out, name=f"{self.scenario.name}-explore")
         self.user_properties.append(("verdict", summary["verdict"]))
         self.user_properties.append(("run_dir", summary["run_dir"]))
         if summary["verdict"] != "pass":
