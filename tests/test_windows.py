@@ -203,3 +203,34 @@ def test_a_long_window_keeps_its_read_in_the_history(harness, monkeypatch) -> No
     # (worker 1's own ring, 64 records here, has lost its oldest: some gens are gone)
     assert w and w["read"]["op"] == "slot_read" and len(w["gens"]) > 5
     assert "Worker 0 read page-cache slot 6" in account(a)
+
+
+def test_the_html_lane_draws_the_window(harness, monkeypatch, tmp_path) -> None:
+    """--html: a window bar on the reader's lane, the other CPU's operations ringed, gens ticked."""
+    import json
+
+    from stress.surfaces.cli import main
+
+    h = harness(lookup_skips_recheck=True, delays={"lookup_tryget": 1})
+    cpu1 = second_cpu(h)
+    p = cached_page(cpu1, 6)
+
+    def truncate_and_reuse() -> None:
+        assert filemap_get_entry(cpu1, 6) == p and delete_from_page_cache(cpu1, 6, p)
+        put_page(cpu1, p)
+        assert alloc_page(cpu1) == p and add_to_page_cache_lru(cpu1, p, 9)
+
+    race_in(lookup, monkeypatch, truncate_and_reuse)
+    filemap_get_entry(h.m, 6)
+    a = anomaly_record(h, h.anomalies[0])
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"scenario": {"name": "x"},
+                                                   "worker_seeds": [1, 2]}))
+    (run / "supervisor.jsonl").write_text(json.dumps(a | {"event": "anomaly"}) + "\n")
+    assert main(["report", str(run), "--html", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert '<g class="window" data-reader="0"><rect class="window-bar"' in page
+    ringed = page.count('class="op in-window"')
+    assert ringed == len(find_window(a)["inside"]) > 0  # type: ignore[index]
+    assert 'class="gen-change"' in page

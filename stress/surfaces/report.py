@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from stress.model.memcontrol import MEMCG_ID
-from stress.surfaces.windows import find_window, window_account
+from stress.surfaces.windows import find_window, noise, window_account
 
 TIMELINE = 16  # operations shown per anomaly
 
@@ -209,9 +209,6 @@ ALLOCS = ("alloc_page", "page_pool_alloc")
 PREVIOUS_LIFE = ("refcount-underflow", "get-on-free", "double-free")
 
 
-def _noise(e: dict[str, Any]) -> bool:
-    """A failed tryget changes nothing: left out of accounts, kept in timelines."""
-    return e["op"] == "get_page_unless_zero" and not e["result"]
 
 LEADS = {
     "misrouted-free": "The free path sent page {page} the wrong way",
@@ -247,7 +244,7 @@ def account(a: dict[str, Any], run: Run | None = None) -> str:
     # the page's previous life: start one allocation earlier.
     back = 2 if a["kind"] in PREVIOUS_LIFE and len(allocs) >= 2 else 1
     start = allocs[-back] if allocs else 0
-    steps = [describe(e) for e in history[start:][-16:] if not _noise(e)]
+    steps = [describe(e) for e in history[start:][-16:] if not noise(e)]
     story = f" How: {'; '.join(steps)}." if steps else ""
     w = find_window(a, run.explored if run else False)
     if w is not None:

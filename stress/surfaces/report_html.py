@@ -129,8 +129,8 @@ def _timeline_svg(run: Run, a: dict[str, Any], nworkers: int) -> str:
         colour = OP_COLOURS.get(e["op"], "#444")
         tip = f"{run.when(e['ts'])}  worker {e['worker']}  {e['op']}  " \
               f"refcount {e['before']}->{e['after']}  gen {e['gen']}\n{describe(e)}"
-        emphasis = ' in-window" r="7' if id(e) in inside else '" r="5'
-        parts.append(f'<circle class="op{emphasis}" data-op="{e["op"]}" '
+        cls, r = ("op in-window", 7) if id(e) in inside else ("op", 5)
+        parts.append(f'<circle class="{cls}" r="{r}" data-op="{e["op"]}" '
                      f'cx="{x(e["ts"]):.1f}" cy="{y(e["worker"]):.1f}" fill="{colour}">'
                      f'<title>{escape(tip)}</title></circle>')
     if a.get("ts_ns"):

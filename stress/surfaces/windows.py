@@ -80,8 +80,8 @@ def find_window(a: dict[str, Any], explored: bool = False) -> dict[str, Any] | N
     read, act = found
     end_ts = h[act]["ts"] if act is not None else a.get("ts_ns", h[-1]["ts"])
     stop = act if act is not None else len(h)
-    inside = [e for e in h[read + 1:stop] if not _noise(e)]
-    after = [e for e in h[stop + 1:] if not _noise(e)][-8:] if act is not None else []
+    inside = [e for e in h[read + 1:stop] if not noise(e)]
+    after = [e for e in h[stop + 1:] if not noise(e)][-8:] if act is not None else []
     gens = [h[read]["gen"]] + [e["gen"] for e in inside]
     changes = [g for i, g in enumerate(gens) if i == 0 or g != gens[i - 1]]
     length = end_ts - h[read]["ts"]
@@ -96,7 +96,8 @@ def find_window(a: dict[str, Any], explored: bool = False) -> dict[str, Any] | N
     }
 
 
-def _noise(e: Event) -> bool:
+def noise(e: Event) -> bool:
+    """A failed tryget changes nothing: left out of accounts, kept in timelines."""
     return e["op"] == "get_page_unless_zero" and not e["result"]
 
 
