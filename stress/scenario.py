@@ -115,6 +115,12 @@ class ExploreSpec:
     pool_ring_size: int = 4
     pool_cache_size: int = 2
 
+    def sizes(self, base: Sizes) -> Sizes:
+        """The explorer's arena sizes over a scenario's (what the explorer does not size, kept)."""
+        return replace(base, pages=self.pages, cache_slots=self.cache_slots,
+                       pte_slots=self.pte_slots, queue_size=self.queue_size,
+                       pool_ring_size=self.pool_ring_size, pool_cache_size=self.pool_cache_size)
+
 
 # Bounds of the [explore] numbers.
 EXPLORE_RANGES: dict[str, tuple[int, int]] = {
@@ -361,11 +367,13 @@ def _parse_explore(where: str, t: Any) -> ExploreSpec:
     if kw.get("strategy", "pct") not in EXPLORE_STRATEGIES:
         raise _fail(where, "explore.strategy", f"must be one of {', '.join(EXPLORE_STRATEGIES)}, "
                     f"got {kw['strategy']!r}")
-    for name in ("queue_size", "pool_ring_size"):
-        v = kw.get(name, 4)
-        if v & (v - 1):
-            raise _fail(where, f"explore.{name}", f"must be a power of two, got {v}")
-    return ExploreSpec(**kw)
+    spec = ExploreSpec(**kw)
+    try:  # the arena's own rules (powers of two), as for [model]'s sizes
+        spec.sizes(Sizes()).arena_config(nworkers=1, npools=1, nqueues=1, trace=True)
+    except ValueError as e:
+        key, _, reason = str(e).partition(": ")
+        raise _fail(where, f"explore.{_SIZE_KEY.get(key, key)}", reason) from None
+    return spec
 
 
 def _parse_role(where: str, k: int, r: Any) -> RoleSpec:

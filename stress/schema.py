@@ -201,7 +201,7 @@ def _explore() -> dict[str, Any]:
             p: dict[str, Any] = {"enum": list(EXPLORE_STRATEGIES), "default": f.default}
         elif f.type == "bool":
             p = {"type": "boolean", "default": f.default}
-        elif f.name in ("queue_size", "pool_ring_size"):
+        elif f.name in POWER_OF_TWO:
             p = {"enum": [1 << k for k in range(17)], "default": f.default}
         else:
             p = _number(int, *EXPLORE_RANGES[f.name]) | {"default": f.default}

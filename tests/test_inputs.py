@@ -41,6 +41,14 @@ CASES = [
      "roles[1].map_ratio: must be in [0, 1], got 2"),
     (_with(GOOD, 'role = "zerocopy"', 'role = "zerocopy"\nmix = {recv = nan}'),
      "roles[1].mix.recv: weight must be a finite number"),
+    (GOOD + "\n[explore]\nsteps = 3\n", "explore.steps: unknown key (known: actors"),
+    (GOOD + "\n[explore]\nstrategy = \"bfs\"\n",
+     "explore.strategy: must be one of random, pct, dfs, got 'bfs'"),
+    (GOOD + "\n[explore]\nops = \"two\"\n", "explore.ops: expected int, got str 'two'"),
+    (GOOD + "\n[explore]\npreemptions = 99\n", "explore.preemptions: must be in [0, 16]"),
+    (GOOD + "\n[explore]\nqueue_size = 6\n", "explore.queue_size: must be a power of two"),
+    (GOOD + "\n[explore]\npool_ring_size = 3\n",
+     "explore.pool_ring_size: must be a power of two"),
 ]
 
 

@@ -76,9 +76,7 @@ class World:
         full = make_plan(scn, 0).actors
         roles = [full[k] for k in chosen]
         n = len(roles)
-        sizes = replace(scn.sizes, pages=x.pages, cache_slots=x.cache_slots,
-                        pte_slots=max(x.pte_slots, n), queue_size=x.queue_size,
-                        pool_ring_size=x.pool_ring_size, pool_cache_size=x.pool_cache_size,
+        sizes = replace(x.sizes(scn.sizes), pte_slots=max(x.pte_slots, n),
                         ledger_size=max(64, 4 * x.pages), trace_entries=0)
         # One worker per actor: pool ownership, page-lock holders and ledgers are per actor.
         small = replace(scn, sizes=sizes, run=replace(scn.run, workers=n))

@@ -28,8 +28,6 @@ class Nic(Actor):
 
     name = "nic"
     OPS = {"rx": 3.0, "recycle": 2.0, "drop": 0.0}
-    # retain: driver_ref's base references kept before recycling.
-    # drop_via_put_page: the rx error path frees a pool page with put_page (a driver bug).
     PARAMS = {"retain": (int, 64), "release_share": (float, 0.0),
               "drop_via_put_page": (bool, False)}
     PARAM_HELP = {"retain": "base references the driver keeps before recycling (a scheme "

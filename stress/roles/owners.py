@@ -53,7 +53,6 @@ class Pgtable(Owner):
 
     name = "pgtable"
     OPS = {"pin": 1.0, "free": 1.0}
-    # leave_pinned: free with PG_pinned still set (the case Johannes asked about).
     PARAMS = {"leave_pinned": (bool, True), "max_pages": (int, 32)}
     PARAM_HELP = {"leave_pinned": "free with PG_pinned still set (the case Johannes asked "
                                   "about)", **Owner.PARAM_HELP}

@@ -32,7 +32,6 @@ class Zerocopy(Actor):
 
     name = "zerocopy"
     OPS = {"recv": 3.0, "read": 2.0, "pin": 1.0, "unmap": 2.0, "pipe_release": 1.0}
-    # map_ratio: share of received pages mapped (the rest take the copy path).
     PARAMS = {"map_ratio": (float, 1.0), "pipe_max": (int, 32)}
     PARAM_HELP = {"map_ratio": "share of received pages mapped (the rest take the copy path)",
                   "pipe_max": "pages in the pipe at once at most"}
