@@ -263,3 +263,60 @@ def test_a_free_page_with_a_stale_destructor_is_bad(harness) -> None:
     res = audit(h.arena, h.m.scheme)
     assert res.counts == {"bad-page": 1}
     assert res.anomalies[0].reason == "a free page with a stale dtor (1)"
+
+
+def test_a_pool_page_that_is_not_pooled_is_double_free(harness) -> None:
+    """A pool's cache naming a page that is in use (handed out, still listed) is reported."""
+    h = harness(scheme="driver_ref")
+    p = page_pool_alloc_pages(h.m, 0)
+    L, words = h.arena.layout, h.arena.words
+    words[L.pool_cache(0)] = p  # listed in the cache while the driver holds it
+    words[L.pool(0) + 3] = 1  # POOL_CACHE_COUNT
+    res = audit(h.arena, h.m.scheme)
+    [a] = [x for x in res.anomalies if x.kind == "double-free"]
+    assert a.page == p and a.reason == "in pool 0, but the page is not pooled"
+
+
+@pytest.mark.parametrize("where", ["pool", "cache", "pte"])
+def test_a_structure_naming_a_page_outside_the_arena(harness, where: str) -> None:
+    """A damaged entry beyond the arena is one mapping-mismatch, never an IndexError."""
+    h = harness(scheme="driver_ref")
+    L, words = h.arena.layout, h.arena.words
+    n = L.config.npages
+    if where == "pool":
+        words[L.pool_cache(1)] = n + 5
+        words[L.pool(1) + 3] = 1  # POOL_CACHE_COUNT
+        label = f"pool 1 holds {n + 5}"
+    elif where == "cache":
+        words[L.cache + 2] = n + 6  # page + 1
+        label = f"the page cache holds {n + 5}"
+    else:
+        words[L.pte + 3] = n + 6
+        label = f"the PTE table holds {n + 5}"
+    res = audit(h.arena, h.m.scheme)
+    # (a pool entry also counts in the pools' total: conservation says so too)
+    assert res.counts == {"mapping-mismatch": 1} | ({"conservation": 1} if where == "pool"
+                                                    else {})
+    assert res.anomalies[0].reason == f"{label}: not a page of the arena"
+
+
+def test_a_free_list_link_outside_the_arena(harness) -> None:
+    """A next link past the last page ends the walk with a free-list-violation."""
+    h = harness()
+    L, words = h.arena.layout, h.arena.words
+    top = int(words[L.freelist + FL_HEAD]) & 0xFFFFFFFF
+    words[L.freelist + FREELIST_HDR + top - 1] = L.config.npages + 10
+    res = audit(h.arena, h.m.scheme)
+    assert any(x.kind == "free-list-violation" and "outside the arena" in x.reason
+               for x in res.anomalies)
+
+
+def test_a_holder_without_the_lock_bit(harness) -> None:
+    """PG_locked cleared behind the holder's back: the audit names the holder it still knows."""
+    h = harness()
+    p = alloc_page(h.m)
+    assert F.trylock_page(h.m, p)
+    F.clear_page_flag(h.m, p, F.PG_locked)
+    res = audit(h.arena, h.m.scheme)
+    [a] = [x for x in res.anomalies if x.kind == "page-lock-violation"]
+    assert a.page == p and a.reason == "PG_locked clear, the harness knows holder token 2"

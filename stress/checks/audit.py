@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stress.anomalies import Anomaly, Kind
-from stress.checks.holders import expected_refcounts, pool_pages
+from stress.checks.holders import expected_refcounts, in_arena, pool_pages
 from stress.checks.structures import (
     check_free_list,
     check_free_pages,
+    check_indexes,
     check_mappings,
     check_page_locks,
     check_pool_contents,
@@ -90,6 +91,7 @@ def _check_pools(arena: Arena, scheme: Scheme, r: AuditResult) -> None:
     L, words = arena.layout, arena.words
     refcount = arena.pages["refcount"]
     for k, pages in enumerate(pool_pages(arena)):
+        pages = in_arena(pages, L.config.npages)
         hold = int(words[L.pool(k) + POOL_HOLD_CNT])
         release = int(words[L.pool(k) + POOL_RELEASE_CNT])
         if hold - release < 0:
@@ -118,6 +120,7 @@ def _check_memcg(arena: Arena, r: AuditResult) -> None:
 def audit(arena: Arena, scheme: Scheme) -> AuditResult:
     """Every invariant that holds at a quiescent point."""
     r = AuditResult()
+    check_indexes(arena, r)
     _check_refcounts(arena, scheme, r)
     _check_conservation(arena, r)
     _check_pools(arena, scheme, r)

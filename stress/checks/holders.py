@@ -9,8 +9,14 @@ from stress.memory.layout import POOL_CACHE_COUNT, W_LEDGER_LEN
 from stress.model.ptr_ring import ptr_ring_entries
 
 
-def _slot_pages(words: np.ndarray, start: int, n: int) -> np.ndarray:
-    """Pages named by a region of page+1 slots (page cache, PTEs)."""
+def in_arena(pages: np.ndarray, n: int) -> np.ndarray:
+    """The entries that are page indexes at all (a damaged structure may name others)."""
+    ok: np.ndarray = pages[(pages >= 0) & (pages < n)]
+    return ok
+
+
+def slot_pages(words: np.ndarray, start: int, n: int) -> np.ndarray:
+    """Pages named by a region of page+1 slots (page cache, PTEs), as stored."""
     slots = words[start:start + n]
     pages: np.ndarray = slots[slots != 0] - 1
     return pages
@@ -51,13 +57,13 @@ def expected_refcounts(arena: Arena, pool_free_refcount: int) -> np.ndarray:
     n = L.config.npages
     held = [
         ledger_pages(arena),
-        _slot_pages(words, L.cache, L.config.cache_slots),
-        _slot_pages(words, L.pte, L.config.pte_slots),
+        slot_pages(words, L.cache, L.config.cache_slots),
+        slot_pages(words, L.pte, L.config.pte_slots),
         queue_pages(arena),
     ]
     if pool_free_refcount:
         held.extend(pool_pages(arena))
-    allp = np.concatenate(held).astype(np.int64)
+    allp = in_arena(np.concatenate(held).astype(np.int64), n)  # check_indexes reports the rest
     if not allp.size:
         return np.zeros(n, np.int64)
     counts: np.ndarray = np.bincount(allp, minlength=n)[:n]

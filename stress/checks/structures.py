@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from stress.anomalies import Kind
-from stress.checks.holders import pool_pages
+from stress.checks.holders import in_arena, ledger_pages, pool_pages, queue_pages, slot_pages
 from stress.memory import Arena
 from stress.memory.layout import FL_HEAD, FREELIST_HDR
 from stress.model import PS_FREE, PS_LEAKED, PS_POOLED
@@ -29,6 +29,22 @@ if TYPE_CHECKING:
 
 _IDX = (1 << 32) - 1
 _NONE = np.zeros(0, np.int64)
+
+
+def check_indexes(arena: Arena, r: AuditResult) -> None:
+    """Every structure that names pages names pages of the arena (the other checks skip the
+    rest, so a damaged entry is reported once, here, and never indexes past the arena)."""
+    L, words = arena.layout, arena.words
+    n = L.config.npages
+    named = [("the page cache", slot_pages(words, L.cache, L.config.cache_slots)),
+             ("the PTE table", slot_pages(words, L.pte, L.config.pte_slots)),
+             ("a socket queue", queue_pages(arena)), ("a worker's ledger", ledger_pages(arena))]
+    named += [(f"pool {k}", pages) for k, pages in enumerate(pool_pages(arena))]
+    for where, pages in named:
+        bad = pages[(pages < 0) | (pages >= n)]
+        if bad.size:
+            r.add(Kind.MAPPING_MISMATCH, _NONE, f"{where} holds "
+                  f"{', '.join(map(str, bad[:4].tolist()))}: not a page of the arena")
 
 
 def check_free_list(arena: Arena, r: AuditResult) -> None:
@@ -68,10 +84,7 @@ def check_pool_contents(arena: Arena, r: AuditResult) -> None:
     pp = arena.pages["pp"]
     seen = np.zeros(n, np.int64)
     for k, pages in enumerate(pool_pages(arena)):
-        if pages.size and (pages.min() < 0 or pages.max() >= n):
-            r.add(Kind.MAPPING_MISMATCH, _NONE, f"pool {k} holds an index outside the arena",
-                  pool=k)
-            continue
+        pages = in_arena(pages, n)  # (check_indexes reports the others)
         np.add.at(seen, pages, 1)
         foreign = pages[pp[pages] != pp_encode(k)]
         if foreign.size:
@@ -94,7 +107,7 @@ def check_mappings(arena: Arena, r: AuditResult) -> None:
     mapping = arena.pages["mapping"]
     slots = words[L.cache:L.cache + L.config.cache_slots]
     named = np.zeros(n, np.int64)  # index + 1 of the slot naming each page
-    idx = np.flatnonzero(slots)
+    idx = np.flatnonzero((slots > 0) & (slots <= n))
     named[slots[idx] - 1] = idx + 1
     off = np.flatnonzero(live & (named != mapping))
     if off.size:
@@ -102,8 +115,8 @@ def check_mappings(arena: Arena, r: AuditResult) -> None:
             f"page-cache slot {int(named[p]) - 1} names it, its mapping is "
             f"{int(mapping[p]) - 1 if mapping[p] else 'NULL'}" if named[p] else
             f"its mapping names index {int(mapping[p]) - 1}, whose slot does not name it"))
-    pte = words[L.pte:L.pte + L.config.pte_slots]
-    maps = np.bincount(pte[pte != 0] - 1, minlength=n)[:n]
+    pte = in_arena(slot_pages(words, L.pte, L.config.pte_slots), n)
+    maps = np.bincount(pte, minlength=n)[:n]
     mapcount = arena.pages["mapcount"]
     off = np.flatnonzero(live & (mapcount + 1 != maps))
     if off.size:

@@ -80,8 +80,10 @@ def ptr_ring_consume(sys: Memory, base: int, size: int) -> int:
 
 
 def ptr_ring_entries(words: np.ndarray, base: int, size: int) -> np.ndarray:
-    """The values in a quiescent ring, oldest first (for audits)."""
+    """The values in a quiescent ring, oldest first (for audits; none if it is damaged)."""
     head, tail = int(words[base + RING_HEAD]), int(words[base + RING_TAIL])
+    if not 0 <= tail - head <= size:  # ptr_ring_damage says why
+        return np.zeros(0, np.int64)
     idx = np.arange(head, tail, dtype=np.int64) & (size - 1)
     entries: np.ndarray = words[base + RING_HDR + 1 + 2 * idx].copy()
     return entries
