@@ -43,7 +43,6 @@ class Scheduler:
         self.strategy = strategy
         self.max_steps = max_steps
         self.step = -1  # before the race (the warm-up)
-        self.actor = -1
         self.partial: Schedule | None = None  # the schedule so far, when an exception ends it
 
     def run(self, programs: Sequence[Callable[[], None]],
@@ -71,7 +70,7 @@ class Scheduler:
                     if k != default_choice(enabled, current):
                         sched.switches.append((step, k))
                 sched.choices.append(k)
-                self.step, self.actor = step, k
+                self.step = step
                 threads[k].switch()
                 if threads[k].dead:
                     enabled.remove(k)
@@ -85,4 +84,4 @@ class Scheduler:
             for g in threads:
                 if not g.dead:
                     g.throw(GreenletExit)
-            self.step, self.actor = sched.steps, -1
+            self.step = sched.steps
