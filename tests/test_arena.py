@@ -11,7 +11,8 @@ import textwrap
 import pytest
 
 from stress.memory import Arena, ArenaConfig, ArenaError
-from stress.memory.arena import SHM_DIR, arena_path, reap_stale
+from stress.memory import arena as arena_module
+from stress.memory.arena import arena_path, reap_stale
 from stress.memory.layout import LAYOUT_VERSION, PAGE_WORDS, Layout
 
 CONFIG = ArenaConfig(npages=32, nworkers=2, trace_entries=16, ledger_size=8)
@@ -77,8 +78,13 @@ def test_clean_close_removes_the_file() -> None:
     assert not arena_path(a.name).exists()
 
 
-def test_killed_creator_is_reaped_by_the_next_run(tmp_path) -> None:
+def test_killed_creator_is_reaped_by_the_next_run(tmp_path, monkeypatch) -> None:
     """A creator killed with SIGKILL leaves its file; the next create() removes it."""
+    # A private arena directory: in the shared one, a test running alongside
+    # (pytest -n) may reap the killed creator's file before this test looks.
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    monkeypatch.setattr(arena_module, "SHM_DIR", shm)
     code = textwrap.dedent("""
         import signal
         from stress.memory import Arena, ArenaConfig
@@ -87,7 +93,7 @@ def test_killed_creator_is_reaped_by_the_next_run(tmp_path) -> None:
         signal.pause()  # alive, holding the arena, until the test kills it
     """)
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                             cwd=tmp_path)
+                             cwd=tmp_path, env={**os.environ, "PAGERACE_SHM_DIR": str(shm)})
     assert child.stdout is not None
     name = child.stdout.readline().strip()
     assert arena_path(name).exists()
@@ -96,7 +102,7 @@ def test_killed_creator_is_reaped_by_the_next_run(tmp_path) -> None:
     assert arena_path(name).exists()
     with Arena.create(CONFIG):
         assert not arena_path(name).exists()
-    assert not [f for f in os.listdir(SHM_DIR) if f.startswith(f"pagerace.{child.pid}.")]
+    assert not [f for f in os.listdir(shm) if f.startswith(f"pagerace.{child.pid}.")]
 
 
 def test_reap_leaves_live_runs_alone() -> None:
