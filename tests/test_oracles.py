@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import stress.model.lookup as lookup
 from stress.checks import audit
 from stress.memory.layout import FL_HEAD, FREELIST_HDR, PP
 from stress.model import (
@@ -183,7 +182,7 @@ def test_zap_of_a_pte_that_maps_another_page(harness) -> None:
     assert h.arena.words[h.arena.layout.pte + 4] == q + 1
 
 
-def test_gup_rechecks_and_keeps_identity(harness, monkeypatch) -> None:
+def test_gup_rechecks_and_keeps_identity(harness) -> None:
     """GUP-fast raced by munmap, free and reuse retries: the recheck sees the PTE change."""
     h = harness(delays={"lookup_tryget": 1})
     p = alloc_page(h.m)
@@ -198,23 +197,23 @@ def test_gup_rechecks_and_keeps_identity(harness, monkeypatch) -> None:
             q = alloc_page(h.m)  # and reused, now mapped elsewhere
             assert q == p and vm_insert_page(h.m, q, 6, 1)
 
-    monkeypatch.setattr(lookup, "spin", munmap_and_reuse)
+    h.m.spin = munmap_and_reuse
     assert get_user_pages_fast(h.m, 1) == -1  # the PTE is empty after the retry
     assert h.kinds() == []
 
 
-def test_lookup_without_recheck_is_a_stale_tryget_at_the_tryget(harness, monkeypatch) -> None:
+def test_lookup_without_recheck_is_a_stale_tryget_at_the_tryget(harness) -> None:
     """The tryget lands on the page after its free and reuse: reported by the lookup itself."""
     h = harness(lookup_skips_recheck=True, delays={"lookup_tryget": 1})
     p = cached_page(h, 6)
     gen = h.m.gen(p)
 
     def truncate_and_reuse(_: float) -> None:
-        monkeypatch.setattr(lookup, "spin", lambda _: None)
+        h.m.spin = lambda _: None
         assert delete_from_page_cache(h.m, 6, p)
         assert alloc_page(h.m) == p and add_to_page_cache_lru(h.m, p, 9)
 
-    monkeypatch.setattr(lookup, "spin", truncate_and_reuse)
+    h.m.spin = truncate_and_reuse
     assert filemap_get_entry(h.m, 6) == p
     assert h.kinds() == ["stale-tryget"]
     a = h.anomalies[0]

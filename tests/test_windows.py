@@ -10,10 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-import stress.model.lookup as lookup
-import stress.model.page_pool as page_pool_mod
 import stress.model.swap_state as swap_state
 import stress.schemes.dtor_ref1 as dtor_ref1
 from stress.anomalies import Anomaly
@@ -52,13 +48,13 @@ def anomaly_record(h, a: Anomaly) -> dict[str, Any]:  # type: ignore[no-untyped-
                           "ts_ns": int(records["ts"][-1])}
 
 
-def race_in(module: Any, monkeypatch: pytest.MonkeyPatch, other: Callable[[], None]) -> None:
-    """Run `other` once, inside the window the module's delay point marks."""
+def race_in(m: Machine, other: Callable[[], None]) -> None:
+    """Run `other` once, inside the window m's next delay point marks."""
     def once(_: float) -> None:
-        monkeypatch.setattr(module, "spin", lambda _: None)
+        m.spin = lambda _: None
         other()
 
-    monkeypatch.setattr(module, "spin", once)
+    m.spin = once
 
 
 def cached_page(m: Machine, index: int) -> int:
@@ -68,7 +64,7 @@ def cached_page(m: Machine, index: int) -> int:
     return p
 
 
-def test_stale_tryget_window_starts_at_the_slot_read(harness, monkeypatch) -> None:
+def test_stale_tryget_window_starts_at_the_slot_read(harness) -> None:
     """C10: the account opens with the reader's slot read, and names the reuse inside."""
     h = harness(lookup_skips_recheck=True, delays={"lookup_tryget": 1})
     cpu1 = second_cpu(h)
@@ -79,7 +75,7 @@ def test_stale_tryget_window_starts_at_the_slot_read(harness, monkeypatch) -> No
         put_page(cpu1, p)
         assert alloc_page(cpu1) == p and add_to_page_cache_lru(cpu1, p, 9)
 
-    race_in(lookup, monkeypatch, truncate_and_reuse)
+    race_in(h.m, truncate_and_reuse)
     assert filemap_get_entry(h.m, 6) == p
     a = anomaly_record(h, h.anomalies[0])
     w = find_window(a)
@@ -90,12 +86,12 @@ def test_stale_tryget_window_starts_at_the_slot_read(harness, monkeypatch) -> No
     assert "inserted it into the page cache at index 9" in text
 
 
-def test_pool_refcnt_window_starts_at_the_drivers_read(harness, monkeypatch) -> None:
+def test_pool_refcnt_window_starts_at_the_drivers_read(harness) -> None:
     """C8: the driver's refcount read, the tryget inside, the recycle that relied on it."""
     h = harness(scheme="driver_ref", delays={"pool_check_recycle": 1})
     cpu1 = second_cpu(h)
     p = page_pool_alloc_pages(h.m, 0)
-    race_in(page_pool_mod, monkeypatch, lambda: get_page_unless_zero(cpu1, p))
+    race_in(h.m, lambda: get_page_unless_zero(cpu1, p))
     page_pool_put_page(h.m, 0, p)  # reads 1, a tryget lands, recycles at 2
     assert page_pool_alloc_pages(h.m, 0) == p  # handed out at 2: the violation
     a = anomaly_record(h, h.anomalies[0])
@@ -107,7 +103,7 @@ def test_pool_refcnt_window_starts_at_the_drivers_read(harness, monkeypatch) -> 
     assert "worker 1's speculative tryget raised it to 2" in text
 
 
-def test_dtor_window_starts_at_the_refcount_check(harness, monkeypatch) -> None:
+def test_dtor_window_starts_at_the_refcount_check(harness) -> None:
     """C2: the network put reads 2 (a tryget's), sets no destructor; the stranger's put frees."""
     h = harness(scheme="dtor_ref1")
     cpu1 = second_cpu(h)
@@ -124,7 +120,7 @@ def test_dtor_window_starts_at_the_refcount_check(harness, monkeypatch) -> None:
     assert dtor_ref1  # the scheme module the check lives in
 
 
-def test_swapcache_window_starts_when_the_removal_puts_first(harness, monkeypatch) -> None:
+def test_swapcache_window_starts_when_the_removal_puts_first(harness) -> None:
     """C5's fault: the removal's put is the final one, PG_swapcache still set inside it."""
     h = harness(swapcache_put_before_clear=True)
     p = alloc_page(h.m)
@@ -152,7 +148,7 @@ def test_kinds_without_a_window_keep_the_plain_account(harness) -> None:
     assert find_window(a) is None and " How: " in account(a)
 
 
-def test_the_json_report_carries_the_window(harness, monkeypatch, tmp_path, capsys) -> None:
+def test_the_json_report_carries_the_window(harness, tmp_path, capsys) -> None:
     """`pagerace report --json`: each anomaly from a check-then-act has its window."""
     import json
 
@@ -161,7 +157,7 @@ def test_the_json_report_carries_the_window(harness, monkeypatch, tmp_path, caps
     h = harness(scheme="driver_ref", delays={"pool_check_recycle": 1})
     cpu1 = second_cpu(h)
     p = page_pool_alloc_pages(h.m, 0)
-    race_in(page_pool_mod, monkeypatch, lambda: get_page_unless_zero(cpu1, p))
+    race_in(h.m, lambda: get_page_unless_zero(cpu1, p))
     page_pool_put_page(h.m, 0, p)
     page_pool_alloc_pages(h.m, 0)
     a = anomaly_record(h, h.anomalies[0])
@@ -174,7 +170,7 @@ def test_the_json_report_carries_the_window(harness, monkeypatch, tmp_path, caps
     assert w["start"] <= w["end"] and [e["op"] for e in w["inside"]] == ["get_page_unless_zero"]
 
 
-def test_a_long_window_keeps_its_read_in_the_history(harness, monkeypatch) -> None:
+def test_a_long_window_keeps_its_read_in_the_history(harness) -> None:
     """Many reuses inside the window: the logged history still reaches back to the read."""
     from stress.memory.trace import page_history_from
     from stress.processes.reporting import HISTORY, WINDOW_READS
@@ -193,7 +189,7 @@ def test_a_long_window_keeps_its_read_in_the_history(harness, monkeypatch) -> No
         put_page(cpu1, p)
         assert alloc_page(cpu1) == p and add_to_page_cache_lru(cpu1, p, 9)
 
-    race_in(lookup, monkeypatch, reuse_many_times)
+    race_in(h.m, reuse_many_times)
     assert filemap_get_entry(h.m, 6) == p
     records = all_records(h.arena.words, h.arena.layout)
     assert len(records[records["page"] == p]) > HISTORY  # the read would have fallen off
@@ -205,7 +201,7 @@ def test_a_long_window_keeps_its_read_in_the_history(harness, monkeypatch) -> No
     assert "Worker 0 read page-cache slot 6" in account(a)
 
 
-def test_the_html_lane_draws_the_window(harness, monkeypatch, tmp_path) -> None:
+def test_the_html_lane_draws_the_window(harness, tmp_path) -> None:
     """--html: a window bar on the reader's lane, the other CPU's operations ringed, gens ticked."""
     import json
 
@@ -220,7 +216,7 @@ def test_the_html_lane_draws_the_window(harness, monkeypatch, tmp_path) -> None:
         put_page(cpu1, p)
         assert alloc_page(cpu1) == p and add_to_page_cache_lru(cpu1, p, 9)
 
-    race_in(lookup, monkeypatch, truncate_and_reuse)
+    race_in(h.m, truncate_and_reuse)
     filemap_get_entry(h.m, 6)
     a = anomaly_record(h, h.anomalies[0])
     run = tmp_path / "run"

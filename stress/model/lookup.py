@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import stress.model.swap as swap
 from stress.anomalies import Kind
-from stress.model.machine import Machine, Op, spin
+from stress.model.machine import Machine, Op
 from stress.model.page_ref import get_page_unless_zero, page_ref_count
 
 
@@ -36,7 +36,7 @@ def lockless_get(m: Machine, base: int, index: int, recheck: bool = True,
             m.trace(Op.slot_read, p, 0, 0, int(base != m.L.cache), index)
         seen = m.gen(p) if checks and not recheck else 0  # only the no-recheck path uses it
         if m.delay_lookup_tryget:
-            spin(m.delay_lookup_tryget)
+            m.spin(m.delay_lookup_tryget)
         if not get_page_unless_zero(m, p):
             continue  # frozen or freed under us
         if recheck:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from time import perf_counter
+from typing import Final
 
 from stress.anomalies import BUG_KINDS, Anomaly, Kind, PageBug, Reporter
 from stress.memory.arena import Arena
@@ -31,33 +32,33 @@ PSTATE_NAMES = {0: "unbooted", PS_FREE: "free", PS_ALLOCATED: "in use", PS_POOLE
 class Op:
     """Operation codes written to trace records (plain ints: an Enum lookup costs 75 ns)."""
 
-    get_page = 1
-    get_page_unless_zero = 2
-    put_page = 3
-    page_ref_freeze = 4
-    page_ref_unfreeze = 5
-    alloc_page = 6
-    free_pages_prepare = 7
-    page_pool_alloc = 8
-    page_pool_put_page = 9
-    page_pool_recycle = 10
-    page_pool_release = 11
-    set_page_dtor = 12
-    add_to_page_cache = 13
-    delete_from_page_cache = 14
-    remove_mapping = 15
-    vm_insert_page = 16
-    zap_page = 17
-    mem_cgroup_charge = 18
-    mem_cgroup_uncharge = 19
-    misroute = 20
-    bad_page = 21
-    use = 22
+    get_page: Final = 1
+    get_page_unless_zero: Final = 2
+    put_page: Final = 3
+    page_ref_freeze: Final = 4
+    page_ref_unfreeze: Final = 5
+    alloc_page: Final = 6
+    free_pages_prepare: Final = 7
+    page_pool_alloc: Final = 8
+    page_pool_put_page: Final = 9
+    page_pool_recycle: Final = 10
+    page_pool_release: Final = 11
+    set_page_dtor: Final = 12
+    add_to_page_cache: Final = 13
+    delete_from_page_cache: Final = 14
+    remove_mapping: Final = 15
+    vm_insert_page: Final = 16
+    zap_page: Final = 17
+    mem_cgroup_charge: Final = 18
+    mem_cgroup_uncharge: Final = 19
+    misroute: Final = 20
+    bad_page: Final = 21
+    use: Final = 22
     # The reads that open a race window (a check the act after it relies on).
-    slot_read = 23  # a lockless lookup loaded a slot: aux = index, result = 0 cache, 1 PTE
-    refcount_check = 24  # a refcount read before acting on it: before = the count read
-    swapcache_delete = 25  # swap-cache removal begins: result = 1 when it puts first
-    swapcache_clear = 26  # ... and clears PG_swapcache
+    slot_read: Final = 23  # a lockless lookup read a slot: aux = index, result = 0 cache, 1 PTE
+    refcount_check: Final = 24  # a refcount read before acting on it: before = the count read
+    swapcache_delete: Final = 25  # swap-cache removal begins: result = 1 when it puts first
+    swapcache_clear: Final = 26  # ... and clears PG_swapcache
 
 
 def spin(seconds: float) -> None:
@@ -110,6 +111,9 @@ class Machine:
         self.delay_dtor_check_put = delays["dtor_check_put"]
         self.delay_pool_check_recycle = delays["pool_check_recycle"]
         self.delay_swapcache_put_clear = delays["swapcache_put_clear"]
+        # What a delay point does: busy-wait here; a test puts a racing act in its place
+        # (on the instance: compiled model code cannot see a module attribute patched).
+        self.spin: Callable[[float], None] = spin
         self.tracing = trace and worker >= 0 and arena.layout.config.trace_entries > 0
         # trace(op, page, before, after, result, aux): one C call, ring arguments bound once.
         self.trace: Callable[[int, int, int, int, int, int], None] = (

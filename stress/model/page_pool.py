@@ -36,7 +36,6 @@ from stress.model.machine import (
     PSTATE_NAMES,
     Machine,
     Op,
-    spin,
 )
 from stress.model.memcontrol import mem_cgroup_uncharge
 from stress.model.page_alloc import alloc_page, free_pages_prepare
@@ -178,7 +177,7 @@ def page_pool_put_page(m: Machine, pool: int, p: int, allow_direct: bool = False
         m.trace(Op.page_pool_put_page, p, rc, rc, rc == 1, pool)
     if rc == 1:
         if m.delay_pool_check_recycle:
-            spin(m.delay_pool_check_recycle)
+            m.spin(m.delay_pool_check_recycle)
         if _recycle(m, pool, p, allow_direct, "page_pool_put_page"):
             return
     m.sys.fetch_add(m.L.pool(pool) + POOL_RECYCLE_RELEASED, 1)

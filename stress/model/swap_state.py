@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from stress.anomalies import Kind
 from stress.model import flags as F
-from stress.model.machine import Machine, Op, spin
+from stress.model.machine import Machine, Op
 from stress.model.page_ref import get_page, page_ref_count, page_ref_sub
 from stress.model.swap import put_page
 
@@ -35,12 +35,12 @@ def delete_from_swap_cache(m: Machine, p: int) -> None:
     if put_first:
         put_page(m, p)
         if m.delay_swapcache_put_clear:
-            spin(m.delay_swapcache_put_clear)
+            m.spin(m.delay_swapcache_put_clear)
         _clear_swapcache(m, p)
     else:
         _clear_swapcache(m, p)
         if m.delay_swapcache_put_clear:
-            spin(m.delay_swapcache_put_clear)
+            m.spin(m.delay_swapcache_put_clear)
         page_ref_sub(m, p, 1, "delete_from_swap_cache")
 
 

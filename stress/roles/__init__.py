@@ -1,9 +1,10 @@
 """Roles: what a worker does with the model.  One small module per kind of page user."""
 
-from stress.roles.base import Actor, ActorSpec, build_schedule
+from stress.roles.base import Actor, build_schedule
 from stress.roles.nic import Nic
 from stress.roles.owners import Pgtable, Swapcache
 from stress.roles.pagecache import Reader, Truncater
+from stress.roles.spec import ActorSpec
 from stress.roles.speculative import Gup, Stray
 from stress.roles.zerocopy import Zerocopy
 

@@ -12,28 +12,12 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from stress.model import Machine, page_use, put_page
+from stress.roles.spec import ActorSpec
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ActorSpec:
-    """Where one actor sits: its worker and its share of the arena's structures."""
-
-    role: str
-    index: int  # among actors of the same role
-    worker: int
-    mix: Mapping[str, float]
-    params: Mapping[str, Any] = field(default_factory=dict)
-    pool: int = -1
-    queue: int = -1
-    pte_lo: int = 0
-    pte_hi: int = 0
-    memcg: int = 0
 
 
 class Actor:

@@ -16,7 +16,8 @@ from stress.model import (
     skb_frag_unref,
 )
 from stress.model.ptr_ring import ptr_ring_produce
-from stress.roles.base import Actor, ActorSpec
+from stress.roles.base import Actor
+from stress.roles.spec import ActorSpec
 
 
 class Nic(Actor):

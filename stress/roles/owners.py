@@ -43,7 +43,9 @@ class Swapcache(Owner):
         delete_from_swap_cache(self.m, p)
         put_page(self.m, p)
 
-    remove = Owner.release
+    def remove(self) -> None:
+        """The `remove` op: give the oldest page back (a method, not an alias: mypyc)."""
+        self.release()
 
 
 class Pgtable(Owner):
@@ -71,4 +73,6 @@ class Pgtable(Owner):
             F.clear_page_flag(self.m, p, F.PG_pinned)
         free_pages(self.m, p)
 
-    free = Owner.release
+    def free(self) -> None:
+        """The `free` op: give the oldest page back (a method, not an alias: mypyc)."""
+        self.release()

@@ -16,7 +16,8 @@ from stress.model import (
 )
 from stress.model import flags as F
 from stress.model.filemap import page_mapping_is
-from stress.roles.base import Actor, ActorSpec, Holder
+from stress.roles.base import Actor, Holder
+from stress.roles.spec import ActorSpec
 
 remove_mapping = __remove_mapping  # a dunder name inside a class body would be mangled
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 
 from stress.model import Machine, get_page_unless_zero, get_user_pages_fast
-from stress.roles.base import ActorSpec, Holder
+from stress.roles.base import Holder
+from stress.roles.spec import ActorSpec
 
 
 class Gup(Holder):

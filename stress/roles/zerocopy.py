@@ -21,7 +21,8 @@ from stress.model import (
     zap_page,
 )
 from stress.model.ptr_ring import ptr_ring_consume
-from stress.roles.base import Actor, ActorSpec
+from stress.roles.base import Actor
+from stress.roles.spec import ActorSpec
 
 
 class Zerocopy(Actor):

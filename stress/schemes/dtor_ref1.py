@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from stress.memory.layout import DTOR, PP, REFCOUNT
 from stress.model import Machine, ModelConfig, page_pool_put_free_page, put_page
-from stress.model.machine import Op, spin
+from stress.model.machine import Op
 from stress.model.page_pool import pp_pool, set_page_dtor
 
 
@@ -52,7 +52,7 @@ class DtorRef1:
             m.trace(Op.refcount_check, p, rc, rc, int(pool >= 0 and rc == 1), pool)
         if pool >= 0 and rc == 1:
             if m.delay_dtor_check_put:
-                spin(m.delay_dtor_check_put)
+                m.spin(m.delay_dtor_check_put)
             set_page_dtor(m, p, pool)
         put_page(m, p)  # ... and the act, a window apart
 
