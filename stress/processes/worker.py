@@ -37,13 +37,13 @@ from stress.memory.layout import (
 from stress.model import Machine
 from stress.model.ptr_ring import RingStuck
 from stress.processes.logs import open_log
+from stress.processes.loop import SCHEDULE_BITS, run_batch
 from stress.processes.reporting import WorkerReporter
 from stress.processes.rundir import OutputError, RunDir
 from stress.roles import ROLES, Actor, ActorSpec, build_schedule
 from stress.scenario import Scenario
 from stress.schemes import load_scheme
 
-SCHEDULE_BITS = 8
 # Exit codes the supervisor explains (anything else is a crash with a traceback in the log).
 EXIT_SUPERVISOR_GONE = 4
 EXIT_LOG_FAILED = 5
@@ -144,19 +144,7 @@ class Worker:
         while True:
             state = sys_.load(state_slot)
             if state == RUN_RUNNING and schedule and not (limit and done >= limit):
-                i = 0
-                while i < batch:
-                    try:
-                        while i < batch:
-                            schedule[getrandbits(SCHEDULE_BITS)]()
-                            i += 1
-                    except PageBug:
-                        i += 1  # VM_BUG_ON: reported; this operation is abandoned
-                    except RingStuck as e:
-                        # Each try at a damaged ring costs ~50 ms: end the batch, so the
-                        # heartbeat and the pause request are seen between them.
-                        self.ring_stuck(e)
-                        i = batch
+                run_batch(schedule, getrandbits, batch, self.ring_stuck)
                 done += batch
                 sys_.store(ctrl + W_OPS, done)
                 sys_.store(ctrl + W_HEARTBEAT, monotonic_ns())
