@@ -7,6 +7,7 @@ is of the installed package, built extension included, never of the source tree.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -59,8 +60,17 @@ def package_dir() -> Path:
 
 
 def patched_copy(patch: Patch, into: Path, package: Path | None = None) -> Path:
-    """A copy of the package under `into`, patched; returns `into` (the PYTHONPATH)."""
+    """A copy of the package under `into`, patched; returns `into` (the PYTHONPATH).
+
+    The copy runs pure Python: its compiled modules were built from the unpatched
+    source.  (Left compiled, the copy would still run pure, with a stale-build warning.)
+    """
     shutil.copytree(package or package_dir(), into / "stress",
                     ignore=shutil.ignore_patterns("__pycache__"))
     patch.apply(into)
+    manifest = into / "stress" / "_build.json"
+    if manifest.exists():
+        build = json.loads(manifest.read_text())
+        build.update(build="pure", reason=f"a patched copy ({patch.name})")
+        manifest.write_text(json.dumps(build))
     return into

@@ -1,0 +1,128 @@
+"""The two builds: which one runs, the switch between them, and a stale compiled module."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import stress
+from stress._build import SourceFirst, select
+from stress.sourcedoc import getdoc
+
+EXT = ".cpython-311-x86_64-linux-gnu.so"
+COMPILED = stress.BUILD.name == "compiled"
+
+
+def fake_install(tmp_path: Path, build: str = "compiled") -> Path:
+    """A package dir as setup.py leaves it: a source, a compiled module beside it, a manifest."""
+    pkg = tmp_path / "stress"
+    (pkg / "model").mkdir(parents=True)
+    src = pkg / "model" / "page_ref.py"
+    src.write_text("def get_page(): pass\n")
+    src.with_name("page_ref" + EXT).write_bytes(b"")
+    modules = {"stress.model.page_ref": hashlib.sha256(src.read_bytes()).hexdigest()}
+    (pkg / "_build.json").write_text(json.dumps({"build": build, "modules": modules}))
+    return pkg
+
+
+def test_build_is_the_one_expected() -> None:
+    """CI says which build it installed (PAGERACE_EXPECT_BUILD): a silent fallback fails here."""
+    expected = os.environ.get("PAGERACE_EXPECT_BUILD")
+    if expected is None:
+        pytest.skip("PAGERACE_EXPECT_BUILD is not set")
+    assert stress.BUILD.name == expected, stress.BUILD.reason
+
+
+def test_a_matching_compiled_install_runs_compiled(tmp_path: Path) -> None:
+    """Manifest, compiled modules and unchanged sources: the compiled build."""
+    assert select({}, fake_install(tmp_path)).name == "compiled"
+
+
+def test_pure_switch_and_pure_install(tmp_path: Path) -> None:
+    """PAGERACE_PURE=1 or a pure install: every listed module comes from its source."""
+    pkg = fake_install(tmp_path)
+    b = select({"PAGERACE_PURE": "1"}, pkg)
+    assert (b.name, b.reason, b.stale) == ("pure", "PAGERACE_PURE=1", False)
+    assert b.modules == {"stress.model.page_ref": pkg / "model" / "page_ref.py"}
+    assert select({}, fake_install(tmp_path / "p", build="pure")).name == "pure"
+
+
+def test_an_edited_source_is_never_shadowed(tmp_path: Path) -> None:
+    """A source edited after its module was compiled: pure, stale, and the file named."""
+    pkg = fake_install(tmp_path)
+    (pkg / "model" / "page_ref.py").write_text("def get_page(): return 1\n")
+    b = select({}, pkg)
+    assert b.name == "pure" and b.stale and "stress/model/page_ref.py changed" in b.reason
+
+
+def test_compiled_modules_without_a_manifest_are_not_used(tmp_path: Path) -> None:
+    """A compiled module left beside its source with no manifest: its source runs."""
+    pkg = fake_install(tmp_path)
+    (pkg / "_build.json").unlink()
+    b = select({}, pkg)
+    assert b.name == "pure" and b.stale and list(b.modules) == ["stress.model.page_ref"]
+
+
+def test_a_missing_compiled_module_means_pure(tmp_path: Path) -> None:
+    """The manifest says compiled but a module was not built: pure (all or none)."""
+    pkg = fake_install(tmp_path)
+    (pkg / "model" / ("page_ref" + EXT)).unlink()
+    assert select({}, pkg).name == "pure"
+
+
+def test_source_first_finds_the_source(tmp_path: Path) -> None:
+    """The finder hands out the listed module's .py, and nothing else."""
+    src = fake_install(tmp_path) / "model" / "page_ref.py"
+    finder = SourceFirst({"stress.model.page_ref": src})
+    spec = finder.find_spec("stress.model.page_ref")
+    assert spec is not None and spec.origin == str(src)
+    assert finder.find_spec("stress.model.swap") is None
+
+
+def module_files(env: dict[str, str], package_root: Path | None = None) -> tuple[str, str]:
+    """"BUILD.name origin-of-machine" and stderr, from a fresh interpreter."""
+    code = ("import stress, stress.model.machine as m; "
+            "print(stress.BUILD.name, m.__spec__.origin)")
+    env = {**os.environ, **env}
+    env.pop("PAGERACE_STALE_WARNED", None)
+    if package_root is not None:
+        env["PYTHONPATH"] = str(package_root)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=package_root or Path("/"), check=True)
+    return out.stdout.strip(), out.stderr.strip()
+
+
+@pytest.mark.skipif(not COMPILED, reason="a compiled install")
+def test_the_switch_at_run_time() -> None:
+    """Compiled by default, the same modules' sources with PAGERACE_PURE=1."""
+    compiled, _ = module_files({"PAGERACE_PURE": "0"})
+    assert compiled.startswith("compiled ") and compiled.endswith(".so")
+    pure, _ = module_files({"PAGERACE_PURE": "1"})
+    assert pure.startswith("pure ") and pure.endswith("machine.py")
+
+
+@pytest.mark.skipif(not COMPILED, reason="a compiled install")
+def test_an_edited_copy_runs_its_edit_and_says_so(tmp_path: Path) -> None:
+    """A copy of the compiled install with one source edited: pure, one warning line."""
+    import shutil
+    shutil.copytree(Path(stress.__file__).parent, tmp_path / "stress",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    machine = tmp_path / "stress" / "model" / "machine.py"
+    machine.write_text(machine.read_text() + "\nEDITED = True\n")
+    out, err = module_files({"PAGERACE_PURE": "0"}, tmp_path)
+    assert out.startswith("pure ") and out.endswith(str(machine))
+    assert err == ("pagerace: warning: running pure Python: stress/model/machine.py changed "
+                   "since it was compiled (rebuild: pip install -e .)")
+
+
+def test_docstrings_of_compiled_roles_come_from_the_source() -> None:
+    """`pagerace roles` reads a role's and an op's first line, compiled or not."""
+    from stress.roles.nic import Nic
+    assert getdoc(Nic).startswith("A NIC")
+    assert getdoc(Nic.rx)
