@@ -32,6 +32,7 @@ from stress.scenario import (
     Sizes,
 )
 from stress.schemes import DEFAULT_SCHEME
+from stress.sourcedoc import getdoc
 
 SCHEMA_ID = "https://pagerace.invalid/scenario.schema.json"
 POWER_OF_TWO = ("queue_size", "pool_ring_size", "trace_entries")
@@ -345,7 +346,7 @@ def markdown() -> str:
         props = role["properties"]
         ops = ", ".join(f"`{op}` ({w['default']:g})"
                         for op, w in props["mix"]["properties"].items())
-        out.extend([f"### role = \"{name}\"", "", (cls.__doc__ or "").strip().splitlines()[0],
+        out.extend([f"### role = \"{name}\"", "", getdoc(cls).splitlines()[0],
                     "", f"Operations (default weight): {ops}.", ""])
         params = {k: v for k, v in props.items() if k not in ROLE_KEYS}
         if params:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ from e2e import pagerace, summaries
 
 from stress.roles import ROLES
 from stress.scenario import ScenarioError, load_scenario
+from stress.sourcedoc import getdoc
 from stress.surfaces.authoring import new_scenario
 
 ROOT = Path(__file__).parent.parent
@@ -19,9 +19,9 @@ ROOT = Path(__file__).parent.parent
 def test_every_operation_and_parameter_is_explained(name: str) -> None:
     """`pagerace roles` has a line for each op and parameter: none may be missing."""
     cls = ROLES[name]
-    assert inspect.getdoc(cls), name
+    assert getdoc(cls), name
     for op in cls.OPS:
-        assert inspect.getdoc(getattr(cls, op)), f"{name}.{op} has no docstring"
+        assert getdoc(getattr(cls, op)), f"{name}.{op} has no docstring"
     for param in cls.PARAMS:
         assert cls.PARAM_HELP.get(param), f"{name}.{param} has no PARAM_HELP"
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
 from stress.roles import ROLES
 from stress.scenario import ScenarioError, check_name
 from stress.schemes import DEFAULT_SCHEME
+from stress.sourcedoc import getdoc
 
 
 def _first_line(obj: Any) -> str:
-    doc = inspect.getdoc(obj) or ""
+    doc = getdoc(obj)
     return doc.splitlines()[0] if doc else ""
 
 
