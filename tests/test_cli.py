@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import stress
 from stress.surfaces.cli import EXIT_USAGE, build_parser, main
 
 pytestmark = pytest.mark.xdist_group("e2e")  # the benches want both cores
@@ -56,6 +57,7 @@ def test_bench_harness_json_keys(tmp_path) -> None:
     for key in ("ops_per_s_per_worker", "ops_per_s_per_worker_unchecked", "atomic_call_ns",
                 "audit_ms_1m", "scan_ms_1m", "scaling_2_over_1"):
         assert data[key] > 0, key
+    assert data["build"] == stress.BUILD.name  # which build the figures are of
 
 
 @pytest.mark.parametrize("argv", [["bench", "--repeat", "3", "--json", "atomics"],

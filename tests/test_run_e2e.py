@@ -15,6 +15,8 @@ import psutil
 import pytest
 from e2e import DATA, arena_of, pagerace, shm_files, start_long_run, summaries
 
+import stress
+
 pytestmark = pytest.mark.xdist_group("e2e")  # one run at a time: each wants both cores
 
 
@@ -31,6 +33,7 @@ def test_clean_pg_network_run_passes(tmp_path: Path) -> None:
         assert (run_dir / name).exists(), name
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["seed"] == 1 and manifest["backend"] == "atomic"
+    assert manifest["build"] == stress.BUILD.name
 
 
 def test_racy_backend_is_detected(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from stress import __version__
+from stress import BUILD, __version__
 from stress.checks.verdict import verdict
 from stress.explore.runner import ExploreOptions, Finding, JobResult, finding_dict
 from stress.memory.trace import TRACE_DTYPE
@@ -45,6 +45,7 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
     run_dir.write_json("manifest.json", {
         "mode": "explore", "scenario": scn.to_dict(), "seed": opts.seed, "workers": nactors,
         "options": asdict(opts), "explore": asdict(x), "backend": scn.backend,
+        **BUILD.describe(),
         "versions": {"pagerace": __version__, "python": sys.version.split()[0],
                      "numpy": np.__version__},
         "host": {"platform": platform.platform(), "cpus": os.cpu_count(), "pid": os.getpid()},

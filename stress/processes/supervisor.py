@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from stress import __version__
+from stress import BUILD, __version__
 from stress.anomalies import Anomaly, Kind
 from stress.checks import audit, final_audit, live_scan
 from stress.checks.teardown import teardown
@@ -260,6 +260,7 @@ class Supervisor:
                        "summary": self.scheme.summary},
             "worker_seeds": list(self.plan.worker_seeds), "backend": self.scn.backend,
             "start_method": self.start_method, "arena": self.arena.name,
+            **BUILD.describe(),  # the workers import the same modules, so the same build
             "arena_config": self.plan.config.__dict__,
             "actors": [a.__dict__ | {"mix": dict(a.mix), "params": dict(a.params)}
                        for a in self.plan.actors],

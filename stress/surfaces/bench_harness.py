@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stress import BUILD
 from stress.checks import audit, live_scan
 from stress.memory import Arena, ArenaConfig
 from stress.model import ModelConfig, alloc_page, collect, mem_init
@@ -91,6 +92,7 @@ def bench_harness(repeat: int, duration: float, start_method: str) -> dict[str, 
     scan_64k, audit_64k = scan_and_audit_ms(65_536, repeat)
     scan_1m, audit_1m = scan_and_audit_ms(1_048_576, repeat)
     return {
+        **BUILD.describe(),
         "ops_per_s_per_worker": round(checked_1),
         "ops_per_s_per_worker_unchecked": round(unchecked_1),
         "checked_over_unchecked": round(checked_1 / unchecked_1, 3),
@@ -116,11 +118,12 @@ def report_harness(r: dict[str, Any]) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"pagerace bench (median of {r['repeat']}, {r['duration_s']} s runs)")
+    table = Table(title=f"pagerace bench, {r['build']} build (median of {r['repeat']}, "
+                        f"{r['duration_s']} s runs)")
     for col in ("measure", "value", "target", "met"):
         table.add_column(col)
     for key, value in r.items():
-        if key in ("repeat", "duration_s"):
+        if key in ("repeat", "duration_s", "build", "build_reason"):
             continue
         target = TARGETS.get(key)
         met = "-"
