@@ -183,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     atomics.add_argument("--calls", type=_number_in(int, 1, 1 << 40), default=1_000_000)
     bex = bsub.add_parser("explore", help="the explorer's scheduling points per second")
     _bench_options(bex, with_defaults=False)
+    binl = bsub.add_parser("inline", help="one worker's operations in this process: ns per op")
+    _bench_options(binl, with_defaults=False)
+    binl.add_argument("--ops", type=_number_in(int, 1, 1 << 40), default=200_000,
+                      help="operations per run (default 200000)")
     return parser
 
 
@@ -194,6 +198,15 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
         rx = bench_explore(args.repeat, args.duration)
         print(json_.dumps(rx, indent=2) if args.json else report_explore(rx), end="" if
+              not args.json else "\n")
+        return EXIT_OK
+    if args.what == "inline":
+        import json as json_
+
+        from stress.surfaces.bench_inline import bench_inline, report_inline
+
+        ri = bench_inline(args.ops, args.repeat)
+        print(json_.dumps(ri, indent=2) if args.json else report_inline(ri), end="" if
               not args.json else "\n")
         return EXIT_OK
     if args.what == "atomics":
