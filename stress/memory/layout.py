@@ -8,55 +8,75 @@ mismatch means another build of pagerace made the arena, and it is refused.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import Final
 
 import numpy as np
 
-MAGIC = 0x5041474552414345  # "PAGERACE"
-LAYOUT_VERSION = 3  # 3: page lock holders; 2: no worker state word, no pool destroyed word
-WORD = 8
+# Final: mypyc compiles a use of these to the number itself, not a lookup by name.
+MAGIC: Final = 0x5041474552414345  # "PAGERACE"
+LAYOUT_VERSION: Final = 3  # 3: page lock holders; 2: no worker state word, no pool destroyed word
+WORD: Final = 8
 
 # struct page: one 64-byte record, eight words (docs/model.md section 1).
-PAGE_WORDS = 8
-REFCOUNT, FLAGS, MAPCOUNT, MAPPING, MEMCG, PP, DTOR, GEN = range(PAGE_WORDS)
+PAGE_WORDS: Final = 8
+REFCOUNT: Final = 0
+FLAGS: Final = 1
+MAPCOUNT: Final = 2
+MAPPING: Final = 3
+MEMCG: Final = 4
+PP: Final = 5
+DTOR: Final = 6
+GEN: Final = 7
 PAGE_FIELDS = ("refcount", "flags", "mapcount", "mapping", "memcg", "pp", "dtor", "gen")
 PAGE_DTYPE = np.dtype({"names": list(PAGE_FIELDS), "formats": ["<i8"] * PAGE_WORDS}, align=True)
 assert PAGE_DTYPE.itemsize == PAGE_WORDS * WORD
 
 # Global words: the run state and counters every process can see.
-GLOBAL_WORDS = 16
-G_RUN_STATE, G_PAUSE_EPOCH, G_NR_LEAKED, G_SUPERVISOR_PID = range(4)
+GLOBAL_WORDS: Final = 16
+G_RUN_STATE: Final = 0
+G_PAUSE_EPOCH: Final = 1
+G_NR_LEAKED: Final = 2
+G_SUPERVISOR_PID: Final = 3
 # Run states, written by the supervisor only.
-RUN_STARTING, RUN_RUNNING, RUN_PAUSE, RUN_DRAIN, RUN_STOP = range(5)
+RUN_STARTING: Final = 0
+RUN_RUNNING: Final = 1
+RUN_PAUSE: Final = 2
+RUN_DRAIN: Final = 3
+RUN_STOP: Final = 4
 
 # Free list: a Treiber stack with a tagged head; next[] follows the header.
-FREELIST_HDR = 2
-FL_HEAD, FL_COUNT = range(2)
+FREELIST_HDR: Final = 2
+FL_HEAD: Final = 0
+FL_COUNT: Final = 1
 
 # A bounded MPMC ring (Vyukov): head, tail, then (sequence, value) cells.
-RING_HDR = 2
-RING_HEAD, RING_TAIL = range(2)
+RING_HDR: Final = 2
+RING_HEAD: Final = 0
+RING_TAIL: Final = 1
 
 # A page pool: counters, the owner's alloc cache, then its ptr_ring.
-POOL_HDR = 16
-(
-    POOL_ID,
-    POOL_HOLD_CNT,
-    POOL_RELEASE_CNT,
-    POOL_CACHE_COUNT,
-    POOL_RECYCLED_CACHE,
-    POOL_RECYCLED_RING,
-    POOL_RECYCLE_RELEASED,  # released instead of recycled, for any reason
-    POOL_RING_FULL,  # of those, because the ring was full
-) = range(8)
+POOL_HDR: Final = 16
+POOL_ID: Final = 0
+POOL_HOLD_CNT: Final = 1
+POOL_RELEASE_CNT: Final = 2
+POOL_CACHE_COUNT: Final = 3
+POOL_RECYCLED_CACHE: Final = 4
+POOL_RECYCLED_RING: Final = 5
+POOL_RECYCLE_RELEASED: Final = 6  # released instead of recycled, for any reason
+POOL_RING_FULL: Final = 7  # of those, because the ring was full
 
 # A worker's region: control words, anomaly counts and first-seen times per kind,
 # its published ledger, its trace ring.
-W_PID, W_HEARTBEAT, W_OPS, W_LEDGER_LEN, W_PARKED_EPOCH = range(5)
-W_COUNTS = 16  # one word per anomaly kind
-W_FIRST_NS = 48  # monotonic ns of each kind's first report, 0 = never
-MAX_KINDS = 32
-CTRL_WORDS = W_FIRST_NS + MAX_KINDS
-TRACE_WORDS = 8
+W_PID: Final = 0
+W_HEARTBEAT: Final = 1
+W_OPS: Final = 2
+W_LEDGER_LEN: Final = 3
+W_PARKED_EPOCH: Final = 4
+W_COUNTS: Final = 16  # one word per anomaly kind
+W_FIRST_NS: Final = 48  # monotonic ns of each kind's first report, 0 = never
+MAX_KINDS: Final = 32
+CTRL_WORDS: Final = W_FIRST_NS + MAX_KINDS
+TRACE_WORDS: Final = 8
 
 
 def _align8(n: int) -> int:

@@ -1,12 +1,15 @@
 """Page flags (include/linux/page-flags.h, v5.12 order) and the checked masks.
 
+Every flag and mask is `Final` (and written with `<<`, not `bit()`), so that compiled
+code uses the number itself.
+
 `PG_owner_priv_1` is one bit with several names, as in the kernel, so that the
 aliasing bugs the 2021 thread worried about can actually happen here.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from stress.anomalies import Kind
 from stress.memory.layout import FLAGS as _FLAGS
@@ -15,37 +18,37 @@ from stress.memory.layout import PAGE_WORDS as _PW
 if TYPE_CHECKING:
     from stress.model.machine import Machine
 
-PG_locked = 0
-PG_referenced = 1
-PG_uptodate = 2
-PG_dirty = 3
-PG_lru = 4
-PG_active = 5
-PG_workingset = 6
-PG_waiters = 7
-PG_error = 8
-PG_slab = 9
-PG_owner_priv_1 = 10
-PG_arch_1 = 11
-PG_reserved = 12
-PG_private = 13
-PG_private_2 = 14
-PG_writeback = 15
-PG_head = 16
-PG_mappedtodisk = 17
-PG_reclaim = 18
-PG_swapbacked = 19
-PG_unevictable = 20
-PG_mlocked = 21
-NR_PAGEFLAGS = 22
+PG_locked: Final = 0
+PG_referenced: Final = 1
+PG_uptodate: Final = 2
+PG_dirty: Final = 3
+PG_lru: Final = 4
+PG_active: Final = 5
+PG_workingset: Final = 6
+PG_waiters: Final = 7
+PG_error: Final = 8
+PG_slab: Final = 9
+PG_owner_priv_1: Final = 10
+PG_arch_1: Final = 11
+PG_reserved: Final = 12
+PG_private: Final = 13
+PG_private_2: Final = 14
+PG_writeback: Final = 15
+PG_head: Final = 16
+PG_mappedtodisk: Final = 17
+PG_reclaim: Final = 18
+PG_swapbacked: Final = 19
+PG_unevictable: Final = 20
+PG_mlocked: Final = 21
+NR_PAGEFLAGS: Final = 22
 
 # The aliases of PG_owner_priv_1.
-PG_checked = PG_owner_priv_1  # filesystems
-PG_swapcache = PG_owner_priv_1  # only meaningful with PG_swapbacked
-PG_pinned = PG_owner_priv_1  # Xen page tables, not refcounted by users
-PG_foreign = PG_owner_priv_1
-PG_xen_remapped = PG_owner_priv_1
-PG_network = PG_owner_priv_1  # Johannes's proposal: a page-pool page
+PG_checked: Final = PG_owner_priv_1  # filesystems
+PG_swapcache: Final = PG_owner_priv_1  # only meaningful with PG_swapbacked
+PG_pinned: Final = PG_owner_priv_1  # Xen page tables, not refcounted by users
+PG_foreign: Final = PG_owner_priv_1
+PG_xen_remapped: Final = PG_owner_priv_1
+PG_network: Final = PG_owner_priv_1  # Johannes's proposal: a page-pool page
 
 NAMES = {
     v: k[3:]
@@ -60,16 +63,17 @@ def bit(nr: int) -> int:
     return 1 << nr
 
 
-OWNER_PRIV_1 = bit(PG_owner_priv_1)
-LRU_FLAGS = bit(PG_lru) | bit(PG_active) | bit(PG_unevictable)
+OWNER_PRIV_1: Final = 1 << PG_owner_priv_1
+LRU_FLAGS: Final = (1 << PG_lru) | (1 << PG_active) | (1 << PG_unevictable)
 
 # mm/page_alloc.c: checked when a page is freed; a set flag is a bad page.
-PAGE_FLAGS_CHECK_AT_FREE = (
-    bit(PG_lru) | bit(PG_locked) | bit(PG_private) | bit(PG_private_2) | bit(PG_writeback)
-    | bit(PG_reserved) | bit(PG_slab) | bit(PG_active) | bit(PG_unevictable) | bit(PG_mlocked)
+PAGE_FLAGS_CHECK_AT_FREE: Final = (
+    (1 << PG_lru) | (1 << PG_locked) | (1 << PG_private) | (1 << PG_private_2)
+    | (1 << PG_writeback) | (1 << PG_reserved) | (1 << PG_slab) | (1 << PG_active)
+    | (1 << PG_unevictable) | (1 << PG_mlocked)
 )
 # Checked when a page is allocated: every flag must be clear.
-PAGE_FLAGS_CHECK_AT_PREP = bit(NR_PAGEFLAGS) - 1
+PAGE_FLAGS_CHECK_AT_PREP: Final = (1 << NR_PAGEFLAGS) - 1
 
 
 def flag_names(mask: int) -> list[str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from stress.memory.layout import MEMCG, PAGE_WORDS
 from stress.model.machine import Machine, Op
 
-MEMCG_DATA_SOCK = 1 << 40  # v2: charged as socket memory at map time
-MEMCG_ID = MEMCG_DATA_SOCK - 1
+MEMCG_DATA_SOCK: Final = 1 << 40  # v2: charged as socket memory at map time
+MEMCG_ID: Final = MEMCG_DATA_SOCK - 1
 
 
 def page_memcg(m: Machine, p: int) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 
 from stress.anomalies import Kind
@@ -24,7 +26,7 @@ from stress.model.machine import PS_ALLOCATED, PS_FREE, PS_LEAKED, PSTATE_NAMES,
 from stress.model.page_ref import page_ref_count, put_page_testzero, set_page_count
 from stress.model.ptr_ring import ptr_ring_init
 
-_IDX = (1 << 32) - 1
+_IDX: Final = (1 << 32) - 1
 
 
 def mem_init(arena: Arena) -> None:

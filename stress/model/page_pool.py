@@ -11,6 +11,8 @@ its `page_pool_set_pp_info` / `page_pool_clear_pp_info`.
 
 from __future__ import annotations
 
+from typing import Final
+
 import stress.model.swap as swap
 from stress.anomalies import Kind
 from stress.memory.layout import (
@@ -42,8 +44,8 @@ from stress.model.page_alloc import alloc_page, free_pages_prepare
 from stress.model.page_ref import page_ref_count, set_page_count
 from stress.model.ptr_ring import ptr_ring_consume, ptr_ring_produce
 
-PP_SIGNATURE = 0x40 << 32  # pp_magic's signature (POISON_POINTER_DELTA + 0x40)
-_PP_POOL = (1 << 32) - 1
+PP_SIGNATURE: Final = 0x40 << 32  # pp_magic's signature (POISON_POINTER_DELTA + 0x40)
+_PP_POOL: Final = (1 << 32) - 1
 
 
 def pp_encode(pool: int) -> int:

@@ -7,6 +7,8 @@ block each other and a crashed worker cannot leave a lock held.
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 
 from stress.anomalies import Anomaly, Kind
@@ -15,7 +17,7 @@ from stress.memory.layout import RING_HDR, RING_HEAD, RING_TAIL
 
 # A healthy ring makes progress within a few tries per competing CPU; this many
 # without progress means its sequence words are damaged, and waiting would hang.
-MAX_TRIES = 1 << 16
+MAX_TRIES: Final = 1 << 16
 
 
 class RingStuck(Exception):
