@@ -128,7 +128,7 @@ def test_put_that_loses_the_race_to_zero_is_underflow(harness) -> None:
     h = harness()
     p = alloc_page(h.m)
     put_page(h.m, p)  # the other put: the page is free, refcount 0
-    h.m.mem = LyingLoad(h.m.mem, h.m.page(p), seen=1)  # what this put read just before
+    h.m.attach(LyingLoad(h.m.mem, h.m.page(p), seen=1), h.m.sys)  # what this put read before
     with pytest.raises(PageBug):
         put_page(h.m, p)
     assert h.kinds() == ["refcount-underflow"]

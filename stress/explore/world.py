@@ -148,7 +148,7 @@ class World:
                  records: list[tuple[int, ...]] | None) -> Machine:
         m = Machine(self.arena, self.scn.model, self.scheme, report, worker=spec.worker,
                     checks=self.scn.run.checks)
-        m.mem, m.sys = self.mem, self.sys
+        m.attach(self.mem, self.sys)
         if records is not None:
             w = spec.worker
 

@@ -18,13 +18,17 @@ from typing import Final
 from stress.anomalies import BUG_KINDS, Anomaly, Kind, PageBug, Reporter
 from stress.memory.arena import Arena
 from stress.memory.backends import Memory
+from stress.memory.bound import Bound
 from stress.memory.layout import GEN, PAGE_WORDS, Layout
 from stress.model.config import DELAY_POINTS, ModelConfig
 from stress.model.scheme import Scheme
 
 # The harness's shadow of where a page is: kept beside the records, never read by the model
 # to decide anything except to recognise a free of a page that is not in use.
-PS_FREE, PS_ALLOCATED, PS_POOLED, PS_LEAKED = 1, 2, 3, 4
+PS_FREE: Final = 1
+PS_ALLOCATED: Final = 2
+PS_POOLED: Final = 3
+PS_LEAKED: Final = 4
 PSTATE_NAMES = {0: "unbooted", PS_FREE: "free", PS_ALLOCATED: "in use", PS_POOLED: "pooled",
                 PS_LEAKED: "leaked"}
 
@@ -87,12 +91,12 @@ class Machine:
                  worker: int = -1, trace: bool = False, checks: bool = True) -> None:
         self.arena = arena
         self.L: Layout = arena.layout
-        # Any Memory plugs in here: the explorer puts a scheduled one in their place.
-        self.mem: Memory = arena.memory
-        self.sys: Memory = arena.atomic
+        # Any Memory plugs in here (attach): the explorer puts scheduled ones in their place.
+        self.mem = Bound(arena.memory)
+        self.sys = Bound(arena.atomic)
         # The harness's own reads (a page's gen for an oracle or a record): never a
         # scheduling point, so an oracle does not widen the window it watches.
-        self.shadow = arena.atomic
+        self.shadow = Bound(arena.atomic)
         self.cfg = config
         # The scheme's answers that do not change during a run, read once.
         self.scheme = scheme
@@ -119,6 +123,10 @@ class Machine:
         self.trace: Callable[[int, int, int, int, int, int], None] = (
             partial(arena.atomic.trace, self.L.trace_ring(worker), self.L.config.trace_entries,
                     self.pages, worker) if self.tracing else _no_trace)
+
+    def attach(self, mem: Memory, sys: Memory) -> None:
+        """Run the model over other memories: page records over `mem`, the rest over `sys`."""
+        self.mem, self.sys = Bound(mem), Bound(sys)
 
     def page(self, p: int) -> int:
         """Slot of page p's first word (its refcount)."""

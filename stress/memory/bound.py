@@ -1,0 +1,29 @@
+"""A memory's operations looked up once, for the compiled model.
+
+Compiled code calls a method of a protocol-typed object by name, which costs a
+type lookup on every call: about a fifth of the instructions of an operation
+(callgrind).  `Bound` takes each operation of a memory once; compiled code then
+reads a field of a native class and calls what it holds.  Any `Memory` can be
+bound (the atomic extension, a backend, the explorer's scheduled memory, a test's
+wrapper), and a `Bound` is itself a `Memory`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from stress.memory.backends import Memory
+
+
+class Bound:
+    """The seven operations of one `Memory`, as attributes."""
+
+    def __init__(self, mem: Memory) -> None:
+        self.target = mem  # what is bound: the explorer and tests reach through to it
+        self.load: Callable[[int], int] = mem.load
+        self.store: Callable[[int, int], None] = mem.store
+        self.fetch_add: Callable[[int, int], int] = mem.fetch_add
+        self.cas: Callable[[int, int, int], int] = mem.cas
+        self.add_unless: Callable[[int, int, int], int] = mem.add_unless
+        self.fetch_or: Callable[[int, int], int] = mem.fetch_or
+        self.fetch_and: Callable[[int, int], int] = mem.fetch_and
