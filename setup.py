@@ -30,7 +30,7 @@ ATOMIC = Extension(
 # classes that cross a process boundary by pickle (ModelConfig, ActorSpec).
 HOT = ["stress/model", "stress/roles", "stress/schemes"]
 INTERPRETED = {"__init__.py", "config.py", "spec.py"}
-EXTRA = ["stress/memory/bound.py", "stress/processes/loop.py"]
+EXTRA = ["stress/memory/bound.py", "stress/memory/layout.py", "stress/processes/loop.py"]
 MANIFEST = "stress/_build.json"
 
 

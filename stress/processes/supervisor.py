@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -261,7 +261,7 @@ class Supervisor:
             "worker_seeds": list(self.plan.worker_seeds), "backend": self.scn.backend,
             "start_method": self.start_method, "arena": self.arena.name,
             **BUILD.describe(),  # the workers import the same modules, so the same build
-            "arena_config": self.plan.config.__dict__,
+            "arena_config": asdict(self.plan.config),
             "actors": [a.__dict__ | {"mix": dict(a.mix), "params": dict(a.params)}
                        for a in self.plan.actors],
             "versions": {"pagerace": __version__, "python": sys.version.split()[0],
