@@ -126,3 +126,12 @@ def test_docstrings_of_compiled_roles_come_from_the_source() -> None:
     from stress.roles.nic import Nic
     assert getdoc(Nic).startswith("A NIC")
     assert getdoc(Nic.rx)
+
+
+def test_the_modules_loaded_are_the_build_named() -> None:
+    """BUILD says compiled exactly when the hot path's modules are the compiled ones."""
+    from stress.memory import bound
+    from stress.model import machine
+    assert bound.COMPILED == (stress.BUILD.name == "compiled")
+    assert machine.__spec__ is not None and machine.__spec__.origin is not None
+    assert machine.__spec__.origin.endswith(".py") == (stress.BUILD.name == "pure")

@@ -11,14 +11,13 @@ with real locks, and an oracle that races with itself would prove nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from time import perf_counter
 from typing import Final
 
 from stress.anomalies import BUG_KINDS, Anomaly, Kind, PageBug, Reporter
 from stress.memory.arena import Arena
 from stress.memory.backends import Memory
-from stress.memory.bound import Bound
+from stress.memory.bound import bind
 from stress.memory.layout import GEN, PAGE_WORDS, Layout
 from stress.model.config import DELAY_POINTS, ModelConfig
 from stress.model.scheme import Scheme
@@ -92,11 +91,11 @@ class Machine:
         self.arena = arena
         self.L: Layout = arena.layout
         # Any Memory plugs in here (attach): the explorer puts scheduled ones in their place.
-        self.mem = Bound(arena.memory)
-        self.sys = Bound(arena.atomic)
+        self.mem = bind(arena.memory)
+        self.sys = bind(arena.atomic)
         # The harness's own reads (a page's gen for an oracle or a record): never a
         # scheduling point, so an oracle does not widen the window it watches.
-        self.shadow = Bound(arena.atomic)
+        self.shadow = bind(arena.atomic)
         self.cfg = config
         # The scheme's answers that do not change during a run, read once.
         self.scheme = scheme
@@ -121,12 +120,12 @@ class Machine:
         self.tracing = trace and worker >= 0 and arena.layout.config.trace_entries > 0
         # trace(op, page, before, after, result, aux): one C call, ring arguments bound once.
         self.trace: Callable[[int, int, int, int, int, int], None] = (
-            partial(arena.atomic.trace, self.L.trace_ring(worker), self.L.config.trace_entries,
-                    self.pages, worker) if self.tracing else _no_trace)
+            arena.atomic.tracer(self.L.trace_ring(worker), self.L.config.trace_entries,
+                                self.pages, worker) if self.tracing else _no_trace)
 
     def attach(self, mem: Memory, sys: Memory) -> None:
         """Run the model over other memories: page records over `mem`, the rest over `sys`."""
-        self.mem, self.sys = Bound(mem), Bound(sys)
+        self.mem, self.sys = bind(mem), bind(sys)
 
     def page(self, p: int) -> int:
         """Slot of page p's first word (its refcount)."""
