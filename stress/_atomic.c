@@ -10,6 +10,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -192,12 +193,49 @@ atomic64_add_unless(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
  */
 #define TRACE_WORDS 8
 #define TRACE_ARGS 10
+#define RECORD_ARGS 6
+
+/* Check a ring's place once: 0, or -1 with IndexError set. */
+static int
+check_ring(Atomic64 *self, Py_ssize_t base, int64_t n)
+{
+    if (n <= 0 || base + 1 + n * TRACE_WORDS > self->nslots) {
+        PyErr_Format(PyExc_IndexError, "trace ring at %zd with %lld entries overruns %zd slots",
+                     base, (long long)n, self->nslots);
+        return -1;
+    }
+    return 0;
+}
+
+/* Append one record; r = op, page, before, after, result, aux.  The ring was checked. */
+static void
+trace_record(int64_t *slots, Py_ssize_t nslots, Py_ssize_t base, int64_t n, int64_t pages,
+             int64_t worker, const int64_t *r)
+{
+    int64_t seq, gen = -1, *slot;
+    struct timespec ts;
+
+    if (r[1] >= 0 && pages + r[1] * 8 + 7 < nslots)
+        gen = __atomic_load_n(&slots[pages + r[1] * 8 + 7], __ATOMIC_RELAXED);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    seq = __atomic_load_n(&slots[base], __ATOMIC_RELAXED);
+    slot = &slots[base + 1 + (seq % n) * TRACE_WORDS];
+    __atomic_store_n(&slot[0], (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[1], worker << 16 | r[0], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[2], r[1], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[3], r[2], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[4], r[3], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[5], r[4], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[6], gen, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot[7], r[5], __ATOMIC_RELAXED);
+    __atomic_store_n(&slots[base], seq + 1, __ATOMIC_RELEASE);
+}
+
 static PyObject *
 atomic64_trace(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    Py_ssize_t base, n;
-    int64_t v[TRACE_ARGS], seq, gen = -1, *slot;
-    struct timespec ts;
+    Py_ssize_t base;
+    int64_t v[TRACE_ARGS];
     int k;
 
     if (check_nargs("trace", nargs, TRACE_ARGS) < 0 || (base = slot_arg(self, args, 0)) < 0)
@@ -205,27 +243,93 @@ atomic64_trace(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
     for (k = 1; k < TRACE_ARGS; k++)
         if (value_arg(args, k, &v[k]) < 0)
             return NULL;
-    n = (Py_ssize_t)v[1];
-    if (n <= 0 || base + 1 + n * TRACE_WORDS > self->nslots) {
-        PyErr_Format(PyExc_IndexError, "trace ring at %zd with %zd entries overruns %zd slots",
-                     base, n, self->nslots);
+    if (check_ring(self, base, v[1]) < 0)
+        return NULL;
+    trace_record(self->slots, self->nslots, base, v[1], v[2], v[3], &v[4]);
+    Py_RETURN_NONE;
+}
+
+/*
+ * Tracer: trace() with the ring's four arguments bound once, checked once, and
+ * called by vectorcall: tracer(op, page, before, after, result, aux).  What
+ * functools.partial(atomic.trace, base, nentries, pages, worker) does, without
+ * building a ten-argument call and converting the four fixed ones every time.
+ */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    Atomic64 *atomic;
+    Py_ssize_t base;
+    int64_t n, pages, worker;
+} Tracer;
+
+static PyObject *
+tracer_vectorcall(Tracer *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    int64_t r[RECORD_ARGS];
+    int k;
+
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames)) {
+        PyErr_SetString(PyExc_TypeError, "tracer() takes no keyword arguments");
         return NULL;
     }
-    if (v[5] >= 0 && v[2] + v[5] * 8 + 7 < self->nslots)
-        gen = __atomic_load_n(&self->slots[v[2] + v[5] * 8 + 7], __ATOMIC_RELAXED);
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    seq = __atomic_load_n(&self->slots[base], __ATOMIC_RELAXED);
-    slot = &self->slots[base + 1 + (seq % n) * TRACE_WORDS];
-    __atomic_store_n(&slot[0], (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, __ATOMIC_RELAXED);
-    __atomic_store_n(&slot[1], v[3] << 16 | v[4], __ATOMIC_RELAXED);
-    __atomic_store_n(&slot[2], v[5], __ATOMIC_RELAXED);
-    __atomic_store_n(&slot[3], v[6], __ATOMIC_RELAXED);
-    __atomic_store_n(&slot[4], v[7], __ATOMIC_RELAXED);
-    __atomic_store_n(&slot[5], v[8], __ATOMIC_RELAXED);
-    __atomic_store_n(&slot[6], gen, __ATOMIC_RELAXED);
-    __atomic_store_n(&slot[7], v[9], __ATOMIC_RELAXED);
-    __atomic_store_n(&self->slots[base], seq + 1, __ATOMIC_RELEASE);
+    if (check_nargs("tracer", PyVectorcall_NARGS(nargsf), RECORD_ARGS) < 0)
+        return NULL;
+    if (self->atomic->slots == NULL) {
+        PyErr_SetString(PyExc_ValueError, "Atomic64 buffer was released");
+        return NULL;
+    }
+    for (k = 0; k < RECORD_ARGS; k++)
+        if (value_arg(args, k, &r[k]) < 0)
+            return NULL;
+    trace_record(self->atomic->slots, self->atomic->nslots, self->base, self->n, self->pages,
+                 self->worker, r);
     Py_RETURN_NONE;
+}
+
+static void
+tracer_dealloc(Tracer *self)
+{
+    Py_XDECREF(self->atomic);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject TracerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "stress._atomic.Tracer",
+    .tp_basicsize = sizeof(Tracer),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "tracer(op, page, before, after, result, aux): append a record to its ring.",
+    .tp_vectorcall_offset = offsetof(Tracer, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_dealloc = (destructor)tracer_dealloc,
+};
+
+static PyObject *
+atomic64_tracer(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t base;
+    int64_t v[4];
+    int k;
+    Tracer *t;
+
+    if (check_nargs("tracer", nargs, 4) < 0 || (base = slot_arg(self, args, 0)) < 0)
+        return NULL;
+    for (k = 1; k < 4; k++)
+        if (value_arg(args, k, &v[k]) < 0)
+            return NULL;
+    if (check_ring(self, base, v[1]) < 0)
+        return NULL;
+    t = PyObject_New(Tracer, &TracerType);
+    if (t == NULL)
+        return NULL;
+    t->vectorcall = (vectorcallfunc)tracer_vectorcall;
+    t->atomic = (Atomic64 *)Py_NewRef(self);
+    t->base = base;
+    t->n = v[1];
+    t->pages = v[2];
+    t->worker = v[3];
+    return (PyObject *)t;
 }
 
 static PyObject *
@@ -287,6 +391,8 @@ static PyMethodDef atomic64_methods[] = {
     {"trace", (PyCFunction)(void (*)(void))atomic64_trace, METH_FASTCALL,
      "trace(base, nentries, pages, worker, op, page, before, after, result, aux): "
      "append a timestamped record to a ring"},
+    {"tracer", (PyCFunction)(void (*)(void))atomic64_tracer, METH_FASTCALL,
+     "tracer(base, nentries, pages, worker) -> Tracer: trace() with the ring bound"},
     {"release", (PyCFunction)atomic64_release, METH_NOARGS, "release the buffer"},
     {"__enter__", (PyCFunction)atomic64_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))atomic64_exit, METH_FASTCALL, NULL},
@@ -331,12 +437,13 @@ PyMODINIT_FUNC
 PyInit__atomic(void)
 {
     PyObject *m;
-    if (PyType_Ready(&Atomic64Type) < 0)
+    if (PyType_Ready(&Atomic64Type) < 0 || PyType_Ready(&TracerType) < 0)
         return NULL;
     m = PyModule_Create(&atomicmodule);
     if (m == NULL)
         return NULL;
     if (PyModule_AddObjectRef(m, "Atomic64", (PyObject *)&Atomic64Type) < 0 ||
+        PyModule_AddObjectRef(m, "Tracer", (PyObject *)&TracerType) < 0 ||
         PyModule_AddIntConstant(m, "TRACE_WORDS", TRACE_WORDS) < 0) {
         Py_DECREF(m);
         return NULL;

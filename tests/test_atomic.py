@@ -97,3 +97,33 @@ def test_trace_writes_a_timestamped_ring_record() -> None:
     assert rec[0] >= t0 and rec[1:] == [3 << 16 | 5, 1, 2, 3, 1, 42, 9]
     with pytest.raises(IndexError):
         buf.trace(0, 5, pages, 3, 5, 1, 0, 0, 0, 0)  # five entries overrun the buffer
+
+
+def test_tracer_writes_what_trace_writes() -> None:
+    """tracer(base, n, pages, worker)(op, page, ...) appends the record trace() would."""
+    a, b = Atomic64(bytearray(8 * 33)), Atomic64(bytearray(8 * 33))
+    for buf in (a, b):
+        buf.store(17 + 8 + 7, 42)
+    tracer = b.tracer(0, 2, 17, 3)
+    for k in range(3):
+        a.trace(0, 2, 17, 3, 5, 1, k, k + 1, 1, 9)
+        tracer(5, 1, k, k + 1, 1, 9)
+    def records(buf: Atomic64) -> list[list[int]]:  # every word but the timestamp
+        return [[buf.load(1 + 8 * e + w) for w in range(1, 8)] for e in range(2)]
+
+    assert records(a) == records(b) and a.load(0) == b.load(0) == 3
+
+
+def test_tracer_refuses_bad_calls() -> None:
+    """A ring that overruns is refused when bound; a wrong call or a released buffer raises."""
+    buf = Atomic64(bytearray(8 * 33))
+    with pytest.raises(IndexError):
+        buf.tracer(0, 5, 17, 0)
+    tracer = buf.tracer(0, 2, 17, 0)
+    with pytest.raises(TypeError):
+        tracer(1, 2, 3)
+    with pytest.raises(TypeError):
+        tracer(1, 2, 3, 4, 5, aux=6)
+    buf.release()
+    with pytest.raises(ValueError, match="released"):
+        tracer(1, 1, 0, 0, 0, 0)
