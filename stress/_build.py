@@ -31,7 +31,7 @@ from types import ModuleType
 
 PACKAGE = Path(__file__).resolve().parent
 MANIFEST = PACKAGE / "_build.json"
-WARNED = "PAGERACE_STALE_WARNED"  # children of a warned process stay quiet
+WARNED = "PAGERACE_BUILD_WARNED"  # children of a warned process stay quiet
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Build:
     name: str  # "compiled" or "pure"
     reason: str = ""  # why pure, when it is
     modules: dict[str, Path] = field(default_factory=dict)  # compiled module -> its source
-    stale: bool = False  # a compiled module is older than its source: say so
+    warn: bool = False  # not what was asked for (a stale compiled module, a failed build)
 
     def describe(self) -> dict[str, str]:
         """For a manifest or a benchmark: the build and, when pure, why."""
@@ -97,11 +97,12 @@ def select(environ: Mapping[str, str] = os.environ, package: Path = PACKAGE) -> 
         strays = _strays(package)
         if strays:
             return Build("pure", f"{MANIFEST.name} is missing beside compiled modules "
-                                 "(rebuild: pip install -e .)", strays, stale=True)
+                                 "(rebuild: pip install -e .)", strays, warn=True)
         return Build("pure", "no compiled modules in this install")
     modules = {name: _source(name, package) for name in hashes}
     if manifest.get("build") != "compiled":
-        return Build("pure", manifest.get("reason") or "installed pure", modules)
+        reason = manifest.get("reason") or "installed pure"
+        return Build("pure", reason, modules, warn=bool(manifest.get("fallback")))
     if environ.get("PAGERACE_PURE") == "1":
         return Build("pure", "PAGERACE_PURE=1", modules)
     missing = [n for n, src in modules.items() if not _compiled_beside(src)]
@@ -113,17 +114,18 @@ def select(environ: Mapping[str, str] = os.environ, package: Path = PACKAGE) -> 
         except OSError:
             changed = True
         if changed:
-            return Build("pure", f"{src.relative_to(package.parent)} changed since it was "
-                                 "compiled (rebuild: pip install -e .)", modules, stale=True)
+            changed_file = src.relative_to(package.parent)
+            return Build("pure", f"{changed_file} changed since it was compiled "
+                                 "(rebuild: pip install -e .)", modules, warn=True)
     return Build("compiled", "", {})
 
 
 def install(build: Build) -> None:
-    """Put the finder in place for a pure build; warn once about a stale compiled one."""
+    """Put the finder in place for a pure build; warn once about one nobody asked for."""
     if build.name != "pure" or not build.modules:
         return
     sys.meta_path.insert(0, SourceFirst(build.modules))
-    if build.stale and not os.environ.get(WARNED):
+    if build.warn and not os.environ.get(WARNED):
         print(f"pagerace: warning: running pure Python: {build.reason}", file=sys.stderr)
         os.environ[WARNED] = "1"
 

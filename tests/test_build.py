@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.machinery
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +18,8 @@ import stress
 from stress._build import SourceFirst, select
 from stress.sourcedoc import getdoc
 
-EXT = ".cpython-311-x86_64-linux-gnu.so"
+ROOT = Path(__file__).parent.parent
+EXT = importlib.machinery.EXTENSION_SUFFIXES[0]
 COMPILED = stress.BUILD.name == "compiled"
 
 
@@ -48,9 +52,39 @@ def test_pure_switch_and_pure_install(tmp_path: Path) -> None:
     """PAGERACE_PURE=1 or a pure install: every listed module comes from its source."""
     pkg = fake_install(tmp_path)
     b = select({"PAGERACE_PURE": "1"}, pkg)
-    assert (b.name, b.reason, b.stale) == ("pure", "PAGERACE_PURE=1", False)
+    assert (b.name, b.reason, b.warn) == ("pure", "PAGERACE_PURE=1", False)
     assert b.modules == {"stress.model.page_ref": pkg / "model" / "page_ref.py"}
     assert select({}, fake_install(tmp_path / "p", build="pure")).name == "pure"
+
+
+def test_a_pure_build_nobody_asked_for_is_said_at_run_time(tmp_path: Path) -> None:
+    """pip hides the install's warning: a fallback build warns again when it runs."""
+    pkg = fake_install(tmp_path, build="pure")
+    manifest = json.loads((pkg / "_build.json").read_text())
+    manifest.update(reason="mypyc is not installed", fallback=True)
+    (pkg / "_build.json").write_text(json.dumps(manifest))
+    b = select({}, pkg)
+    assert (b.name, b.reason, b.warn) == ("pure", "mypyc is not installed", True)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("setuptools") is None, reason="needs setuptools")
+def test_without_mypyc_the_install_is_pure_with_one_warning(tmp_path: Path) -> None:
+    """setup.py where mypyc cannot be imported: the atomic extension, a pure manifest, one line."""
+    shutil.copy(ROOT / "setup.py", tmp_path)
+    shutil.copytree(ROOT / "stress", tmp_path / "stress",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "_build.json"))
+    code = ("import runpy, sys; sys.modules['mypyc'] = None; "
+            "sys.argv = ['setup.py', '-q', 'build_ext', '--inplace']; "
+            "runpy.run_path('setup.py', run_name='__main__')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, env={**os.environ, "PAGERACE_PURE": "0"}, timeout=600)
+    assert out.returncode == 0, out.stderr
+    warnings = [line for line in out.stderr.splitlines() if line.startswith("pagerace:")]
+    assert warnings == ["pagerace: warning: mypyc is not installed; installing pure Python"]
+    manifest = json.loads((tmp_path / "stress" / "_build.json").read_text())
+    assert manifest["build"] == "pure" and manifest["fallback"] is True
+    built = sorted(p.name.split(".")[0] for p in (tmp_path / "stress").rglob("*.so"))
+    assert built == ["_atomic"]
 
 
 def test_an_edited_source_is_never_shadowed(tmp_path: Path) -> None:
@@ -58,7 +92,7 @@ def test_an_edited_source_is_never_shadowed(tmp_path: Path) -> None:
     pkg = fake_install(tmp_path)
     (pkg / "model" / "page_ref.py").write_text("def get_page(): return 1\n")
     b = select({}, pkg)
-    assert b.name == "pure" and b.stale and "stress/model/page_ref.py changed" in b.reason
+    assert b.name == "pure" and b.warn and "stress/model/page_ref.py changed" in b.reason
 
 
 def test_compiled_modules_without_a_manifest_are_not_used(tmp_path: Path) -> None:
@@ -66,7 +100,7 @@ def test_compiled_modules_without_a_manifest_are_not_used(tmp_path: Path) -> Non
     pkg = fake_install(tmp_path)
     (pkg / "_build.json").unlink()
     b = select({}, pkg)
-    assert b.name == "pure" and b.stale and list(b.modules) == ["stress.model.page_ref"]
+    assert b.name == "pure" and b.warn and list(b.modules) == ["stress.model.page_ref"]
 
 
 def test_a_missing_compiled_module_means_pure(tmp_path: Path) -> None:
@@ -90,7 +124,7 @@ def module_files(env: dict[str, str], package_root: Path | None = None) -> tuple
     code = ("import stress, stress.model.machine as m; "
             "print(stress.BUILD.name, m.__spec__.origin)")
     env = {**os.environ, **env}
-    env.pop("PAGERACE_STALE_WARNED", None)
+    env.pop("PAGERACE_BUILD_WARNED", None)
     if package_root is not None:
         env["PYTHONPATH"] = str(package_root)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -110,7 +144,6 @@ def test_the_switch_at_run_time() -> None:
 @pytest.mark.skipif(not COMPILED, reason="a compiled install")
 def test_an_edited_copy_runs_its_edit_and_says_so(tmp_path: Path) -> None:
     """A copy of the compiled install with one source edited: pure, one warning line."""
-    import shutil
     shutil.copytree(Path(stress.__file__).parent, tmp_path / "stress",
                     ignore=shutil.ignore_patterns("__pycache__"))
     machine = tmp_path / "stress" / "model" / "machine.py"
