@@ -27,9 +27,9 @@ ATOMIC = Extension(
     extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wno-unused-parameter"],
 )
 # What mypyc compiles.  Left interpreted: package __init__s and registries, and the
-# classes that cross a process boundary by pickle (ModelConfig, ActorSpec).
+# actors' specs, which cross a process boundary by pickle and are read once.
 HOT = ["stress/model", "stress/roles", "stress/schemes"]
-INTERPRETED = {"__init__.py", "config.py", "spec.py"}
+INTERPRETED = {"__init__.py", "spec.py"}
 EXTRA = ["stress/memory/bound.py", "stress/memory/layout.py", "stress/processes/loop.py"]
 MANIFEST = "stress/_build.json"
 
@@ -93,25 +93,24 @@ class BuildExt(build_ext):
         return None
 
     def build_extension(self, ext: Extension) -> None:
-        if ext.name == ATOMIC.name or self.failed:
-            if ext.name != ATOMIC.name:
-                return  # pure after all: the rest would only be removed
+        if ext.name == ATOMIC.name:
             super().build_extension(ext)
-            return
-        try:
-            super().build_extension(ext)
-        except Exception as e:  # no compiler for the generated C, or it failed
-            self.failed = f"{ext.name}: {e}"
+        elif not self.failed:  # once one fails the build is pure: the rest need not build
+            try:
+                super().build_extension(ext)
+            except Exception as e:  # no compiler for the generated C, or it failed
+                self.failed = f"{ext.name}: {e}"
 
     def remove_hot(self) -> None:
         for name in getattr(self, "mypyc_names", []):
             Path(self.get_ext_fullpath(name)).unlink(missing_ok=True)
-        self.extensions = [e for e in self.extensions if e.name == ATOMIC.name]
 
     def write_manifest(self, sources: list[str], *, compiled: bool, reason: str | None) -> None:
         manifest = {
             "build": "compiled" if compiled else "pure",
             "reason": reason or "",
+            # A pure build nobody asked for is said again at run time: pip hides this output.
+            "fallback": not compiled and os.environ.get("PAGERACE_PURE") != "1",
             "modules": {module_name(s): source_hash(ROOT / s) for s in sources},
         }
         out = ROOT / MANIFEST if self.inplace else Path(self.build_lib) / MANIFEST

@@ -274,7 +274,8 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
     backend = _check_type(where, "model.backend", model_t.get("backend", "atomic"), str)
     if backend not in BACKENDS:
         raise _fail(where, "model.backend", f"must be one of {', '.join(BACKENDS)}")
-    types = {f.name: f.type for f in fields(ModelConfig)}
+    # A field's type: its annotation's text, or the type itself (ModelConfig compiled).
+    types = {f.name: getattr(f.type, "__name__", f.type) for f in fields(ModelConfig)}
     model_kw = {}
     for k in _MODEL_KEYS & model_t.keys():
         if k == "delays":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 MEMCG_MODES = ("none", "unmap", "lifetime")
 
@@ -56,7 +57,8 @@ class ModelConfig:
             v = getattr(self, f.name)
             if f.type in ("bool", bool) and not isinstance(v, bool):
                 raise ValueError(f"{f.name}: must be true or false, got {v!r}")
-        for point, us in self.delays.items():
+        delays: Mapping[str, object] = self.delays  # unchecked values: compiled code would
+        for point, us in delays.items():  # raise TypeError on a wrong one before we could
             if point not in DELAY_POINTS:
                 raise ValueError(f"delays: unknown point {point!r} "
                                  f"(known: {', '.join(DELAY_POINTS)})")
@@ -66,3 +68,8 @@ class ModelConfig:
             raise ValueError(
                 f"lookup_retries: must be an integer in [1, 1048576], got {self.lookup_retries!r}"
             )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by its constructor: compiled, a frozen dataclass cannot be unpickled
+        # field by field (and compiled, every m.cfg.X the model reads is a plain field).
+        return (type(self), tuple(getattr(self, f.name) for f in fields(self)))
