@@ -66,10 +66,11 @@ class Holder(Actor):
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
         super().__init__(m, rng, spec)
         self.held: deque[tuple[int, int]] = deque()  # (page, gen when taken)
+        self.use = self.USE  # read every op: an attribute, not a class lookup (compiled)
 
     def keep(self, p: int) -> None:
         """Hold a reference just taken; the oldest goes once more than `hold` are held."""
-        self.held.append((p, self.m.gen(p) if self.USE else 0))
+        self.held.append((p, self.m.gen(p) if self.use else 0))
         if len(self.held) > self.hold:
             self.release()
 
@@ -77,8 +78,8 @@ class Holder(Actor):
         """Use the oldest page held (checking it is still the page taken), then put it."""
         if self.held:
             p, gen = self.held.popleft()
-            if self.USE:
-                page_use(self.m, p, gen, self.USE)
+            if self.use:
+                page_use(self.m, p, gen, self.use)
             put_page(self.m, p)
 
     def references(self) -> Iterator[int]:

@@ -45,6 +45,7 @@ class Nic(Actor):
         self.retained: deque[int] = deque()
         self.driver_ref = m.scheme.driver_recycles
         self.qbase, self.qsize = m.L.queue(spec.queue), m.L.config.queue_size
+        self.pool = spec.pool
 
     def ops(self) -> Iterator[tuple[Callable[[], None], float]]:
         # Only a scheme's driver that keeps its own reference recycles by hand.
@@ -53,12 +54,12 @@ class Nic(Actor):
     def rx(self) -> None:
         """Allocate from the pool, fill, hand the skb's reference to the socket."""
         m = self.m
-        p = page_pool_alloc_pages(m, self.spec.pool)
+        p = page_pool_alloc_pages(m, self.pool)
         if p < 0:
             return
         if self.driver_ref and self.release_share and self.random() < self.release_share:
             # No way back to the pool: unmap and forget it, the skb owns the reference.
-            page_pool_release_page(m, self.spec.pool, p)
+            page_pool_release_page(m, self.pool, p)
         elif self.driver_ref:
             # The driver keeps its base reference; the skb gets another.
             get_page(m, p)
@@ -71,20 +72,20 @@ class Nic(Actor):
     def drop(self) -> None:
         """An rx error: the driver gives a fresh page straight back."""
         m = self.m
-        p = page_pool_alloc_pages(m, self.spec.pool)
+        p = page_pool_alloc_pages(m, self.pool)
         if p < 0:
             return
         if self.drop_via_put_page:
             put_page(m, p)  # the page allocator's API for a page-pool page
         elif self.driver_ref:
-            page_pool_put_page(m, self.spec.pool, p, allow_direct=True)
+            page_pool_put_page(m, self.pool, p, allow_direct=True)
         else:
             skb_frag_unref(m, p)
 
     def recycle(self) -> None:
         """driver_ref: offer the oldest retained page back (recycled only at refcount 1)."""
         if self.retained:
-            page_pool_put_page(self.m, self.spec.pool, self.retained.popleft(), allow_direct=True)
+            page_pool_put_page(self.m, self.pool, self.retained.popleft(), allow_direct=True)
 
     def references(self) -> Iterator[int]:
         return iter(self.retained)

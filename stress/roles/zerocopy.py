@@ -41,6 +41,7 @@ class Zerocopy(Actor):
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
         super().__init__(m, rng, spec)
         self.qbase, self.qsize = m.L.queue(spec.queue), m.L.config.queue_size
+        self.memcg = spec.memcg
         self.free_ptes: list[int] = list(range(spec.pte_lo, spec.pte_hi))
         self.mapped: deque[tuple[int, int, int]] = deque()  # (pte, page, gen)
         self.pipe: deque[tuple[int, int]] = deque()  # (page, gen)
@@ -56,7 +57,7 @@ class Zerocopy(Actor):
         gen = m.gen(p)
         if self.free_ptes and self.random() < self.map_ratio:
             pte = self.free_ptes.pop()
-            if vm_insert_page(m, p, pte, self.spec.memcg):
+            if vm_insert_page(m, p, pte, self.memcg):
                 self.mapped.append((pte, p, gen))
             else:
                 self.free_ptes.append(pte)
@@ -95,7 +96,7 @@ class Zerocopy(Actor):
 
     def check_charged(self, p: int, gen: int, op: str) -> None:
         """A page this task still references must be charged to its cgroup; one report each."""
-        if (p, gen) not in self.escaped and not check_memcg_held(self.m, p, self.spec.memcg, op):
+        if (p, gen) not in self.escaped and not check_memcg_held(self.m, p, self.memcg, op):
             self.escaped.add((p, gen))
 
     def pipe_release(self) -> None:
