@@ -12,6 +12,7 @@
 #include <Python.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 typedef struct {
@@ -332,6 +333,55 @@ atomic64_tracer(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
     return (PyObject *)t;
 }
 
+/*
+ * walk_links(base, n, head) -> (mask, count, end, at): follow a singly linked list
+ * whose link for node p (0 <= p < n) is slot base + p, holding 1 + the next node, 0 at
+ * the end; head is the first link.  mask (bytes, n long) has 1 for every node reached,
+ * count how many; end is 0 when the list ended, 1 when a link named no node (at = the
+ * node it named), 2 when a node came round again (at = that node).  For the audit's
+ * free-list walk: a million links take a quarter of a second from Python, milliseconds
+ * here, and a damaged list (a cycle, a wild link) still ends the walk.
+ */
+static PyObject *
+atomic64_walk_links(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t base, count = 0;
+    int64_t n, top, p = -1, *links;
+    int end = 0;
+    PyObject *mask;
+    char *seen;
+
+    if (check_nargs("walk_links", nargs, 3) < 0 || (base = slot_arg(self, args, 0)) < 0 ||
+        value_arg(args, 1, &n) < 0 || value_arg(args, 2, &top) < 0)
+        return NULL;
+    if (n < 0 || base + n > self->nslots) {
+        PyErr_Format(PyExc_IndexError, "links at %zd for %lld nodes overrun %zd slots",
+                     base, (long long)n, self->nslots);
+        return NULL;
+    }
+    mask = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
+    if (mask == NULL)
+        return NULL;
+    seen = PyBytes_AS_STRING(mask);
+    memset(seen, 0, (size_t)n);
+    links = &self->slots[base];
+    while (top != 0) {
+        p = top - 1;
+        if (p < 0 || p >= n) {
+            end = 1;
+            break;
+        }
+        if (seen[p]) {
+            end = 2;
+            break;
+        }
+        seen[p] = 1;
+        count++;
+        top = __atomic_load_n(&links[p], __ATOMIC_RELAXED);
+    }
+    return Py_BuildValue("(NniL)", mask, count, end, (long long)(end ? p : -1));
+}
+
 static PyObject *
 atomic64_release(Atomic64 *self, PyObject *Py_UNUSED(ignored))
 {
@@ -391,6 +441,8 @@ static PyMethodDef atomic64_methods[] = {
     {"trace", (PyCFunction)(void (*)(void))atomic64_trace, METH_FASTCALL,
      "trace(base, nentries, pages, worker, op, page, before, after, result, aux): "
      "append a timestamped record to a ring"},
+    {"walk_links", (PyCFunction)(void (*)(void))atomic64_walk_links, METH_FASTCALL,
+     "walk_links(base, n, head) -> (mask, count, end, at): follow a linked list"},
     {"tracer", (PyCFunction)(void (*)(void))atomic64_tracer, METH_FASTCALL,
      "tracer(base, nentries, pages, worker) -> Tracer: trace() with the ring bound"},
     {"release", (PyCFunction)atomic64_release, METH_NOARGS, "release the buffer"},

@@ -5,6 +5,8 @@ from __future__ import annotations
 import mmap
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stress._atomic import Atomic64, monotonic_ns
 
@@ -127,3 +129,29 @@ def test_tracer_refuses_bad_calls() -> None:
     buf.release()
     with pytest.raises(ValueError, match="released"):
         tracer(1, 1, 0, 0, 0, 0)
+
+
+@given(st.lists(st.integers(0, 15), unique=True, max_size=16), st.integers(-1, 20))
+def test_walk_links_follows_a_list_to_its_end(chain: list[int], back: int) -> None:
+    """walk_links marks a chain's pages; a last link back into it is a cycle, past it outside."""
+    buf = Atomic64(bytearray(8 * 20))  # slots 4..19: the links of nodes 0..15
+    for a, b in zip(chain, chain[1:], strict=False):
+        buf.store(4 + a, b + 1)
+    if chain and back >= 0:
+        buf.store(4 + chain[-1], back + 1)  # the last page links to page `back`
+    mask, count, end, at = buf.walk_links(4, 16, chain[0] + 1 if chain else 0)
+    reached = [p for p in range(16) if mask[p]]
+    if not chain or back < 0:
+        assert (sorted(chain), count, end, at) == (reached, len(chain), 0, -1)
+    elif back in chain:
+        assert (sorted(chain), count, end, at) == (reached, len(chain), 2, back)
+    elif back >= 16:
+        assert (sorted(chain), count, end, at) == (reached, len(chain), 1, back)
+    else:
+        assert (sorted([*chain, back]), count, end, at) == (reached, len(chain) + 1, 0, -1)
+
+
+def test_walk_links_refuses_links_past_the_buffer() -> None:
+    """The links' region must lie inside the buffer."""
+    with pytest.raises(IndexError):
+        Atomic64(bytearray(8 * 8)).walk_links(4, 16, 1)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from stress.checks.audit import AuditResult
 
 _IDX = (1 << 32) - 1
+OUTSIDE, TWICE = 1, 2  # how Atomic64.walk_links says a walk went wrong
 _NONE = np.zeros(0, np.int64)
 
 
@@ -51,23 +52,17 @@ def check_free_list(arena: Arena, r: AuditResult) -> None:
     """Walk the free list (at most npages steps): every page on it free, none twice."""
     L, words = arena.layout, arena.words
     n = L.config.npages
-    nxt = words[L.freelist + FREELIST_HDR:L.freelist + FREELIST_HDR + n]
     pstate = words[L.pstate:L.pstate + n]
-    on_list = np.zeros(n, bool)
-    top = int(words[L.freelist + FL_HEAD]) & _IDX
-    for _ in range(n + 1):
-        if top == 0:
-            break
-        p = top - 1
-        if not 0 <= p < n:
-            r.add(Kind.FREE_LIST_VIOLATION, _NONE, f"free list links to page {p}, outside "
-                  f"the arena")
-            return
-        if on_list[p]:
-            r.add(Kind.FREE_LIST_VIOLATION, np.array([p]), "on the free list twice (a cycle)")
-            return
-        on_list[p] = True
-        top = int(nxt[p])
+    head = int(words[L.freelist + FL_HEAD]) & _IDX
+    mask, _, end, at = arena.atomic.walk_links(L.freelist + FREELIST_HDR, n, head)
+    if end == OUTSIDE:
+        r.add(Kind.FREE_LIST_VIOLATION, _NONE, f"free list links to page {at}, outside "
+              f"the arena")
+        return
+    if end == TWICE:
+        r.add(Kind.FREE_LIST_VIOLATION, np.array([at]), "on the free list twice (a cycle)")
+        return
+    on_list = np.frombuffer(mask, bool)
     not_free = np.flatnonzero(on_list & (pstate != PS_FREE))
     if not_free.size:
         r.add(Kind.FREE_LIST_VIOLATION, not_free, "on the free list but not free")
