@@ -60,6 +60,22 @@ def test_bench_harness_json_keys(tmp_path) -> None:
     assert data["build"] == stress.BUILD.name  # which build the figures are of
 
 
+@pytest.mark.parametrize(("argv", "keys"), [
+    (["bench", "--duration", "0.05", "explore", "--repeat", "1", "--json"],
+     ("points_per_s_inline", "points_per_s_audit", "points_per_s_jobs_2")),
+    (["bench", "inline", "--ops", "2000", "--repeat", "1", "--json"],
+     ("ops_per_s_checked", "ns_per_op_checked", "ops_per_s_unchecked")),
+])
+def test_bench_explore_and_inline_json(argv: list[str], keys: tuple[str, ...],
+                                       tmp_path: Path) -> None:
+    """`bench explore` and `bench inline` give their figures, and say which build made them."""
+    out = subprocess.run([sys.executable, "-m", "stress", *argv], capture_output=True,
+                         text=True, check=True, cwd=tmp_path, timeout=300)
+    data = json.loads(out.stdout)
+    assert all(data[k] > 0 for k in keys), data
+    assert data["build"] == stress.BUILD.name
+
+
 @pytest.mark.parametrize("argv", [["bench", "--repeat", "3", "--json", "atomics"],
                                   ["bench", "atomics", "--repeat", "3", "--json"]])
 def test_bench_options_count_on_either_side_of_atomics(argv: list[str]) -> None:

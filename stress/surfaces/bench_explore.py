@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from stress import BUILD
 from stress.explore.runner import ExploreOptions, explore_job
 from stress.scenario import Scenario, parse_scenario
 from stress.schemes import DEFAULT_SCHEME
@@ -54,6 +55,7 @@ def bench_explore(repeat: int, seconds: float) -> dict[str, Any]:
         one.append(jobs_points_per_s(1, seconds, k + 1))
         two.append(jobs_points_per_s(2, seconds, k + 1))
     return {
+        **BUILD.describe(),
         "repeat": repeat, "seconds": seconds, "actors": len(FULL_MIX),
         "points_per_s_inline": round(statistics.median(inline)),
         "points_per_s_audit": round(statistics.median(audited)),
@@ -69,12 +71,13 @@ def report_explore(r: dict[str, Any]) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"pagerace bench explore (median of {r['repeat']}, {r['seconds']} s "
-                        f"runs, {r['actors']} actors, pct)")
+    table = Table(title=f"pagerace bench explore, {r['build']} build (median of {r['repeat']}, "
+                        f"{r['seconds']} s runs, {r['actors']} actors, pct)")
     for col in ("measure", "value", "target", "met"):
         table.add_column(col)
     for key, value in r.items():
-        if key in ("repeat", "seconds", "actors") or key.startswith("runs_"):
+        if key in ("repeat", "seconds", "actors", "build", "build_reason") or \
+                key.startswith("runs_"):
             continue
         target = TARGETS.get(key)
         met = "-" if not target else "yes" if value >= target[1] else "[red]no[/]"
