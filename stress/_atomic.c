@@ -184,16 +184,15 @@ atomic64_add_unless(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /*
- * trace(base, nentries, pages, worker, op, page, before, after, result, aux):
- * append one 8-word record to the ring at slot base.  Slot base holds the
- * ring's sequence number, records follow it:
+ * Trace rings: tracer(base, nentries, pages, worker) binds one, and calling it with
+ * (op, page, before, after, result, aux) appends one 8-word record to the ring at
+ * slot base.  Slot base holds the ring's sequence number, records follow it:
  *   [ns, worker << 16 | op, page, before, after, result, gen, aux]
  * The timestamp (CLOCK_MONOTONIC) and the page's gen (word 7 of the 8-word
  * page record at slot pages + 8 * page) are read here, so a trace point costs
  * one call.  Only the ring's owner writes it; readers order records by time.
  */
 #define TRACE_WORDS 8
-#define TRACE_ARGS 10
 #define RECORD_ARGS 6
 
 /* Check a ring's place once: 0, or -1 with IndexError set. */
@@ -232,29 +231,9 @@ trace_record(int64_t *slots, Py_ssize_t nslots, Py_ssize_t base, int64_t n, int6
     __atomic_store_n(&slots[base], seq + 1, __ATOMIC_RELEASE);
 }
 
-static PyObject *
-atomic64_trace(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    Py_ssize_t base;
-    int64_t v[TRACE_ARGS];
-    int k;
-
-    if (check_nargs("trace", nargs, TRACE_ARGS) < 0 || (base = slot_arg(self, args, 0)) < 0)
-        return NULL;
-    for (k = 1; k < TRACE_ARGS; k++)
-        if (value_arg(args, k, &v[k]) < 0)
-            return NULL;
-    if (check_ring(self, base, v[1]) < 0)
-        return NULL;
-    trace_record(self->slots, self->nslots, base, v[1], v[2], v[3], &v[4]);
-    Py_RETURN_NONE;
-}
-
 /*
- * Tracer: trace() with the ring's four arguments bound once, checked once, and
- * called by vectorcall: tracer(op, page, before, after, result, aux).  What
- * functools.partial(atomic.trace, base, nentries, pages, worker) does, without
- * building a ten-argument call and converting the four fixed ones every time.
+ * Tracer: a trace ring's four fixed arguments bound and checked once, called by
+ * vectorcall with the record's six: tracer(op, page, before, after, result, aux).
  */
 typedef struct {
     PyObject_HEAD
@@ -334,20 +313,22 @@ atomic64_tracer(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /*
- * walk_links(base, n, head) -> (mask, count, end, at): follow a singly linked list
- * whose link for node p (0 <= p < n) is slot base + p, holding 1 + the next node, 0 at
- * the end; head is the first link.  mask (bytes, n long) has 1 for every node reached,
- * count how many; end is 0 when the list ended, 1 when a link named no node (at = the
- * node it named), 2 when a node came round again (at = that node).  For the audit's
+ * walk_links(base, n, head) -> (mask, end, at): follow a singly linked list whose
+ * link for node p (0 <= p < n) is slot base + p, holding 1 + the next node, 0 at the
+ * end; head is the first link.  mask (bytes, n long) has 1 for every node reached; end
+ * is WALK_ENDS when the list ended, WALK_OUTSIDE when a link named no node (at = the
+ * node it named), WALK_TWICE when a node came round again (at = that node).  For the audit's
  * free-list walk: a million links take a quarter of a second from Python, milliseconds
  * here, and a damaged list (a cycle, a wild link) still ends the walk.
  */
+enum { WALK_ENDS, WALK_OUTSIDE, WALK_TWICE };
+
 static PyObject *
 atomic64_walk_links(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    Py_ssize_t base, count = 0;
+    Py_ssize_t base;
     int64_t n, top, p = -1, *links;
-    int end = 0;
+    int end = WALK_ENDS;
     PyObject *mask;
     char *seen;
 
@@ -368,18 +349,17 @@ atomic64_walk_links(Atomic64 *self, PyObject *const *args, Py_ssize_t nargs)
     while (top != 0) {
         p = top - 1;
         if (p < 0 || p >= n) {
-            end = 1;
+            end = WALK_OUTSIDE;
             break;
         }
         if (seen[p]) {
-            end = 2;
+            end = WALK_TWICE;
             break;
         }
         seen[p] = 1;
-        count++;
         top = __atomic_load_n(&links[p], __ATOMIC_RELAXED);
     }
-    return Py_BuildValue("(NniL)", mask, count, end, (long long)(end ? p : -1));
+    return Py_BuildValue("(NiL)", mask, end, (long long)(end == WALK_ENDS ? -1 : p));
 }
 
 static PyObject *
@@ -438,13 +418,10 @@ static PyMethodDef atomic64_methods[] = {
      "cas(i, old, new) -> previous value (success iff it equals old)"},
     {"add_unless", (PyCFunction)(void (*)(void))atomic64_add_unless, METH_FASTCALL,
      "add_unless(i, a, u) -> old (added iff old != u)"},
-    {"trace", (PyCFunction)(void (*)(void))atomic64_trace, METH_FASTCALL,
-     "trace(base, nentries, pages, worker, op, page, before, after, result, aux): "
-     "append a timestamped record to a ring"},
     {"walk_links", (PyCFunction)(void (*)(void))atomic64_walk_links, METH_FASTCALL,
-     "walk_links(base, n, head) -> (mask, count, end, at): follow a linked list"},
+     "walk_links(base, n, head) -> (mask, end, at): follow a linked list"},
     {"tracer", (PyCFunction)(void (*)(void))atomic64_tracer, METH_FASTCALL,
-     "tracer(base, nentries, pages, worker) -> Tracer: trace() with the ring bound"},
+     "tracer(base, nentries, pages, worker) -> Tracer: a trace ring, bound"},
     {"release", (PyCFunction)atomic64_release, METH_NOARGS, "release the buffer"},
     {"__enter__", (PyCFunction)atomic64_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))atomic64_exit, METH_FASTCALL, NULL},
@@ -496,7 +473,10 @@ PyInit__atomic(void)
         return NULL;
     if (PyModule_AddObjectRef(m, "Atomic64", (PyObject *)&Atomic64Type) < 0 ||
         PyModule_AddObjectRef(m, "Tracer", (PyObject *)&TracerType) < 0 ||
-        PyModule_AddIntConstant(m, "TRACE_WORDS", TRACE_WORDS) < 0) {
+        PyModule_AddIntConstant(m, "TRACE_WORDS", TRACE_WORDS) < 0 ||
+        PyModule_AddIntConstant(m, "WALK_ENDS", WALK_ENDS) < 0 ||
+        PyModule_AddIntConstant(m, "WALK_OUTSIDE", WALK_OUTSIDE) < 0 ||
+        PyModule_AddIntConstant(m, "WALK_TWICE", WALK_TWICE) < 0) {
         Py_DECREF(m);
         return NULL;
     }

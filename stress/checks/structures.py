@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from stress._atomic import WALK_OUTSIDE, WALK_TWICE
 from stress.anomalies import Kind
 from stress.checks.holders import in_arena, ledger_pages, pool_pages, queue_pages, slot_pages
 from stress.memory import Arena
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from stress.checks.audit import AuditResult
 
 _IDX = (1 << 32) - 1
-OUTSIDE, TWICE = 1, 2  # how Atomic64.walk_links says a walk went wrong
 _NONE = np.zeros(0, np.int64)
 
 
@@ -54,12 +54,12 @@ def check_free_list(arena: Arena, r: AuditResult) -> None:
     n = L.config.npages
     pstate = words[L.pstate:L.pstate + n]
     head = int(words[L.freelist + FL_HEAD]) & _IDX
-    mask, _, end, at = arena.atomic.walk_links(L.freelist + FREELIST_HDR, n, head)
-    if end == OUTSIDE:
+    mask, end, at = arena.atomic.walk_links(L.freelist + FREELIST_HDR, n, head)
+    if end == WALK_OUTSIDE:
         r.add(Kind.FREE_LIST_VIOLATION, _NONE, f"free list links to page {at}, outside "
               f"the arena")
         return
-    if end == TWICE:
+    if end == WALK_TWICE:
         r.add(Kind.FREE_LIST_VIOLATION, np.array([at]), "on the free list twice (a cycle)")
         return
     on_list = np.frombuffer(mask, bool)
