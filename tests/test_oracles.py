@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stress.checks import audit
-from stress.memory.layout import FL_HEAD, FREELIST_HDR, PP
+from stress.memory.layout import FL_HEAD, FL_HEAD_INDEX, FREELIST_HDR, PP
 from stress.model import (
     PS_FREE,
     Machine,
@@ -101,7 +101,7 @@ def test_audit_walks_the_free_list(harness, damage: str) -> None:
     h = harness()
     L, words = h.arena.layout, h.arena.words
     nxt = L.freelist + FREELIST_HDR
-    top = int(words[L.freelist + FL_HEAD]) & 0xFFFFFFFF
+    top = int(words[L.freelist + FL_HEAD]) & FL_HEAD_INDEX
     if damage == "cycle":
         words[nxt + top - 1] = top  # the head links to itself
     elif damage == "not-free":
@@ -303,7 +303,7 @@ def test_a_free_list_link_outside_the_arena(harness) -> None:
     """A next link past the last page ends the walk with a free-list-violation."""
     h = harness()
     L, words = h.arena.layout, h.arena.words
-    top = int(words[L.freelist + FL_HEAD]) & 0xFFFFFFFF
+    top = int(words[L.freelist + FL_HEAD]) & FL_HEAD_INDEX
     words[L.freelist + FREELIST_HDR + top - 1] = L.config.npages + 10
     res = audit(h.arena, h.m.scheme)
     assert any(x.kind == "free-list-violation" and "outside the arena" in x.reason

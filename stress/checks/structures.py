@@ -19,7 +19,7 @@ from stress._atomic import WALK_OUTSIDE, WALK_TWICE
 from stress.anomalies import Kind
 from stress.checks.holders import in_arena, ledger_pages, pool_pages, queue_pages, slot_pages
 from stress.memory import Arena
-from stress.memory.layout import FL_HEAD, FREELIST_HDR
+from stress.memory.layout import FL_HEAD, FL_HEAD_INDEX, FREELIST_HDR
 from stress.model import PS_FREE, PS_LEAKED, PS_POOLED
 from stress.model import flags as F
 from stress.model.page_pool import pp_encode
@@ -28,7 +28,6 @@ from stress.model.ptr_ring import ptr_ring_damage
 if TYPE_CHECKING:
     from stress.checks.audit import AuditResult
 
-_IDX = (1 << 32) - 1
 _NONE = np.zeros(0, np.int64)
 
 
@@ -53,7 +52,7 @@ def check_free_list(arena: Arena, r: AuditResult) -> None:
     L, words = arena.layout, arena.words
     n = L.config.npages
     pstate = words[L.pstate:L.pstate + n]
-    head = int(words[L.freelist + FL_HEAD]) & _IDX
+    head = int(words[L.freelist + FL_HEAD]) & FL_HEAD_INDEX
     mask, end, at = arena.atomic.walk_links(L.freelist + FREELIST_HDR, n, head)
     if end == WALK_OUTSIDE:
         r.add(Kind.FREE_LIST_VIOLATION, _NONE, f"free list links to page {at}, outside "

@@ -48,6 +48,7 @@ RUN_STOP: Final = 4
 FREELIST_HDR: Final = 2
 FL_HEAD: Final = 0
 FL_COUNT: Final = 1
+FL_HEAD_INDEX: Final = (1 << 32) - 1  # the head word: tag << 32 | 1 + the top page (0: empty)
 
 # A bounded MPMC ring (Vyukov): head, tail, then (sequence, value) cells.
 RING_HDR: Final = 2

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 import numpy as np
 
 from stress.anomalies import Kind
@@ -11,6 +9,7 @@ from stress.memory.arena import Arena
 from stress.memory.layout import (
     FL_COUNT,
     FL_HEAD,
+    FL_HEAD_INDEX,
     FLAGS,
     FREELIST_HDR,
     G_NR_LEAKED,
@@ -25,8 +24,6 @@ from stress.model import flags as F
 from stress.model.machine import PS_ALLOCATED, PS_FREE, PS_LEAKED, PSTATE_NAMES, Machine, Op
 from stress.model.page_ref import page_ref_count, put_page_testzero, set_page_count
 from stress.model.ptr_ring import ptr_ring_init
-
-_IDX: Final = (1 << 32) - 1
 
 
 def mem_init(arena: Arena) -> None:
@@ -58,7 +55,7 @@ def _free_list_pop(m: Machine) -> int:
     nxt = m.L.freelist + FREELIST_HDR
     head = sys.load(head_slot)
     while True:
-        top = head & _IDX
+        top = head & FL_HEAD_INDEX
         if top == 0:
             return -1
         new = ((head >> 32) + 1) << 32 | sys.load(nxt + top - 1)
@@ -74,7 +71,7 @@ def _free_list_push(m: Machine, p: int) -> None:
     nxt = m.L.freelist + FREELIST_HDR
     head = sys.load(head_slot)
     while True:
-        sys.store(nxt + p, head & _IDX)
+        sys.store(nxt + p, head & FL_HEAD_INDEX)
         seen = sys.cas(head_slot, head, ((head >> 32) + 1) << 32 | (p + 1))
         if seen == head:
             sys.fetch_add(m.L.freelist + FL_COUNT, 1)
