@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stress.anomalies import Anomaly, Kind
-from stress.checks.holders import expected_refcounts, in_arena, pool_pages
+from stress.checks.holders import expected_refcounts, in_arena, page_states, pool_pages
 from stress.checks.structures import (
     check_free_list,
     check_free_pages,
@@ -67,7 +67,7 @@ def _check_refcounts(arena: Arena, scheme: Scheme, r: AuditResult) -> None:
 def _check_conservation(arena: Arena, r: AuditResult) -> None:
     L, words = arena.layout, arena.words
     n = L.config.npages
-    pstate = words[L.pstate:L.pstate + n]
+    pstate = page_states(arena)
     counts = np.bincount(pstate, minlength=PS_LEAKED + 1)
     free, used, pooled, leaked = (int(counts[s]) for s in
                                   (PS_FREE, PS_ALLOCATED, PS_POOLED, PS_LEAKED))
@@ -137,8 +137,7 @@ def audit(arena: Arena, scheme: Scheme) -> AuditResult:
 def final_audit(arena: Arena, scheme: Scheme) -> AuditResult:
     """After every holder drained and the pools were destroyed: nothing may be in use."""
     r = audit(arena, scheme)
-    L = arena.layout
-    pstate = arena.words[L.pstate:L.pstate + L.config.npages]
+    pstate = page_states(arena)
     used = np.flatnonzero((pstate == PS_ALLOCATED) | (pstate == PS_POOLED))
     if used.size:
         r.add(Kind.PAGE_LEAK, used, "after the final drain the page is neither free, nor "

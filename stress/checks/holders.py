@@ -9,6 +9,13 @@ from stress.memory.layout import POOL_CACHE_COUNT, W_LEDGER_LEN
 from stress.model.ptr_ring import ptr_ring_entries
 
 
+def page_states(arena: Arena) -> np.ndarray:
+    """Each page's state as the harness shadows it (PS_FREE, PS_ALLOCATED, ...), a view."""
+    L = arena.layout
+    states: np.ndarray = arena.words[L.pstate:L.pstate + L.config.npages]
+    return states
+
+
 def in_arena(pages: np.ndarray, n: int) -> np.ndarray:
     """The entries that are page indexes at all (a damaged structure may name others)."""
     ok: np.ndarray = pages[(pages >= 0) & (pages < n)]

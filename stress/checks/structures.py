@@ -17,7 +17,14 @@ import numpy as np
 
 from stress._atomic import WALK_OUTSIDE, WALK_TWICE
 from stress.anomalies import Kind
-from stress.checks.holders import in_arena, ledger_pages, pool_pages, queue_pages, slot_pages
+from stress.checks.holders import (
+    in_arena,
+    ledger_pages,
+    page_states,
+    pool_pages,
+    queue_pages,
+    slot_pages,
+)
 from stress.memory import Arena
 from stress.memory.layout import FL_HEAD, FL_HEAD_INDEX, FREELIST_HDR
 from stress.model import PS_FREE, PS_LEAKED, PS_POOLED
@@ -51,7 +58,7 @@ def check_free_list(arena: Arena, r: AuditResult) -> None:
     """Walk the free list (at most npages steps): every page on it free, none twice."""
     L, words = arena.layout, arena.words
     n = L.config.npages
-    pstate = words[L.pstate:L.pstate + n]
+    pstate = page_states(arena)
     head = int(words[L.freelist + FL_HEAD]) & FL_HEAD_INDEX
     mask, end, at = arena.atomic.walk_links(L.freelist + FREELIST_HDR, n, head)
     if end == WALK_OUTSIDE:
@@ -72,9 +79,8 @@ def check_free_list(arena: Arena, r: AuditResult) -> None:
 
 def check_pool_contents(arena: Arena, r: AuditResult) -> None:
     """A pool's cache and ring hold its own pages, pooled, once across all pools."""
-    L, words = arena.layout, arena.words
-    n = L.config.npages
-    pstate = words[L.pstate:L.pstate + n]
+    n = arena.layout.config.npages
+    pstate = page_states(arena)
     pp = arena.pages["pp"]
     seen = np.zeros(n, np.int64)
     for k, pages in enumerate(pool_pages(arena)):
@@ -97,7 +103,7 @@ def check_mappings(arena: Arena, r: AuditResult) -> None:
     """Page-cache slots and `mapping` name each other; mapcount counts the PTEs."""
     L, words = arena.layout, arena.words
     n = L.config.npages
-    live = words[L.pstate:L.pstate + n] != PS_LEAKED
+    live = page_states(arena) != PS_LEAKED
     mapping = arena.pages["mapping"]
     slots = words[L.cache:L.cache + L.config.cache_slots]
     named = np.zeros(n, np.int64)  # index + 1 of the slot naming each page
@@ -122,7 +128,7 @@ def check_page_locks(arena: Arena, r: AuditResult) -> None:
     """PG_locked is set exactly on the pages whose lock the harness knows a holder of."""
     L, words = arena.layout, arena.words
     n = L.config.npages
-    live = words[L.pstate:L.pstate + n] != PS_LEAKED
+    live = page_states(arena) != PS_LEAKED
     locked = (arena.pages["flags"] >> F.PG_locked & 1).astype(bool)
     held = words[L.lock_owner:L.lock_owner + n] != 0
     off = np.flatnonzero(live & (locked != held))
@@ -152,8 +158,7 @@ _CLEAN = {"refcount": 0, "mapcount": -1, "mapping": 0, "memcg": 0, "pp": 0, "dto
 
 def check_free_pages(arena: Arena, r: AuditResult) -> None:
     """Every free page as the allocator would hand it out: no stale field."""
-    L, words = arena.layout, arena.words
-    free = words[L.pstate:L.pstate + L.config.npages] == PS_FREE
+    free = page_states(arena) == PS_FREE
     for name, want in _CLEAN.items():
         field = arena.pages[name]
         stale = np.flatnonzero(free & (field != want))
