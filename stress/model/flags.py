@@ -1,7 +1,7 @@
 """Page flags (include/linux/page-flags.h, v5.12 order) and the checked masks.
 
-Every flag and mask is `Final` (and written with `<<`, not `bit()`), so that compiled
-code uses the number itself.
+Every flag and mask is `Final` (and written with `<<`), so that compiled code uses the
+number itself.
 
 `PG_owner_priv_1` is one bit with several names, as in the kernel, so that the
 aliasing bugs the 2021 thread worried about can actually happen here.
@@ -57,10 +57,6 @@ NAMES = {
         "PG_checked", "PG_swapcache", "PG_pinned", "PG_foreign", "PG_xen_remapped", "PG_network"
     }
 }
-
-
-def bit(nr: int) -> int:
-    return 1 << nr
 
 
 OWNER_PRIV_1: Final = 1 << PG_owner_priv_1

@@ -36,8 +36,8 @@ def __page_cache_release(m: Machine, p: int) -> None:
     LRU keeps PG_active or PG_unevictable, and free_pages_prepare calls it bad.
     """
     slot = m.pages + p * PAGE_WORDS + FLAGS
-    clear = F.bit(F.PG_waiters)
-    if m.mem.load(slot) & F.bit(F.PG_lru):
+    clear = 1 << F.PG_waiters
+    if m.mem.load(slot) & 1 << F.PG_lru:
         clear |= F.LRU_FLAGS
     m.mem.fetch_and(slot, ~clear)  # one atomic: nobody else touches a page at refcount 0
 
