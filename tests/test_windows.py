@@ -13,7 +13,7 @@ from typing import Any
 import stress.model.swap_state as swap_state
 import stress.schemes.dtor_ref1 as dtor_ref1
 from stress.anomalies import Anomaly
-from stress.memory.trace import all_records, page_history
+from stress.memory.trace import all_records
 from stress.model import (
     Machine,
     add_to_page_cache_lru,
@@ -29,7 +29,7 @@ from stress.model import (
     skb_frag_unref,
 )
 from stress.model import flags as F
-from stress.processes.logs import history_rows
+from stress.processes.reporting import HISTORY, anomaly_history
 from stress.schemes import load_scheme
 from stress.surfaces.report import account
 from stress.surfaces.windows import find_window
@@ -44,8 +44,7 @@ def second_cpu(h) -> Machine:  # type: ignore[no-untyped-def]
 def anomaly_record(h, a: Anomaly) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """What the supervisor logs: the anomaly with its page's merged history."""
     records = all_records(h.arena.words, h.arena.layout)
-    return a.to_dict() | {"history": history_rows(page_history(records, a.page)),
-                          "ts_ns": int(records["ts"][-1])}
+    return a.to_dict() | {"history": anomaly_history(records, a), "ts_ns": int(records["ts"][-1])}
 
 
 def race_in(m: Machine, other: Callable[[], None]) -> None:
@@ -172,9 +171,6 @@ def test_the_json_report_carries_the_window(harness, tmp_path, capsys) -> None:
 
 def test_a_long_window_keeps_its_read_in_the_history(harness) -> None:
     """Many reuses inside the window: the logged history still reaches back to the read."""
-    from stress.memory.trace import page_history_from
-    from stress.processes.reporting import HISTORY, WINDOW_READS
-
     h = harness(lookup_skips_recheck=True, delays={"lookup_tryget": 1})
     cpu1 = second_cpu(h)
     p = cached_page(cpu1, 6)
@@ -193,8 +189,8 @@ def test_a_long_window_keeps_its_read_in_the_history(harness) -> None:
     assert filemap_get_entry(h.m, 6) == p
     records = all_records(h.arena.words, h.arena.layout)
     assert len(records[records["page"] == p]) > HISTORY  # the read would have fallen off
-    rows = history_rows(page_history_from(records, p, 0, WINDOW_READS, HISTORY))
-    a = h.anomalies[0].to_dict() | {"history": rows, "ts_ns": int(records["ts"][-1])}
+    assert (h.anomalies[0].page, h.anomalies[0].worker) == (p, 0)
+    a = anomaly_record(h, h.anomalies[0])
     w = find_window(a)
     # (worker 1's own ring, 64 records here, has lost its oldest: some gens are gone)
     assert w and w["read"]["op"] == "slot_read" and len(w["gens"]) > 5

@@ -48,13 +48,7 @@ def all_records(words: np.ndarray, layout: Layout) -> np.ndarray:
     return merged[np.argsort(merged["ts"], kind="stable")]
 
 
-def page_history(records: np.ndarray, page: int, last: int = 32) -> np.ndarray:
-    """The last `last` records on one page from merged records."""
-    mine: np.ndarray = records[records["page"] == page]
-    return mine[-last:]
-
-
-def page_history_from(records: np.ndarray, page: int, worker: int, read_ops: set[int],
+def page_history(records: np.ndarray, page: int, worker: int, read_ops: set[int],
                       last: int = 32, longest: int = 256) -> np.ndarray:
     """A page's history that reaches back to `worker`'s (else anyone's) last read.
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from stress._atomic import monotonic_ns
 from stress.anomalies import KINDS, Anomaly
 from stress.memory import Arena
 from stress.memory.layout import W_COUNTS, W_FIRST_NS
-from stress.memory.trace import all_records, page_history_from
+from stress.memory.trace import all_records, page_history
 from stress.model.machine import Op
 from stress.processes.logs import history_rows
 
@@ -22,6 +24,11 @@ BURST = 10
 HISTORY = 32
 # The reads that open a race window: a history reaches back to the reporter's last one.
 WINDOW_READS = {Op.slot_read, Op.refcount_check, Op.page_pool_put_page, Op.swapcache_delete}
+
+
+def anomaly_history(records: np.ndarray, a: Anomaly) -> list[dict[str, int | str]]:
+    """The history logged with an anomaly: its page's records, back to the window's read."""
+    return history_rows(page_history(records, a.page, a.worker, WINDOW_READS, HISTORY))
 
 
 class AnomalyLog:
@@ -42,8 +49,7 @@ class AnomalyLog:
         history: list[dict[str, int | str]] = []
         if a.page >= 0 and self.arena.layout.config.trace_entries:
             records = all_records(self.arena.words, self.arena.layout)
-            history = history_rows(page_history_from(records, a.page, a.worker, WINDOW_READS,
-                                                     HISTORY))
+            history = anomaly_history(records, a)
         self.log.warning("anomaly", **a.to_dict(), **self.context, ts_ns=ts_ns,
                          history=history)
 
