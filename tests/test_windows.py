@@ -63,9 +63,9 @@ def cached_page(m: Machine, index: int) -> int:
     return p
 
 
-def test_stale_tryget_window_starts_at_the_slot_read(harness) -> None:
-    """C10: the account opens with the reader's slot read, and names the reuse inside."""
-    h = harness(lookup_skips_recheck=True, delays={"lookup_tryget": 1})
+def c10_stale_tryget(h) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """C10 played out: worker 0 reads slot 6, worker 1 truncates, frees and reuses the page
+    at index 9 inside the window, worker 0's tryget lands; the page and the logged record."""
     cpu1 = second_cpu(h)
     p = cached_page(cpu1, 6)
 
@@ -76,7 +76,12 @@ def test_stale_tryget_window_starts_at_the_slot_read(harness) -> None:
 
     race_in(h.m, truncate_and_reuse)
     assert filemap_get_entry(h.m, 6) == p
-    a = anomaly_record(h, h.anomalies[0])
+    return p, anomaly_record(h, h.anomalies[0])
+
+
+def test_stale_tryget_window_starts_at_the_slot_read(harness) -> None:
+    """C10: the account opens with the reader's slot read, and names the reuse inside."""
+    p, a = c10_stale_tryget(harness(lookup_skips_recheck=True, delays={"lookup_tryget": 1}))
     w = find_window(a)
     assert w and w["read"]["op"] == "slot_read" and w["reader"] == 0
     assert {e["worker"] for e in w["inside"]} == {1} and len(w["gens"]) == 2
@@ -203,18 +208,7 @@ def test_the_html_lane_draws_the_window(harness, tmp_path) -> None:
 
     from stress.surfaces.cli import main
 
-    h = harness(lookup_skips_recheck=True, delays={"lookup_tryget": 1})
-    cpu1 = second_cpu(h)
-    p = cached_page(cpu1, 6)
-
-    def truncate_and_reuse() -> None:
-        assert filemap_get_entry(cpu1, 6) == p and delete_from_page_cache(cpu1, 6, p)
-        put_page(cpu1, p)
-        assert alloc_page(cpu1) == p and add_to_page_cache_lru(cpu1, p, 9)
-
-    race_in(h.m, truncate_and_reuse)
-    filemap_get_entry(h.m, 6)
-    a = anomaly_record(h, h.anomalies[0])
+    _, a = c10_stale_tryget(harness(lookup_skips_recheck=True, delays={"lookup_tryget": 1}))
     run = tmp_path / "run"
     run.mkdir()
     (run / "manifest.json").write_text(json.dumps({"scenario": {"name": "x"},
