@@ -15,9 +15,10 @@ from stress import BUILD
 from stress.explore.runner import ExploreOptions, explore_job
 from stress.scenario import Scenario, parse_scenario
 from stress.schemes import DEFAULT_SCHEME
-from stress.surfaces.bench_harness import FULL_MIX
+from stress.surfaces.bench_harness import FULL_MIX, report_table
 
-TARGETS = {"points_per_s_inline": (">=", 100_000), "jobs_2_over_1": (">=", 1.7)}
+TARGETS: dict[str, tuple[str, float]] = {"points_per_s_inline": (">=", 100_000),
+                                         "jobs_2_over_1": (">=", 1.7)}
 
 
 def bench_explore_scenario(audit: bool) -> Scenario:
@@ -68,21 +69,6 @@ def bench_explore(repeat: int, seconds: float) -> dict[str, Any]:
 
 
 def report_explore(r: dict[str, Any]) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"pagerace bench explore, {r['build']} build (median of {r['repeat']}, "
-                        f"{r['seconds']} s runs, {r['actors']} actors, pct)")
-    for col in ("measure", "value", "target", "met"):
-        table.add_column(col)
-    for key, value in r.items():
-        if key in ("repeat", "seconds", "actors", "build", "build_reason") or \
-                key.startswith("runs_"):
-            continue
-        target = TARGETS.get(key)
-        met = "-" if not target else "yes" if value >= target[1] else "[red]no[/]"
-        table.add_row(key, f"{value:,}", f">= {target[1]:,}" if target else "", met)
-    console = Console(record=True, width=100)
-    with console.capture() as cap:
-        console.print(table)
-    return cap.get()
+    return report_table(f"pagerace bench explore, {r['build']} build (median of {r['repeat']}, "
+                        f"{r['seconds']} s runs, {r['actors']} actors, pct)", r, TARGETS,
+                        ("repeat", "seconds", "actors"))

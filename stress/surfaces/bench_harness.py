@@ -105,7 +105,7 @@ def bench_harness(repeat: int, duration: float, start_method: str) -> dict[str, 
     }
 
 
-TARGETS = {
+TARGETS: dict[str, tuple[str, float]] = {
     "ops_per_s_per_worker": (">=", 1_000_000),
     "checked_over_unchecked": (">=", 0.5),
     "audit_ms_1m": ("<=", 100),
@@ -114,18 +114,19 @@ TARGETS = {
 }
 
 
-def report_harness(r: dict[str, Any]) -> str:
+def report_table(title: str, r: dict[str, Any], targets: dict[str, tuple[str, float]],
+                 skip: tuple[str, ...]) -> str:
+    """A bench result as a table: each measure, its target if it has one, and whether met."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"pagerace bench, {r['build']} build (median of {r['repeat']}, "
-                        f"{r['duration_s']} s runs)")
+    table = Table(title=title)
     for col in ("measure", "value", "target", "met"):
         table.add_column(col)
     for key, value in r.items():
-        if key in ("repeat", "duration_s", "build", "build_reason"):
+        if key in skip or key in ("build", "build_reason") or key.startswith("runs_"):
             continue
-        target = TARGETS.get(key)
+        target = targets.get(key)
         met = "-"
         if target:
             op, bound = target
@@ -135,3 +136,8 @@ def report_harness(r: dict[str, Any]) -> str:
     with console.capture() as cap:
         console.print(table)
     return cap.get()
+
+
+def report_harness(r: dict[str, Any]) -> str:
+    return report_table(f"pagerace bench, {r['build']} build (median of {r['repeat']}, "
+                        f"{r['duration_s']} s runs)", r, TARGETS, ("repeat", "duration_s"))
