@@ -54,7 +54,7 @@ class JobResult:
     abandoned: int = 0
     exhausted: bool = False
     seconds: float = 0.0
-    finding: tuple[int, tuple[int, ...], tuple[tuple[int, int], ...]] | None = None
+    finding: Candidate | None = None  # the failing schedule, as found
     finding_kind: str = ""
     finding_at: float = 0.0  # seconds into the job
     incidental: dict[str, int] = field(default_factory=dict)  # kinds seen that decide nothing
@@ -100,7 +100,7 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
             if o.anomaly is not None:
                 kind = o.anomaly.kind.value
                 if decisive(scn, kind):
-                    r.finding = (seed_now, ops, tuple(o.schedule.switches))
+                    r.finding = Candidate(seed_now, ops, tuple(o.schedule.switches))
                     r.finding_kind, r.finding_at = kind, time.monotonic() - t0
                     break
                 r.incidental[kind] = r.incidental.get(kind, 0) + 1
@@ -193,10 +193,9 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
     """Shrink the finding, replay the result, and say what it is."""
     assert r.finding is not None
     x = scn.explore
-    seed, ops, switches = r.finding
+    start = r.finding
     world = World(scn)
     try:
-        start = Candidate(seed, ops, switches)
         before = replay(world, start, x.max_steps)
         if before.anomaly is None or before.anomaly.kind.value != r.finding_kind:
             raise RuntimeError(f"{scn.name}: the failing schedule does not replay "
@@ -211,8 +210,9 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
     a = after.anomaly
     token = Token(scn.path, shrunk.seed, shrunk.ops, shrunk.switches, scenario_digest(scn))
     return Finding(a.kind.value, a.page, after.step, a.worker, a.op, a.reason, after.phase,
-                   token.encode(), before.schedule.steps, after.schedule.steps, len(switches),
-                   len(shrunk.switches), ops, shrunk.ops, after.schedule.preemptions, attempts,
+                   token.encode(), before.schedule.steps, after.schedule.steps,
+                   len(start.switches), len(shrunk.switches), start.ops, shrunk.ops,
+                   after.schedule.preemptions, attempts,
                    after)
 
 
