@@ -124,3 +124,18 @@ def test_dfs_jobs_split_the_tree_and_cover_it_once() -> None:
     many, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=1, jobs=9))
     assert one.exhausted and two.exhausted and many.exhausted
     assert one.schedules == two.schedules == many.schedules
+
+
+def test_progress_lines_go_to_the_stderr_of_the_moment(monkeypatch) -> None:
+    """A progress line goes to sys.stderr as it is when the progress starts, not at import
+    (pytest replaces and closes it between tests: a stale one raised on a closed file)."""
+    import io
+    import sys
+
+    from stress.explore.runner import Progress
+    from stress.surfaces.explore_cmd import PlainProgress
+
+    now = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", now)
+    PlainProgress()(Progress("c10", 3, 40, 1.0))
+    assert now.getvalue().startswith("[c10]")

@@ -59,8 +59,9 @@ def plan_runs(req: RunRequest) -> list[tuple[Scenario, int, float | None]]:
 class EverySecond:
     """Progress lines for logs: `due()` is true at most once a second."""
 
-    def __init__(self, stream: Any = sys.stderr) -> None:
-        self.stream = stream
+    def __init__(self, stream: Any = None) -> None:
+        # sys.stderr as it is now, not as it was at import (pytest swaps and closes it)
+        self.stream = stream if stream is not None else sys.stderr
         self.next = 0.0
 
     def due(self) -> bool:
