@@ -28,9 +28,9 @@ class RingStuck(Exception):
         self.op = op
         self.base = base
 
-    def anomaly(self) -> Anomaly:
-        """The finding it is: a retry loop that ran out of tries."""
-        return Anomaly(Kind.RETRY_BOUND, -1, self.op, reason=str(self))
+    def anomaly(self, worker: int = -1) -> Anomaly:
+        """The finding it is: a retry loop that ran out of tries (in `worker`, if one)."""
+        return Anomaly(Kind.RETRY_BOUND, -1, self.op, reason=str(self), worker=worker)
 
 
 def ptr_ring_init(words: np.ndarray, base: int, size: int) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from stress._atomic import monotonic_ns
-from stress.anomalies import Kind, PageBug
+from stress.anomalies import PageBug
 from stress.memory import Arena, ArenaHandle
 from stress.memory.arena import arena_path
 from stress.memory.layout import (
@@ -116,7 +116,7 @@ class Worker:
 
     def ring_stuck(self, e: RingStuck) -> None:
         """A damaged ring is a finding: report it and abandon the operation."""
-        self.m.report(Kind.RETRY_BOUND, -1, e.op, reason=str(e))  # with this worker's id
+        self.reporter(e.anomaly(self.w))
         self.heartbeat()  # reporting is progress, not a hang
 
     def drain(self) -> None:
