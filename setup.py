@@ -57,8 +57,10 @@ class BuildExt(build_ext):
     """build_ext that adds the mypyc extensions, and falls back to pure Python."""
 
     def finalize_options(self) -> None:
-        # Before the base class: it prepares every extension it is given (stubs, paths).
         self.sources = hot_sources()
+        self.mypyc_names: list[str] = []
+        self.failed = ""  # the mypyc extension that did not build, and why
+        # Before the base class: it prepares every extension it is given (stubs, paths).
         self.pure_reason = self.compile_hot(self.sources)
         super().finalize_options()
 
@@ -74,7 +76,6 @@ class BuildExt(build_ext):
 
     def compile_hot(self, sources: list[str]) -> str | None:
         """Add the mypyc extensions; the reason when the build will be pure."""
-        self.failed = ""
         if os.environ.get("PAGERACE_PURE") == "1":
             return "PAGERACE_PURE=1 at install"
         try:
@@ -102,7 +103,7 @@ class BuildExt(build_ext):
                 self.failed = f"{ext.name}: {e}"
 
     def remove_hot(self) -> None:
-        for name in getattr(self, "mypyc_names", []):
+        for name in self.mypyc_names:
             Path(self.get_ext_fullpath(name)).unlink(missing_ok=True)
 
     def write_manifest(self, sources: list[str], *, compiled: bool, reason: str | None) -> None:

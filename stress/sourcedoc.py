@@ -39,7 +39,7 @@ def _docs(module: str) -> dict[str, str]:
         for node in body:
             if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                 name = prefix + node.name
-                docs[name] = inspect.cleandoc(ast.get_docstring(node) or "")
+                docs[name] = ast.get_docstring(node) or ""  # cleaned as inspect.getdoc does
                 if isinstance(node, ast.ClassDef):
                     walk(node.body, name + ".")
 
