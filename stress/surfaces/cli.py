@@ -191,39 +191,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    if args.what == "explore":
-        import json as json_
+    import json
 
-        from stress.surfaces.bench_explore import bench_explore, report_explore
-
-        rx = bench_explore(args.repeat, args.duration)
-        print(json_.dumps(rx, indent=2) if args.json else report_explore(rx), end="" if
-              not args.json else "\n")
-        return EXIT_OK
-    if args.what == "inline":
-        import json as json_
-
-        from stress.surfaces.bench_inline import bench_inline, report_inline
-
-        ri = bench_inline(args.ops, args.repeat)
-        print(json_.dumps(ri, indent=2) if args.json else report_inline(ri), end="" if
-              not args.json else "\n")
-        return EXIT_OK
     if args.what == "atomics":
         from stress.surfaces.bench_atomics import bench_atomics, report_atomics
 
         results, floor = bench_atomics(args.calls, args.repeat, args.start_method)
         print(report_atomics(results, floor, args.json), end="" if not args.json else "\n")
         return EXIT_OK
-    import json
+    r: dict[str, Any]
+    if args.what == "explore":
+        from stress.surfaces.bench_explore import bench_explore
+        from stress.surfaces.bench_explore import report_explore as report
 
-    from stress.surfaces.bench_harness import bench_harness, report_harness
+        r = bench_explore(args.repeat, args.duration)
+    elif args.what == "inline":
+        from stress.surfaces.bench_inline import bench_inline
+        from stress.surfaces.bench_inline import report_inline as report
 
-    r = bench_harness(args.repeat, args.duration, args.start_method)
-    if args.json:
-        print(json.dumps(r, indent=2))
+        r = bench_inline(args.ops, args.repeat)
     else:
-        print(report_harness(r), end="")
+        from stress.surfaces.bench_harness import bench_harness
+        from stress.surfaces.bench_harness import report_harness as report
+
+        r = bench_harness(args.repeat, args.duration, args.start_method)
+    print(json.dumps(r, indent=2) if args.json else report(r), end="\n" if args.json else "")
     return EXIT_OK
 
 
