@@ -10,7 +10,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import Field, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +220,15 @@ def _fail(where: str, key: str, reason: str) -> ScenarioError:
     return ScenarioError(f"{where}: {key}: {reason}")
 
 
+_SCALARS: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def field_kind(f: Field[Any]) -> type:
+    """A scalar field's type: from its annotation's text, or the type itself (when the
+    dataclass is compiled, as ModelConfig is, annotations are types)."""
+    return _SCALARS[getattr(f.type, "__name__", str(f.type))]
+
+
 def _check_type(where: str, key: str, value: Any, kind: type) -> Any:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -274,15 +283,13 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
     backend = _check_type(where, "model.backend", model_t.get("backend", "atomic"), str)
     if backend not in BACKENDS:
         raise _fail(where, "model.backend", f"must be one of {', '.join(BACKENDS)}")
-    # A field's type: its annotation's text, or the type itself (ModelConfig compiled).
-    types = {f.name: getattr(f.type, "__name__", f.type) for f in fields(ModelConfig)}
+    kinds = {f.name: field_kind(f) for f in fields(ModelConfig) if f.name != "delays"}
     model_kw = {}
     for k in _MODEL_KEYS & model_t.keys():
         if k == "delays":
             model_kw[k] = _check_type(where, "model.delays", model_t[k], dict)
             continue
-        kind = {"str": str, "bool": bool, "int": int}[str(types[k])]
-        model_kw[k] = _check_type(where, f"model.{k}", model_t[k], kind)
+        model_kw[k] = _check_type(where, f"model.{k}", model_t[k], kinds[k])
     model_kw.setdefault("scheme", DEFAULT_SCHEME)
     if isinstance(model_kw["scheme"], str) and is_file_spec(model_kw["scheme"]) and base:
         model_kw["scheme"] = resolve_path(model_kw["scheme"], base)
@@ -329,8 +336,8 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
                     raise _fail(where, f"run.seeds[{k}]", why)
             run_kw["seeds"] = tuple(seeds)
         else:
-            kind = {"float": float, "int": int, "bool": bool}[str(f.type)]
-            v = run_kw[f.name] = _check_type(where, f"run.{f.name}", run_t[f.name], kind)
+            v = run_kw[f.name] = _check_type(where, f"run.{f.name}", run_t[f.name],
+                                             field_kind(f))
             if f.name in RUN_RANGES and (why := check_run_value(f.name, v)):
                 raise _fail(where, f"run.{f.name}", why)
     run = RunSpec(**run_kw)
@@ -361,8 +368,7 @@ def _parse_explore(where: str, t: Any) -> ExploreSpec:
     for f in fields(ExploreSpec):
         if f.name not in t:
             continue
-        kind = {"str": str, "int": int, "bool": bool}[str(f.type)]
-        v = kw[f.name] = _check_type(where, f"explore.{f.name}", t[f.name], kind)
+        v = kw[f.name] = _check_type(where, f"explore.{f.name}", t[f.name], field_kind(f))
         if f.name in EXPLORE_RANGES and (why := check_range(v, *EXPLORE_RANGES[f.name])):
             raise _fail(where, f"explore.{f.name}", why)
     if kw.get("strategy", "pct") not in EXPLORE_STRATEGIES:

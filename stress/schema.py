@@ -30,6 +30,7 @@ from stress.scenario import (
     ExploreSpec,
     RunSpec,
     Sizes,
+    field_kind,
 )
 from stress.schemes import DEFAULT_SCHEME
 from stress.sourcedoc import getdoc
@@ -185,11 +186,10 @@ def _run() -> dict[str, Any]:
             lo, hi = RUN_RANGES["seed"]
             p: dict[str, Any] = {"type": "array", "minItems": 1, "maxItems": MAX_SEEDS,
                                  "items": _number(int, lo, hi), "default": list(RunSpec().seeds)}
-        elif f.type == "bool":
+        elif field_kind(f) is bool:
             p = {"type": "boolean", "default": f.default}
         else:
-            kind = int if f.type == "int" else float
-            p = _number(kind, *RUN_RANGES[f.name]) | {"default": f.default}
+            p = _number(field_kind(f), *RUN_RANGES[f.name]) | {"default": f.default}
         props[f.name] = p | {"description": RUN[f.name]}
     return {"type": "object", "additionalProperties": False, "properties": props,
             "description": "how long, how many workers, how often to audit, which seeds"}
@@ -200,7 +200,7 @@ def _explore() -> dict[str, Any]:
     for f in fields(ExploreSpec):
         if f.name == "strategy":
             p: dict[str, Any] = {"enum": list(EXPLORE_STRATEGIES), "default": f.default}
-        elif f.type == "bool":
+        elif field_kind(f) is bool:
             p = {"type": "boolean", "default": f.default}
         elif f.name in POWER_OF_TWO:
             p = {"enum": [1 << k for k in range(17)], "default": f.default}
