@@ -140,3 +140,15 @@ def test_python_m_stress_works_from_the_repository_root() -> None:
     res = subprocess.run([sys.executable, "-m", "stress", "--version"], capture_output=True,
                          text=True, cwd=ROOT)
     assert res.returncode == 0 and res.stdout.startswith("pagerace "), res.stderr
+
+
+def test_a_failed_run_names_its_reproducer() -> None:
+    """A failed stress run points at the explorer, an explorer run at its token, else nothing."""
+    from stress.surfaces.results import reproducer
+
+    assert reproducer({"scenario_file": "s/c10.toml"}) == (
+        "a deterministic, minimal reproducer: pagerace explore s/c10.toml")
+    assert reproducer({"mode": "explore", "token": "T1", "scenario_file": "x"}) == (
+        "pagerace replay 'T1'")
+    assert reproducer({"mode": "explore", "scenario_file": "x"}) is None
+    assert reproducer({"scenario_file": None}) is None

@@ -85,16 +85,15 @@ class ScenarioItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str:
         if isinstance(excinfo.value, ScenarioFailed):
+            from stress.surfaces.results import reproducer
+
             s = excinfo.value.summary
             seen = ", ".join(f"{k} {n}" for k, n in s["anomalies"].items()) or "nothing"
             lines = [f"verdict {s['verdict']}: expected {s['expected']}, saw {seen}"]
             lines += [f"  {e}" for e in s["errors"]]
             lines.append(f"  pagerace report {s['run_dir']}")
-            if s.get("mode") == "explore" and s.get("token"):
-                lines.append(f"  pagerace replay '{s['token']}'")
-            elif self.scenario.path:
-                lines.append(f"  a deterministic, minimal reproducer: pagerace explore "
-                             f"{self.scenario.path}")
+            if hint := reproducer(s):
+                lines.append(f"  {hint}")
             return "\n".join(lines)
         return str(super().repr_failure(excinfo))
 

@@ -12,6 +12,15 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 NARROW, VERY_NARROW = 120, 100  # console widths below which less important columns go
 
 
+def reproducer(s: dict[str, Any]) -> str | None:
+    """How to see a failed run again, deterministically: its replay token, or the explorer."""
+    if s.get("mode") == "explore":
+        return f"pagerace replay '{s['token']}'" if s.get("token") else None
+    if s.get("scenario_file"):
+        return f"a deterministic, minimal reproducer: pagerace explore {s['scenario_file']}"
+    return None
+
+
 def console_for(stdout_isatty: bool) -> Console:
     """A terminal's own width; piped output whole, never cut at 80 columns."""
     return Console() if stdout_isatty else Console(width=1000)
@@ -92,10 +101,8 @@ def print_results(console: Console, summaries: Sequence[dict[str, Any]], *,
             console.print(f"{state}: {s['scenario']} seed {s['seed']}{why}: "
                           f"pagerace report {s['run_dir']}", soft_wrap=True, highlight=False,
                           markup=False)
-            if state == "fail" and s.get("mode") != "explore" and s.get("scenario_file"):
-                console.print(f"  a deterministic, minimal reproducer: pagerace explore "
-                              f"{s['scenario_file']}", soft_wrap=True, highlight=False,
-                              markup=False)
+            if state == "fail" and (hint := reproducer(s)):
+                console.print(f"  {hint}", soft_wrap=True, highlight=False, markup=False)
     if output_error:
         print(f"pagerace: {output_error}", file=sys.stderr)
     done = [s for s in summaries if not s.get("interrupted")]
