@@ -32,10 +32,11 @@ def test_text_report_tells_the_race(c2_run: Path, tmp_path: Path) -> None:
     assert "scenario test-dtor-tryget (C2), seed 1, verdict pass" in out
     assert "scheme dtor_ref1" in out and re.search(r"misrouted-free [\d,]+ \(first at", out)
     # C2 is a check-then-act: its account is the window, from the network put's read.
-    assert "The free path sent page" in out and "network put read refcount" in out
-    assert "speculative tryget raised it to 2" in out
-    assert "get_page_unless_zero" in out  # the timeline table
-    assert re.search(r"shutdown stalled, [\d,]+ pages still in flight at destroy", out)
+    # (The report goes with each assertion: one failed once in ~10 full runs under load.)
+    assert "The free path sent page" in out and "network put read refcount" in out, out
+    assert "speculative tryget raised it to 2" in out, out
+    assert "get_page_unless_zero" in out, out  # the timeline table
+    assert re.search(r"shutdown stalled, [\d,]+ pages still in flight at destroy", out), out
 
 
 def test_json_report(c2_run: Path, tmp_path: Path) -> None:
