@@ -40,6 +40,13 @@ class AuditResult:
     anomalies: list[Anomaly] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
+    def where(self, kind: Kind, mask: np.ndarray, reason: str | Callable[[int], str],
+              **detail: object) -> None:
+        """`add` for the pages where `mask` holds, if it holds anywhere."""
+        pages = np.flatnonzero(mask)
+        if pages.size:
+            self.add(kind, pages, reason, **detail)
+
     def add(self, kind: Kind, pages: np.ndarray, reason: str | Callable[[int], str],
             **detail: object) -> None:
         """Record one anomaly per page (the first few in full), counting all of them.
@@ -54,14 +61,10 @@ class AuditResult:
 
 def _check_refcounts(arena: Arena, scheme: Scheme, r: AuditResult) -> None:
     refcount = arena.pages["refcount"]
-    neg = np.flatnonzero(refcount < 0)
-    if neg.size:
-        r.add(Kind.REFCOUNT_UNDERFLOW, neg, "audit found a negative refcount")
+    r.where(Kind.REFCOUNT_UNDERFLOW, refcount < 0, "audit found a negative refcount")
     want = expected_refcounts(arena, scheme.pool_free_refcount)
-    off = np.flatnonzero((refcount != want) & (refcount >= 0))
-    if off.size:
-        r.add(Kind.LOST_UPDATE, off,
-              lambda p: f"refcount {int(refcount[p])}, holders account for {int(want[p])}")
+    r.where(Kind.LOST_UPDATE, (refcount != want) & (refcount >= 0),
+            lambda p: f"refcount {int(refcount[p])}, holders account for {int(want[p])}")
 
 
 def _check_conservation(arena: Arena, r: AuditResult) -> None:
@@ -138,8 +141,7 @@ def final_audit(arena: Arena, scheme: Scheme) -> AuditResult:
     """After every holder drained and the pools were destroyed: nothing may be in use."""
     r = audit(arena, scheme)
     pstate = page_states(arena)
-    used = np.flatnonzero((pstate == PS_ALLOCATED) | (pstate == PS_POOLED))
-    if used.size:
-        r.add(Kind.PAGE_LEAK, used, "after the final drain the page is neither free, nor "
-              "in a pool, nor leaked by a reported bad page")
+    r.where(Kind.PAGE_LEAK, (pstate == PS_ALLOCATED) | (pstate == PS_POOLED),
+            "after the final drain the page is neither free, nor in a pool, nor leaked by a "
+            "reported bad page")
     return r

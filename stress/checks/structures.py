@@ -69,12 +69,10 @@ def check_free_list(arena: Arena, r: AuditResult) -> None:
         r.add(Kind.FREE_LIST_VIOLATION, np.array([at]), "on the free list twice (a cycle)")
         return
     on_list = np.frombuffer(mask, bool)
-    not_free = np.flatnonzero(on_list & (pstate != PS_FREE))
-    if not_free.size:
-        r.add(Kind.FREE_LIST_VIOLATION, not_free, "on the free list but not free")
-    missing = np.flatnonzero(~on_list & (pstate == PS_FREE))
-    if missing.size:
-        r.add(Kind.FREE_LIST_VIOLATION, missing, "free but not on the free list")
+    r.where(Kind.FREE_LIST_VIOLATION, on_list & (pstate != PS_FREE),
+            "on the free list but not free")
+    r.where(Kind.FREE_LIST_VIOLATION, ~on_list & (pstate == PS_FREE),
+            "free but not on the free list")
 
 
 def check_pool_contents(arena: Arena, r: AuditResult) -> None:
@@ -94,9 +92,7 @@ def check_pool_contents(arena: Arena, r: AuditResult) -> None:
         if unpooled.size:
             r.add(Kind.DOUBLE_FREE, unpooled, f"in pool {k}, but the page is not pooled",
                   pool=k)
-    twice = np.flatnonzero(seen > 1)
-    if twice.size:
-        r.add(Kind.DOUBLE_FREE, twice, lambda p: f"in the pools {int(seen[p])} times")
+    r.where(Kind.DOUBLE_FREE, seen > 1, lambda p: f"in the pools {int(seen[p])} times")
 
 
 def check_mappings(arena: Arena, r: AuditResult) -> None:
@@ -109,19 +105,15 @@ def check_mappings(arena: Arena, r: AuditResult) -> None:
     named = np.zeros(n, np.int64)  # index + 1 of the slot naming each page
     idx = np.flatnonzero((slots > 0) & (slots <= n))
     named[slots[idx] - 1] = idx + 1
-    off = np.flatnonzero(live & (named != mapping))
-    if off.size:
-        r.add(Kind.MAPPING_MISMATCH, off, lambda p: (
-            f"page-cache slot {int(named[p]) - 1} names it, its mapping is "
-            f"{int(mapping[p]) - 1 if mapping[p] else 'NULL'}" if named[p] else
-            f"its mapping names index {int(mapping[p]) - 1}, whose slot does not name it"))
+    r.where(Kind.MAPPING_MISMATCH, live & (named != mapping), lambda p: (
+        f"page-cache slot {int(named[p]) - 1} names it, its mapping is "
+        f"{int(mapping[p]) - 1 if mapping[p] else 'NULL'}" if named[p] else
+        f"its mapping names index {int(mapping[p]) - 1}, whose slot does not name it"))
     pte = in_arena(slot_pages(words, L.pte, L.config.pte_slots), n)
     maps = np.bincount(pte, minlength=n)[:n]
     mapcount = arena.pages["mapcount"]
-    off = np.flatnonzero(live & (mapcount + 1 != maps))
-    if off.size:
-        r.add(Kind.MAPPING_MISMATCH, off,
-              lambda p: f"mapcount {int(mapcount[p])}, {int(maps[p])} PTEs map it")
+    r.where(Kind.MAPPING_MISMATCH, live & (mapcount + 1 != maps),
+            lambda p: f"mapcount {int(mapcount[p])}, {int(maps[p])} PTEs map it")
 
 
 def check_page_locks(arena: Arena, r: AuditResult) -> None:
@@ -131,11 +123,9 @@ def check_page_locks(arena: Arena, r: AuditResult) -> None:
     live = page_states(arena) != PS_LEAKED
     locked = (arena.pages["flags"] >> F.PG_locked & 1).astype(bool)
     held = words[L.lock_owner:L.lock_owner + n] != 0
-    off = np.flatnonzero(live & (locked != held))
-    if off.size:
-        r.add(Kind.PAGE_LOCK_VIOLATION, off, lambda p: (
-            "PG_locked set with no holder" if locked[p] else
-            f"PG_locked clear, the harness knows holder token {int(words[L.lock_owner + p])}"))
+    r.where(Kind.PAGE_LOCK_VIOLATION, live & (locked != held), lambda p: (
+        "PG_locked set with no holder" if locked[p] else
+        f"PG_locked clear, the harness knows holder token {int(words[L.lock_owner + p])}"))
 
 
 def check_rings(arena: Arena, r: AuditResult) -> None:
@@ -161,9 +151,7 @@ def check_free_pages(arena: Arena, r: AuditResult) -> None:
     free = page_states(arena) == PS_FREE
     for name, want in _CLEAN.items():
         field = arena.pages[name]
-        stale = np.flatnonzero(free & (field != want))
-        if stale.size:
-            r.add(Kind.BAD_PAGE, stale, _stale(name, field))
+        r.where(Kind.BAD_PAGE, free & (field != want), _stale(name, field))
 
 
 def _stale(name: str, field: np.ndarray) -> Callable[[int], str]:
