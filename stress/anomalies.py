@@ -28,6 +28,7 @@ class Kind(StrEnum):
     MISROUTED_FREE = "misrouted-free"
     STALE_TRYGET = "stale-tryget"
     POOL_REFCNT_VIOLATION = "pool-refcnt-violation"
+    POOL_ALLOC_REFCOUNT = "pool-alloc-refcount"
     POOL_INFLIGHT_NEGATIVE = "pool-inflight-negative"
     POOL_STALLED_SHUTDOWN = "pool-stalled-shutdown"
     MEMCG_MISMATCH = "memcg-mismatch"
@@ -37,6 +38,7 @@ class Kind(StrEnum):
     FREE_LIST_VIOLATION = "free-list-violation"
     MAPPING_MISMATCH = "mapping-mismatch"
     FLAGS_VIOLATION = "flags-violation"
+    DTOR_LOST = "dtor-lost"
     RING_VIOLATION = "ring-violation"
     CONSERVATION = "conservation"
     RETRY_BOUND = "retry-bound"
@@ -52,6 +54,82 @@ BUG_KINDS = frozenset({Kind.REFCOUNT_UNDERFLOW, Kind.GET_ON_FREE, Kind.FREEZE_VI
                        Kind.FLAGS_VIOLATION})
 
 
+KERNEL = "kernel"
+HARNESS = "harness"
+
+
+@dataclass(frozen=True)
+class Voice:
+    """Who would notice a kind in the real kernel, and what it says or does.
+
+    `origin` is "kernel" when the kernel itself reports it (`says` is its own words, the
+    BUG, WARN, bad_page reason or pr_crit), "harness" for an oracle the kernel lacks
+    (`says` is what the kernel does instead).  `needs_checks`: the kernel says it only
+    with its page checks on (`[model] page_checks`); off, the harness's report is its own.
+    """
+
+    origin: str
+    says: str
+    needs_checks: bool = False
+
+
+_SILENT = "the kernel says nothing: "
+VOICES: dict[Kind, Voice] = {
+    Kind.REFCOUNT_UNDERFLOW: Voice(KERNEL, "VM_BUG_ON_PAGE(page_ref_count(page) == 0) in "
+                                  "put_page_testzero (include/linux/mm.h)", True),
+    Kind.GET_ON_FREE: Voice(KERNEL, "VM_BUG_ON_PAGE(page_ref_zero_or_close_to_overflow(page)) "
+                            "in get_page (5.12; 6.8: VM_BUG_ON_FOLIO in folio_get)", True),
+    Kind.FREEZE_VIOLATION: Voice(KERNEL, "VM_BUG_ON_PAGE(page_count(page) != 0) / "
+                                 "VM_BUG_ON(count == 0) in page_ref_unfreeze", True),
+    Kind.LOST_UPDATE: Voice(HARNESS, _SILENT + "the count is simply wrong; the page is freed "
+                            "early (a use-after-free) or never (a leak)"),
+    Kind.USE_AFTER_FREE: Voice(HARNESS, _SILENT + "the holder reads or DMAs into a page that "
+                               "now belongs to someone else (KASAN at best)"),
+    Kind.DOUBLE_FREE: Voice(HARNESS, _SILENT + "the page is on two free lists or pools at "
+                            "once and is handed out twice"),
+    Kind.BAD_PAGE: Voice(KERNEL, "BUG: Bad page state (bad_page, mm/page_alloc.c), with the "
+                         "reason; the page is leaked", True),
+    Kind.MISROUTED_FREE: Voice(HARNESS, _SILENT + "the page goes where it does not belong (a "
+                               "pool page to the buddy allocator, the pool's in-flight count "
+                               "stuck; a file page into a network pool)"),
+    Kind.STALE_TRYGET: Voice(HARNESS, _SILENT + "the reader uses a page that was freed and "
+                             "reused for something else"),
+    Kind.POOL_REFCNT_VIOLATION: Voice(KERNEL, "pr_crit \"page_pool_empty_ring() page_pool "
+                                      "refcnt %d violation\" (net/core/page_pool.c, at "
+                                      "destroy, ring pages only)"),
+    Kind.POOL_ALLOC_REFCOUNT: Voice(HARNESS, _SILENT + "page_pool_alloc_pages does not recheck "
+                                    "the count: the driver DMAs into a page someone still "
+                                    "references"),
+    Kind.POOL_INFLIGHT_NEGATIVE: Voice(KERNEL, "WARN \"Negative(%d) inflight packet-pages\" "
+                                       "(page_pool_inflight)"),
+    Kind.POOL_STALLED_SHUTDOWN: Voice(KERNEL, "pr_warn \"page_pool_release_retry() stalled "
+                                      "pool shutdown %d inflight %d sec\", every minute"),
+    Kind.MEMCG_MISMATCH: Voice(HARNESS, _SILENT + "the cgroup's counter drifts from what it "
+                               "really holds"),
+    Kind.MEMCG_ESCAPE: Voice(HARNESS, _SILENT + "the memory a task pins is charged to nobody "
+                             "and escapes its cgroup's limit"),
+    Kind.PAGE_LEAK: Voice(HARNESS, _SILENT + "the page is never freed"),
+    Kind.PAGE_LOCK_VIOLATION: Voice(HARNESS, _SILENT + "two tasks work on a locked page at "
+                                    "once"),
+    Kind.FREE_LIST_VIOLATION: Voice(HARNESS, _SILENT + "the allocator hands a page out twice"),
+    Kind.MAPPING_MISMATCH: Voice(HARNESS, _SILENT + "a structure names a page that is not the "
+                                 "one it mapped or cached"),
+    Kind.FLAGS_VIOLATION: Voice(KERNEL, "VM_BUG_ON_PAGE(!PageSwapBacked(page)) in "
+                                "add_to_swap_cache (mm/swap_state.c)", True),
+    Kind.DTOR_LOST: Voice(HARNESS, _SILENT + "a destructor stored in a word that overlays "
+                          "lru.next is overwritten by the LRU linkage; the page is freed as an "
+                          "ordinary page and its owner never hears of it"),
+    Kind.RING_VIOLATION: Voice(HARNESS, _SILENT + "the ring hands out a slot twice or never"),
+    Kind.CONSERVATION: Voice(HARNESS, _SILENT + "pages are lost or counted twice"),
+    Kind.RETRY_BOUND: Voice(HARNESS, _SILENT + "the task spins forever on a damaged "
+                            "structure"),
+    Kind.WORKER_CRASH: Voice(HARNESS, "harness health, not a model bug"),
+    Kind.WORKER_HANG: Voice(HARNESS, "harness health, not a model bug"),
+    Kind.BUDGET_OVERRUN: Voice(HARNESS, "harness health, not a model bug"),
+}
+assert set(VOICES) == set(Kind)
+
+
 @dataclass(frozen=True)
 class Anomaly:
     """One detected violation: what, on which page, seen by which op."""
@@ -64,10 +142,21 @@ class Anomaly:
     reason: str = ""
     worker: int = -1
     detail: dict[str, Any] = field(default_factory=dict)
+    # Who would notice in the real kernel ("kernel" or "harness") and what it says or does;
+    # empty: the kind's own (VOICES).  The model sets both where a report's voice depends on
+    # the profile or on the value seen.
+    origin: str = ""
+    says: str = ""
+
+    def voice(self) -> Voice:
+        v = VOICES[self.kind]
+        return Voice(self.origin or v.origin, self.says or v.says, v.needs_checks)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["kind"] = self.kind.value
+        v = self.voice()
+        d["origin"], d["says"] = v.origin, v.says
         return d
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from stress.anomalies import KINDS
 from stress.memory import BACKENDS, ArenaConfig
 from stress.model import ModelConfig
+from stress.model.config import REPLACED
 from stress.roles import ROLES
 from stress.schemes import DEFAULT_SCHEME, SchemeError, is_file_spec, load_scheme, resolve_path
 
@@ -279,6 +280,9 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
         raise _fail(where, "claim", "must be one line")
 
     model_t = _check_type(where, "model", data.get("model", {}), dict)
+    for old, why in REPLACED.items():
+        if old in model_t:
+            raise _fail(where, f"model.{old}", why)
     _unknown(where, "model.", model_t, _MODEL_KEYS | _SIZE_KEYS | {"backend"})
     backend = _check_type(where, "model.backend", model_t.get("backend", "atomic"), str)
     if backend not in BACKENDS:
@@ -341,6 +345,7 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
             if f.name in RUN_RANGES and (why := check_run_value(f.name, v)):
                 raise _fail(where, f"run.{f.name}", why)
     run = RunSpec(**run_kw)
+    _check_profile(where, model, roles)
 
     expect_t = _check_type(where, "expect", data.get("expect", {}), dict)
     _unknown(where, "expect.", expect_t, {"clean", "detect", "forbid"})
@@ -359,6 +364,16 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
             raise _fail(where, *errors[0].split(": ", 1))
     return Scenario(name, description, claim, model, backend, sizes, roles, run,
                     Expect(clean, detect, forbid), where, explore)
+
+
+def _check_profile(where: str, model: ModelConfig, roles: Any) -> None:
+    """Refuse what the chosen kernel does not have (stress/model/profile.py)."""
+    if model.kernel == "6.8":
+        for k, r in enumerate(roles):
+            if r.role == "nic" and r.params.get("release_share", 0.0) > 0:
+                raise _fail(where, f"roles[{k}].release_share",
+                            "page_pool_release_page is not in kernel 6.8 (gone as an export "
+                            "by v6.6); use kernel = \"5.12\"")
 
 
 def _parse_explore(where: str, t: Any) -> ExploreSpec:

@@ -18,7 +18,7 @@ from typing import Any
 
 from stress.anomalies import KINDS
 from stress.memory import BACKENDS
-from stress.model.config import DELAY_POINTS, MEMCG_MODES, ModelConfig
+from stress.model.config import DELAY_POINTS, KERNELS, MEMCG_MODES, ModelConfig
 from stress.roles import ROLES
 from stress.scenario import (
     EXPLORE_RANGES,
@@ -44,22 +44,24 @@ TOP = {
     "name": "the scenario's name; it names its run directories, so: 1 to 64 of A-Z a-z 0-9 "
             ". _ -, not starting with . or -",
     "description": "what the scenario shows, in the words of the thread",
-    "claim": "the claim of docs/model.md section 5 it reproduces (C1 to C11), if any",
+    "claim": "the claim of docs/model.md section 5 it reproduces (C1 to C12), if any",
 }
 MODEL = {
-    "scheme": "the design under test: a built-in scheme (driver_ref, pg_network, dtor_ref1, "
-              "pp_magic), an entry point of the group pagerace.schemes, or "
+    "scheme": "the design under test: a built-in scheme (driver_ref, pg_network, "
+              "pg_network_put_page_only, dtor_ref1, pp_magic), an entry point of the group pagerace.schemes, or "
               "\"path/to/file.py:Class\" relative to the scenario",
     "memcg": "memcg charging: none; unmap (Arjun's v2: charge while mapped to user space); "
              "lifetime (Johannes: from allocation until the page returns to its pool or the "
              "allocator)",
     "check_owner_priv_1_at_free": "add PG_owner_priv_1 to PAGE_FLAGS_CHECK_AT_FREE, as "
                                   "Johannes proposed",
-    "check_page_pool_at_free": "free_pages_prepare reports a page-pool page as a bad page "
-                               "(\"page_pool leak\", since 6.5), where the scheme asks for it",
-    "debug_vm": "a CONFIG_DEBUG_VM kernel: VM_BUG_ON_PAGE kills the task, and an order-0 "
-                "free checks the page's flags before clearing them; false: the flags are "
-                "cleared unchecked (free_pcp_prepare) and a failed VM_BUG_ON goes on",
+    "kernel": "the kernel whose checks and APIs the model follows: \"5.12\" (the thread's "
+              "era) or \"6.8\" (\"page_pool leak\" at free, every free and allocation check "
+              "behind check_pages_enabled, no page_pool_release_page)",
+    "page_checks": "the kernel's page checks run: on 5.12 a CONFIG_DEBUG_VM kernel "
+                   "(VM_BUG_ON_PAGE kills the task; an order-0 free checks the flags before "
+                   "clearing them), off: the flags are cleared unchecked and the rest checked "
+                   "at the pcp drain; on 6.8 check_pages_enabled, off: nothing is checked",
     "truncate_leaves_checked": "fault: a filesystem's truncate forgets to clear PG_checked",
     "swapcache_put_before_clear": "fault: swap-cache removal drops the cache's reference "
                                   "with put_page, before clearing PG_swapcache",
@@ -137,6 +139,8 @@ def _model() -> dict[str, Any]:
             p: dict[str, Any] = {"type": "string", "minLength": 1, "default": DEFAULT_SCHEME}
         elif f.name == "memcg":
             p = {"enum": list(MEMCG_MODES), "default": default}
+        elif f.name == "kernel":
+            p = {"enum": list(KERNELS), "default": default}
         elif f.name == "delays":
             p = {"type": "object", "additionalProperties": False, "default": {},
                  "properties": {k: {"type": "number", "minimum": 0, "maximum": 10_000,

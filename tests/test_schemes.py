@@ -28,7 +28,7 @@ class Plain:
     def page_pool_clear_pp_info(self, m, p): pass
     def put_page_route(self, m, p): return False
     def skb_frag_unref(self, m, p): put_page(m, p)
-    def page_pool_checked_at_free(self, cfg): return False
+    def release_page_route(self, m, p): return False
 
 class NoRoute(Plain):
     put_page_route = None

@@ -24,7 +24,7 @@ next final put sends a pool page to the page allocator.
 from __future__ import annotations
 
 from stress.memory.layout import DTOR
-from stress.model import Machine, ModelConfig, page_pool_put_free_page, put_page
+from stress.model import Machine, page_pool_put_free_page, put_page
 from stress.model.page_pool import set_page_dtor
 
 
@@ -47,11 +47,12 @@ class DtorAtAlloc:
         page_pool_put_free_page(m, p, dtor - 1)  # the destructor stays for the next life
         return True
 
+    def release_page_route(self, m: Machine, p: int) -> bool:
+        # release_pages (munmap, truncate) never calls __put_page: the destructor must run here too.
+        return self.put_page_route(m, p)
+
     def skb_frag_unref(self, m: Machine, p: int) -> None:
         put_page(m, p)
-
-    def page_pool_checked_at_free(self, cfg: ModelConfig) -> bool:
-        return False
 
 
 class DtorAtAllocOneShot(DtorAtAlloc):

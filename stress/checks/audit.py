@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stress.anomalies import Anomaly, Kind
+from stress.anomalies import HARNESS, VOICES, Anomaly, Kind
 from stress.checks.holders import expected_refcounts, in_arena, page_states, pool_pages
 from stress.checks.structures import (
     check_free_list,
@@ -56,7 +56,16 @@ class AuditResult:
         self.counts[kind.value] = self.counts.get(kind.value, 0) + max(1, len(pages))
         for p in (pages[:MAX_PER_CHECK] if len(pages) else [-1]):
             why = reason(int(p)) if callable(reason) else reason
-            self.anomalies.append(Anomaly(kind, int(p), "audit", reason=why, detail=detail))
+            self.anomalies.append(Anomaly(kind, int(p), "audit", reason=why, detail=detail,
+                                          origin=HARNESS, says=audit_says(kind)))
+
+
+def audit_says(kind: Kind) -> str:
+    """What the kernel does about what an audit found: it has no such scan."""
+    v = VOICES[kind]
+    if v.origin == HARNESS:
+        return v.says
+    return "the kernel has no such scan (found by the harness's audit at a quiescent point)"
 
 
 def _check_refcounts(arena: Arena, scheme: Scheme, r: AuditResult) -> None:

@@ -54,19 +54,22 @@ from stress.model.page_ref import (
 )
 from stress.model.scheme import Scheme
 from stress.model.skbuff import skb_frag_unref
-from stress.model.swap import __put_page, put_page
+from stress.model.swap import __put_page, put_page, release_pages
 from stress.model.swap_state import add_to_swap_cache, delete_from_swap_cache
 from stress.model.zerocopy import (
+    MmuGather,
     check_memcg_held,
     get_user_pages_fast,
     pipe_buf_release,
     vm_insert_page,
+    tlb_finish_mmu,
     vmsplice_page,
     zap_page,
+    zap_pte,
 )
 
 __all__ = [
-    "MEMCG_MODES", "PS_ALLOCATED", "PS_FREE", "PS_LEAKED", "PS_POOLED", "Machine", "Scheme",
+    "MEMCG_MODES", "MmuGather", "PS_ALLOCATED", "PS_FREE", "PS_LEAKED", "PS_POOLED", "Machine", "Scheme",
     "ModelConfig", "Op", "__free_pages", "__put_page", "__remove_mapping",
     "add_to_page_cache_lru", "add_to_swap_cache", "alloc_page", "bad_page",
     "check_memcg_held", "check_page_identity", "collect", "delete_from_page_cache",
@@ -76,6 +79,7 @@ __all__ = [
     "page_pool_destroy", "page_pool_inflight", "page_pool_init", "page_pool_put_free_page",
     "page_pool_put_page", "page_pool_release_page", "page_ref_add_unless", "page_ref_count",
     "page_ref_freeze", "page_ref_sub", "page_ref_unfreeze", "page_use", "pipe_buf_release",
-    "put_page", "put_page_testzero",
-    "set_page_count", "skb_frag_unref", "vm_insert_page", "vmsplice_page", "zap_page",
+    "put_page", "put_page_testzero", "release_pages",
+    "set_page_count", "skb_frag_unref", "tlb_finish_mmu", "vm_insert_page", "vmsplice_page",
+    "zap_page", "zap_pte",
 ]

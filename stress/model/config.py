@@ -7,6 +7,17 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 MEMCG_MODES = ("none", "unmap", "lifetime")
+# The kernels the model follows: "5.12", the thread's era (March 2021), and "6.8", today's
+# shape of the checks that matter here.  docs/model.md, "Kernel profiles", says what each
+# changes and cites the source each follows.
+KERNELS = ("5.12", "6.8")
+# Keys a scenario once had, and what replaced them: named in the refusal.
+REPLACED = {
+    "debug_vm": "replaced by page_checks (CONFIG_DEBUG_VM on 5.12, check_pages_enabled on "
+                "6.8)",
+    "check_page_pool_at_free": "replaced by kernel = \"6.8\" with page_checks = true (the "
+                               "\"page_pool leak\" check came with v6.8, dba1b8a7ab68)",
+}
 
 # Named check-then-act points where a scenario may widen the race window with a busy
 # wait, like KCSAN's delay injection.  Always explicit in the scenario and the summary.
@@ -29,16 +40,18 @@ class ModelConfig:
     # and holds the default): the model itself has no opinion on which design runs.
     scheme: str
     memcg: str = "none"
+    # Which kernel's checks and APIs the model follows (KERNELS).
+    kernel: str = "5.12"
+    # Whether the kernel's page checks run: a CONFIG_DEBUG_VM kernel.  5.12: VM_BUG_ON_PAGE
+    # kills the task, and an order-0 free checks the page before clearing its flags
+    # (free_pcp_prepare); without it the flags are cleared unchecked and the rest is checked
+    # when the pcp list is drained (bulkfree_pcp_prepare).  6.8: check_pages_enabled (on
+    # with CONFIG_DEBUG_VM) gates every free and allocation check, "page_pool leak"
+    # included; without it nothing is checked.  Off, the harness still reports what it
+    # sees, labelled as its own, and lets the operation go on as the kernel would.
+    page_checks: bool = True
     # Johannes's proposal: add PG_owner_priv_1 to PAGE_FLAGS_CHECK_AT_FREE.
     check_owner_priv_1_at_free: bool = False
-    # Since 6.5 freeing a page-pool page through put_page is a bad page ("page_pool leak").
-    check_page_pool_at_free: bool = True
-    # CONFIG_DEBUG_VM (or debug_pagealloc): VM_BUG_ON_PAGE kills the task at the check, and
-    # an order-0 free runs check_free_page before clearing the flags (free_pcp_prepare).
-    # Without it the checks that need the flags never see them (bulkfree_pcp_prepare runs
-    # check_free_page after free_pages_prepare cleared them) and a VM_BUG_ON is not there:
-    # the harness still reports what it sees and lets the operation go on, as the kernel would.
-    debug_vm: bool = True
     # Faults: the bugs the thread discussed, switched on by a scenario.
     truncate_leaves_checked: bool = False  # a filesystem forgets ClearPageChecked
     swapcache_put_before_clear: bool = False  # drop the cache's ref, then clear the flag
@@ -51,6 +64,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.scheme, str) or not self.scheme:
             raise ValueError(f"scheme: must be a scheme's name, got {self.scheme!r}")
+        if self.kernel not in KERNELS:
+            raise ValueError(f"kernel: must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
         if self.memcg not in MEMCG_MODES:
             raise ValueError(f"memcg: must be one of {', '.join(MEMCG_MODES)}, got {self.memcg!r}")
         for f in fields(self):

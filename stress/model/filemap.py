@@ -14,7 +14,7 @@ from stress.model.machine import Machine, Op
 from stress.model.memcontrol import mem_cgroup_uncharge
 from stress.model.page_alloc import free_pages_prepare
 from stress.model.page_ref import get_page, page_ref_count, page_ref_freeze, page_ref_unfreeze
-from stress.model.swap import put_page
+from stress.model.swap import free_unref_page, put_page
 
 
 def add_to_page_cache_lru(m: Machine, p: int, index: int) -> bool:
@@ -60,12 +60,22 @@ def check_page_identity(m: Machine, p: int, index: int, op: str) -> bool:
     return False
 
 
+def truncate_cleanup_page(m: Machine, p: int) -> None:
+    """mm/truncate.c (5.12): the filesystem's invalidatepage, then cancel_dirty_page.
+
+    PG_checked is the filesystem's to clear in its invalidatepage (ext4 does); the fault
+    `truncate_leaves_checked` is a filesystem that forgets (delete_from_page_cache, below).
+    """
+    F.clear_page_flag(m, p, F.PG_dirty)
+
+
 def delete_from_page_cache(m: Machine, index: int, p: int) -> bool:
     """Truncate: the caller holds a reference and the page lock; drop the cache's ref."""
     base = m.pages + p * PAGE_WORDS
     if m.sys.cas(m.L.cache + index, p + 1, 0) != p + 1:
         return False
     m.mem.store(base + MAPPING, 0)
+    truncate_cleanup_page(m, p)
     if not m.cfg.truncate_leaves_checked:
         F.clear_page_flag(m, p, F.PG_checked)
     if m.tracing:
@@ -77,22 +87,29 @@ def delete_from_page_cache(m: Machine, index: int, p: int) -> bool:
 def __remove_mapping(m: Machine, index: int, p: int, users_expected: int = 1) -> bool:
     """Reclaim: freeze at cache + expected users, unhook, free without __put_page.
 
-    The caller holds the page lock and `users_expected` (isolation) references.
-    On success both go with the page (__ClearPageLocked on a frozen page); on
-    failure the caller still holds them.
+    mm/vmscan.c (5.12): `page_ref_freeze(page, 1 + compound_nr(page))` or give up; then
+    `if (unlikely(PageDirty(page))) { page_ref_unfreeze(page, refcount); goto
+    cannot_free; }`: a page dirtied since it was checked goes back.  On success
+    shrink_page_list calls unlock_page and the page joins the batch freed by
+    mem_cgroup_uncharge_list and free_unref_page_list; on failure the caller still holds
+    its references and the lock.
     """
     base = m.pages + p * PAGE_WORDS
-    if not page_ref_freeze(m, p, 1 + users_expected):
+    refcount = 1 + users_expected
+    if not page_ref_freeze(m, p, refcount):
+        return False
+    if m.mem.load(base + FLAGS) & 1 << F.PG_dirty:
+        page_ref_unfreeze(m, p, refcount)
         return False
     if m.sys.cas(m.L.cache + index, p + 1, 0) != p + 1:
         # Not the cache's page any more: a freeze that should never have succeeded.
-        page_ref_unfreeze(m, p, 1 + users_expected)
+        page_ref_unfreeze(m, p, refcount)
         return False
     m.mem.store(base + MAPPING, 0)
-    F.page_lock_release(m, p, "__remove_mapping")
-    m.mem.fetch_and(base + FLAGS, ~(F.LRU_FLAGS | 1 << F.PG_locked))
+    m.mem.fetch_and(base + FLAGS, ~F.LRU_FLAGS)  # isolated from the LRU before reclaim
+    F.unlock_page(m, p)
     if m.tracing:
         m.trace(Op.remove_mapping, p, 1 + users_expected, 0, 1, index)
     mem_cgroup_uncharge(m, p)
-    free_pages_prepare(m, p, "__remove_mapping")
+    free_unref_page(m, p, "__remove_mapping")
     return True

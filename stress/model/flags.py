@@ -71,6 +71,10 @@ PAGE_FLAGS_CHECK_AT_FREE: Final = (
 # Checked when a page is allocated: every flag must be clear.
 PAGE_FLAGS_CHECK_AT_PREP: Final = (1 << NR_PAGEFLAGS) - 1
 
+# include/linux/poison.h: PP_SIGNATURE (0x40 + POISON_POINTER_DELTA), the page pool's mark in
+# pp_magic.  The model keeps it in the high half of the `pp` word, the pool id + 1 below.
+PP_SIGNATURE: Final = 0x40 << 32
+
 
 def flag_names(mask: int) -> list[str]:
     """Readable names of the bits set in `mask`, `owner_priv_1` for the aliased bit."""

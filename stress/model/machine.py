@@ -14,12 +14,13 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Final
 
-from stress.anomalies import BUG_KINDS, Anomaly, Kind, PageBug, Reporter
+from stress.anomalies import BUG_KINDS, HARNESS, KERNEL, VOICES, Anomaly, Kind, PageBug, Reporter
 from stress.memory.arena import Arena
 from stress.memory.backends import Memory
 from stress.memory.bound import bind
 from stress.memory.layout import GEN, PAGE_WORDS, Layout
 from stress.model.config import DELAY_POINTS, ModelConfig
+from stress.model.profile import Profile
 from stress.model.scheme import Scheme
 
 # The harness's shadow of where a page is: kept beside the records, never read by the model
@@ -62,6 +63,9 @@ class Op:
     refcount_check: Final = 24  # a refcount read before acting on it: before = the count read
     swapcache_delete: Final = 25  # swap-cache removal begins: result = 1 when it puts first
     swapcache_clear: Final = 26  # ... and clears PG_swapcache
+    release_pages: Final = 27  # release_pages took a page to 0: aux = the batch's size
+    tlb_remove_page: Final = 28  # munmap put a page in its mmu_gather batch: aux = the PTE
+    lru_link: Final = 29  # the LRU linkage word (lru.next) rewritten: aux = the word's old value
 
 
 def spin(seconds: float) -> None:
@@ -100,7 +104,9 @@ class Machine:
         # The scheme's answers that do not change during a run, read once.
         self.scheme = scheme
         self.pool_free_refcount = scheme.pool_free_refcount
-        self.pool_page_checked_at_free = scheme.page_pool_checked_at_free(config)
+        # The kernel's answers (stress/model/profile.py), read once: where it checks.
+        self.profile = Profile(config)
+        self.pool_page_checked_at_free = self.profile.pool_leak_check
         self.worker = worker
         self._report = report
         self.pages = self.L.pages
@@ -108,7 +114,7 @@ class Machine:
         # checks: the debug checks (VM_BUG_ON, CONFIG_DEBUG_VM) and the harness's oracles.
         # Off only to measure what they cost; the structures stay protected either way.
         self.checks = checks
-        self.bug_aborts = config.debug_vm  # a VM_BUG_ON_PAGE is there to kill the task
+        self.bug_aborts = self.profile.vm_bug_on  # a VM_BUG_ON_PAGE is there to kill the task
         delays = {point: config.delays.get(point, 0) / 1e6 for point in DELAY_POINTS}
         self.delay_lookup_tryget = delays["lookup_tryget"]
         self.delay_dtor_check_put = delays["dtor_check_put"]
@@ -135,11 +141,23 @@ class Machine:
         return self.shadow.load(self.pages + p * PAGE_WORDS + GEN)
 
     def report(self, kind: Kind, p: int, op: str, *, refcount: int | None = None,
-               reason: str = "", **detail: object) -> None:
-        """Hand an anomaly to the reporter; BUG-class kinds then abort the operation (debug_vm)."""
+               reason: str = "", origin: str = "", says: str = "", **detail: object) -> None:
+        """Hand an anomaly to the reporter; a VM_BUG_ON the kernel has then aborts the operation.
+
+        `origin`/`says` name who would notice in the kernel where the kind's own voice
+        (anomalies.VOICES) does not fit this report; a check the kernel runs only with its
+        page checks is the harness's own when they are off.
+        """
+        if not origin:
+            v = VOICES[kind]
+            origin = v.origin
+            if v.needs_checks and not self.profile.page_checks:
+                origin = HARNESS
+                says = says or (f"not there without page checks ({v.says}): the kernel "
+                                "goes on")
         gen = self.gen(p) if 0 <= p < self.npages else None
-        a = Anomaly(kind, p, op, refcount, gen, reason, self.worker, dict(detail))
+        a = Anomaly(kind, p, op, refcount, gen, reason, self.worker, dict(detail), origin, says)
         self._report(a)
-        if kind in BUG_KINDS and self.bug_aborts:
+        if kind in BUG_KINDS and self.bug_aborts and origin == KERNEL:
             raise PageBug(a)
 

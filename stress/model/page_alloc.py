@@ -94,11 +94,14 @@ def bad_page(m: Machine, p: int, reason: str, op: str) -> None:
              flags=F.flag_names(m.mem.load(base + FLAGS)))
 
 
-def page_bad_reason(m: Machine, p: int, flags: int, flags_reason: str) -> str | None:
+def page_bad_reason(m: Machine, p: int, flags: int, flags_reason: str,
+                    pool_leak: bool = False) -> str | None:
     """Why a page about to be allocated or freed is bad (mm/page_alloc.c), or None.
 
     As in the kernel every check runs and the last one that fails names the reason,
     so a page both mapped and charged is reported as "page still charged to cgroup".
+    `pool_leak`: v6.8's last test, a page still carrying the page pool's signature
+    (`(page->pp_magic & ~0x3UL) == PP_SIGNATURE`), overrides every other reason.
     """
     base = m.page(p)
     mem = m.mem
@@ -113,6 +116,8 @@ def page_bad_reason(m: Machine, p: int, flags: int, flags_reason: str) -> str | 
         reason = flags_reason
     if mem.load(base + MEMCG) != 0:
         reason = "page still charged to cgroup"
+    if pool_leak and mem.load(base + PP) >> 32 == F.PP_SIGNATURE >> 32:
+        reason = "page_pool leak"
     return reason
 
 
@@ -136,11 +141,13 @@ def alloc_page(m: Machine) -> int:
                      refcount=page_ref_count(m, p),
                      reason=f"taken off the free list while {PSTATE_NAMES.get(state, state)}")
             continue
-        reason = page_bad_reason(m, p, F.PAGE_FLAGS_CHECK_AT_PREP,
-                                 "PAGE_FLAGS_CHECK_AT_PREP flag(s) set")
-        if reason is not None:
-            bad_page(m, p, reason, "alloc_page")
-            continue
+        if m.profile.alloc_checks:  # 6.8: check_new_pages only if is_check_pages_enabled()
+            reason = page_bad_reason(m, p, F.PAGE_FLAGS_CHECK_AT_PREP,
+                                     "PAGE_FLAGS_CHECK_AT_PREP flag(s) set",
+                                     m.profile.pool_leak_check)
+            if reason is not None:
+                bad_page(m, p, reason, "alloc_page")
+                continue
         base = m.page(p)
         m.sys.fetch_add(base + GEN, 1)
         set_page_count(m, p, 1)  # set_page_refcounted
@@ -153,21 +160,23 @@ def alloc_page(m: Machine) -> int:
 
 
 def _check_free_page(m: Machine, p: int) -> str | None:
-    """check_free_page as an order-0 free runs it (free_pcp_prepare, bulkfree_pcp_prepare).
+    """check_free_page (5.12) / free_page_is_bad (6.8) as an order-0 free runs it.
 
-    On a debug_vm kernel it runs before the flags are cleared.  Otherwise it is deferred to
-    the pcp flush, when free_pages_prepare has already cleared them: no flag is ever seen.
-    The `pp` word is not a flag: the page_pool check sees it either way.
+    5.12: with CONFIG_DEBUG_VM before the flags are cleared (free_pcp_prepare); without it
+    when the pcp list is drained (bulkfree_pcp_prepare), after free_pages_prepare cleared
+    them: the flags are never seen, the rest is.  6.8: only `if (is_check_pages_enabled())`,
+    before clearing, and "page_pool leak" last.  The profile says which (model/profile.py).
     """
+    prof = m.profile
+    if not prof.free_checks_state:
+        return None
     check = 0
-    if m.cfg.debug_vm:
+    if prof.free_checks_flags:
         check = F.PAGE_FLAGS_CHECK_AT_FREE
         if m.cfg.check_owner_priv_1_at_free:
             check |= F.OWNER_PRIV_1
-    reason = page_bad_reason(m, p, check, "PAGE_FLAGS_CHECK_AT_FREE flag(s) set")
-    if reason is None and m.pool_page_checked_at_free and m.mem.load(m.page(p) + PP):
-        return "page_pool leak"  # since 6.5
-    return reason
+    return page_bad_reason(m, p, check, "PAGE_FLAGS_CHECK_AT_FREE flag(s) set",
+                           prof.pool_leak_check)
 
 
 def free_pages_prepare(m: Machine, p: int, op: str = "free_pages_prepare") -> bool:

@@ -44,7 +44,7 @@ from stress.model.page_alloc import alloc_page, free_pages_prepare
 from stress.model.page_ref import page_ref_count, set_page_count
 from stress.model.ptr_ring import ptr_ring_consume, ptr_ring_produce
 
-PP_SIGNATURE: Final = 0x40 << 32  # pp_magic's signature (POISON_POINTER_DELTA + 0x40)
+PP_SIGNATURE: Final = F.PP_SIGNATURE
 _PP_POOL: Final = (1 << 32) - 1
 
 
@@ -95,9 +95,10 @@ def page_pool_alloc_pages(m: Machine, pool: int) -> int:
         want = m.pool_free_refcount
         rc = page_ref_count(m, p)
         if rc != want and m.checks:
-            # The kernel does not recheck here; the harness does, since the driver is
-            # about to DMA into a page that someone else still references.
-            m.report(Kind.POOL_REFCNT_VIOLATION, p, "page_pool_alloc_pages", refcount=rc,
+            # The kernel does not recheck here (net/core/page_pool.c, 5.12 and 6.8); the
+            # harness does, since the driver is about to DMA into a page that someone else
+            # still references.  Its own kind: the kernel's refcnt violation is at destroy.
+            m.report(Kind.POOL_ALLOC_REFCOUNT, p, "page_pool_alloc_pages", refcount=rc,
                      reason=f"pool handed out a page at refcount {rc}, not {want}", pool=pool)
         if want == 0:
             set_page_count(m, p, 1)  # no recheck, as in the kernel
@@ -147,7 +148,9 @@ def page_pool_release_page(m: Machine, pool: int, p: int,
                            op: str = "page_pool_release_page") -> None:
     """The pool lets go of a page it handed out: DMA unmap, release_cnt += 1, clear pp.
 
-    net/core/page_pool.c (5.12).  A driver calls it before a page leaves for the stack
+    net/core/page_pool.c (5.12); gone as an export by v6.6 (6.8 keeps only the internal
+    __page_pool_release_page_dma, which page_pool_return_page calls), so a role that calls
+    it is refused under `kernel = "6.8"`.  A driver calls it before a page leaves for the stack
     with no way back to the pool; the holder's reference becomes an ordinary one, and the
     page is freed by put_page like any other.  A pool page that reaches put_page without
     it is still counted in flight: the pool's shutdown stalls.
@@ -215,19 +218,28 @@ def set_page_dtor(m: Machine, p: int, pool: int) -> None:
 
 
 def page_pool_destroy(m: Machine, pool: int) -> int:
-    """Drain the cache and ring (checking each page's count); return pages in flight."""
+    """Drain the cache and the ring; return the pages still in flight.
+
+    net/core/page_pool.c (5.12, 6.8): page_pool_empty_alloc_cache_once returns the alloc
+    cache's pages unchecked; page_pool_empty_ring checks each ring page, `if
+    (!(page_ref_count(page) == 1)) pr_crit("%s() page_pool refcnt %d violation")`, and
+    only the pool as 5.12's drivers use it holds its pages at 1: under a scheme whose
+    pooled pages sit at 0 that check is the scheme's own "free in pool" count.
+    """
     sys = m.sys
     base = m.L.pool(pool)
     want = m.pool_free_refcount
-    pages = [sys.load(m.L.pool_cache(pool) + k) for k in range(sys.load(base + POOL_CACHE_COUNT))]
+    cached = [sys.load(m.L.pool_cache(pool) + k)
+              for k in range(sys.load(base + POOL_CACHE_COUNT))]
     sys.store(base + POOL_CACHE_COUNT, 0)
+    for p in cached:
+        sys.store(m.L.pstate + p, PS_ALLOCATED)
+        page_pool_return_page(m, pool, p)
     ring, size = m.L.pool_ring(pool), m.L.config.pool_ring_size
     while (p := ptr_ring_consume(sys, ring, size)) >= 0:
-        pages.append(p)
-    for p in pages:
         rc = page_ref_count(m, p)
         if rc != want:
-            m.report(Kind.POOL_REFCNT_VIOLATION, p, "page_pool_destroy", refcount=rc,
+            m.report(Kind.POOL_REFCNT_VIOLATION, p, "page_pool_empty_ring", refcount=rc,
                      reason=f"page_pool refcnt {rc} violation", pool=pool)
         sys.store(m.L.pstate + p, PS_ALLOCATED)
         page_pool_return_page(m, pool, p)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stress.anomalies import Kind
+from stress.anomalies import HARNESS, Kind
 from stress.memory.layout import PAGE_WORDS, REFCOUNT
 from stress.model.machine import Machine, Op
 
@@ -49,20 +49,30 @@ folio_try_get = get_page_unless_zero
 
 
 def put_page_testzero(m: Machine, p: int) -> bool:
-    """Drop a reference; True for whoever takes the count to zero."""
+    """Drop a reference; True for whoever takes the count to zero.
+
+    include/linux/mm.h (5.12, 6.8): VM_BUG_ON_PAGE(page_ref_count(page) == 0), then
+    page_ref_dec_and_test.  The kernel looks only for 0: a put of a negative count is
+    the harness's finding, and goes on.
+    """
     slot = m.pages + p * PAGE_WORDS + REFCOUNT
     if m.checks:
         v = m.mem.load(slot)
-        if v <= 0:
+        if v == 0:
             m.report(Kind.REFCOUNT_UNDERFLOW, p, "put_page", refcount=v,
                      reason="put of a free page")
+        elif v < 0:
+            m.report(Kind.REFCOUNT_UNDERFLOW, p, "put_page", refcount=v,
+                     reason="put of a negative refcount", origin=HARNESS,
+                     says="VM_BUG_ON_PAGE looks only for 0: the kernel goes on")
     old = m.mem.fetch_add(slot, -1)
     if m.tracing:
         m.trace(Op.put_page, p, old, old - 1, 0, 0)
     if old <= 0 and m.checks:
         # Lost a race with another put between the check and the decrement.
         m.report(Kind.REFCOUNT_UNDERFLOW, p, "put_page", refcount=old - 1,
-                 reason="refcount went negative")
+                 reason="refcount went negative", origin=HARNESS,
+                 says="the check ran before the decrement: the kernel goes on")
     return old == 1
 
 
@@ -78,7 +88,9 @@ def page_ref_sub(m: Machine, p: int, nr: int, op: str = "page_ref_sub") -> None:
     if old <= nr and m.checks:
         m.report(Kind.REFCOUNT_UNDERFLOW, p, op, refcount=old - nr,
                  reason=f"page_ref_sub({nr}) of refcount {old}: the last reference went "
-                        "without a free")
+                        "without a free", origin=HARNESS,
+                 says="page_ref_sub checks nothing (include/linux/page_ref.h): the page is "
+                      "never freed")
 
 
 def page_ref_freeze(m: Machine, p: int, count: int) -> bool:

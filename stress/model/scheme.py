@@ -7,9 +7,15 @@ ring, the page cache, memcg) stays in the model, once.  A scheme decides only:
 - whether the driver keeps its own reference and recycles by hand (`driver_recycles`);
 - what the pool writes into a page it takes from, and gives back to, the page
   allocator (`page_pool_set_pp_info`, `page_pool_clear_pp_info`);
-- where the final put sends a page (`put_page_route`, called by `__put_page`);
-- what the network stack does when it drops its reference (`skb_frag_unref`);
-- whether `free_pages_prepare` itself catches a pool page ("page_pool leak").
+- where the final put sends a page, on each of the kernel's two doors to the free
+  path: `put_page_route`, called by `__put_page`, and `release_page_route`, called by
+  `release_pages` (the batched path of munmap and truncate, which never calls
+  `__put_page`: Johannes's "we can identify the page in __put_page() and
+  __release_page()");
+- what the network stack does when it drops its reference (`skb_frag_unref`).
+
+Whether `free_pages_prepare` catches a pool page ("page_pool leak") is the kernel's,
+not the scheme's: `[model] kernel` and `page_checks` (stress/model/profile.py).
 
 The model reaches the scheme through `Machine.scheme` and never asks its name.
 Schemes live in `stress/schemes/`, in other packages (entry point group
@@ -21,13 +27,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from stress.model.config import ModelConfig
     from stress.model.machine import Machine
 
 # Every hook a scheme must define, in the order the docs present them.
 HOOKS = ("name", "summary", "pool_free_refcount", "driver_recycles", "page_pool_set_pp_info",
-         "page_pool_clear_pp_info", "put_page_route", "skb_frag_unref",
-         "page_pool_checked_at_free")
+         "page_pool_clear_pp_info", "put_page_route", "release_page_route", "skb_frag_unref")
 _VALUES = {"name": str, "summary": str, "pool_free_refcount": int, "driver_recycles": bool}
 
 
@@ -49,11 +53,16 @@ class Scheme(Protocol):
         False sends it down the ordinary path: LRU removal, uncharge, `free_pages_prepare`.
         """
 
+    def release_page_route(self, m: Machine, p: int) -> bool:
+        """`release_pages` took page `p` to refcount 0: True if the scheme took the page.
+
+        False sends it down release_pages' own path: LRU removal, the batch's uncharge,
+        `free_unref_page_list`.  A scheme that routes in `put_page_route` and not here
+        sends every page munmap or truncate frees last to the page allocator.
+        """
+
     def skb_frag_unref(self, m: Machine, p: int) -> None:
         """The network stack drops the reference an skb fragment held on page `p`."""
-
-    def page_pool_checked_at_free(self, cfg: ModelConfig) -> bool:
-        """Whether `free_pages_prepare` reports a pool page as a bad page ("page_pool leak")."""
 
 
 def missing_hooks(obj: object) -> list[str]:

@@ -22,8 +22,9 @@ import numpy as np
 import psutil
 
 from stress import BUILD, __version__
-from stress.anomalies import Anomaly, Kind
+from stress.anomalies import HARNESS, Anomaly, Kind
 from stress.checks import audit, final_audit, live_scan
+from stress.checks.audit import audit_says
 from stress.checks.teardown import teardown
 from stress.checks.verdict import verdict
 from stress.memory import Arena
@@ -438,7 +439,8 @@ class Supervisor:
             self.reported_negative.add((int(p), gen))
             self.report(Anomaly(Kind.REFCOUNT_UNDERFLOW, int(p), "live_scan",
                                 refcount=int(self.arena.pages["refcount"][p]), gen=gen,
-                                reason="live scan found a negative refcount"))
+                                reason="live scan found a negative refcount",
+                                origin=HARNESS, says=audit_says(Kind.REFCOUNT_UNDERFLOW)))
 
     def pause(self) -> bool:
         """Stop the world: every worker parks with its ledger published, or it hangs."""

@@ -13,6 +13,7 @@ from stress.model import (
     delete_from_page_cache,
     filemap_get_entry,
     put_page,
+    release_pages,
 )
 from stress.model import flags as F
 from stress.model.filemap import page_mapping_is
@@ -50,8 +51,13 @@ class Reader(Holder):
 class Truncater(Actor):
     """A filesystem: fills the cache, sets PG_checked, truncates, and reclaim evicts."""
 
+    truncate_pages: int
+
     name = "truncater"
-    OPS = {"add": 3.0, "set_checked": 1.0, "truncate": 1.0, "reclaim": 1.0}
+    OPS = {"add": 3.0, "set_checked": 1.0, "truncate": 1.0, "reclaim": 1.0, "dirty": 0.0}
+    PARAMS = {"truncate_pages": (int, 3)}
+    PARAM_HELP = {"truncate_pages": "consecutive indices one truncate removes at most, their "
+                                    "references dropped as one pagevec (release_pages)"}
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
         super().__init__(m, rng, spec)
@@ -71,18 +77,22 @@ class Truncater(Actor):
 
     def _locked(self) -> tuple[int, int]:
         """Look up a random index and lock the page, still the file's: (index, page) or -1s."""
-        m = self.m
         index = int(self.random() * self.nslots)
+        return index, self._lock_at(index)
+
+    def _lock_at(self, index: int) -> int:
+        """The file's page at `index`, referenced and locked, or -1."""
+        m = self.m
         p = filemap_get_entry(m, index)
         if p < 0:
-            return -1, -1
+            return -1
         if not F.trylock_page(m, p):
             put_page(m, p)
-            return -1, -1
+            return -1
         if not page_mapping_is(m, p, index):  # truncated before we got the lock
             self._unlock_put(p)
-            return -1, -1
-        return index, p
+            return -1
+        return p
 
     def _unlock_put(self, p: int) -> None:
         F.unlock_page(self.m, p)
@@ -96,10 +106,32 @@ class Truncater(Actor):
             self._unlock_put(p)
 
     def truncate(self) -> None:
-        """Lock a cached page and remove it: delete_from_page_cache drops the cache's ref."""
+        """truncate_inode_pages_range over a few consecutive indices, one pagevec.
+
+        mm/truncate.c (5.12): find_lock_entries (a reference and the lock on each page),
+        delete_from_page_cache_batch (the cache's references, page_cache_free_page's
+        put_page), unlock_page on each, then pagevec_release: release_pages drops the
+        truncater's own references, so the final put of a page truncated under no other
+        holder never reaches __put_page.
+        """
+        m = self.m
+        start = int(self.random() * self.nslots)
+        pvec: list[tuple[int, int]] = []
+        for index in range(start, min(start + self.truncate_pages, self.nslots)):
+            p = self._lock_at(index)
+            if p >= 0:
+                pvec.append((index, p))
+        for index, p in pvec:
+            delete_from_page_cache(m, index, p)
+        for _, p in pvec:
+            F.unlock_page(m, p)
+        release_pages(m, [p for _, p in pvec])
+
+    def dirty(self) -> None:
+        """Lock a cached page and dirty it (set_page_dirty); truncate cancels it."""
         index, p = self._locked()
         if p >= 0:
-            delete_from_page_cache(self.m, index, p)
+            F.set_page_flag(self.m, p, F.PG_dirty)
             self._unlock_put(p)
 
     def reclaim(self) -> None:

@@ -2,7 +2,8 @@
 
 A scenario's `model.scheme` names a scheme three ways:
 
-- a built-in name (`driver_ref`, `pg_network`, `dtor_ref1`, `pp_magic`);
+- a built-in name (`driver_ref`, `pg_network`, `pg_network_put_page_only`, `dtor_ref1`,
+  `pp_magic`);
 - the name of an entry point in the group `pagerace.schemes`, so that a separate
   package can ship schemes (`[project.entry-points."pagerace.schemes"]`);
 - `path/to/file.py:ClassName`, a file relative to the scenario.
@@ -29,6 +30,7 @@ DEFAULT_SCHEME = "pg_network"  # what a scenario that names no scheme gets
 BUILTIN = {
     "driver_ref": "stress.schemes.driver_ref:DriverRef",
     "pg_network": "stress.schemes.pg_network:PgNetwork",
+    "pg_network_put_page_only": "stress.schemes.pg_network:PgNetworkPutPageOnly",
     "dtor_ref1": "stress.schemes.dtor_ref1:DtorRef1",
     "pp_magic": "stress.schemes.pp_magic:PpMagic",
 }

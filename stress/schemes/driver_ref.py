@@ -17,7 +17,7 @@ for the refcount to really reach zero instead.
 
 from __future__ import annotations
 
-from stress.model import Machine, ModelConfig, put_page
+from stress.model import Machine, put_page
 
 
 class DriverRef:
@@ -35,8 +35,8 @@ class DriverRef:
     def put_page_route(self, m: Machine, p: int) -> bool:
         return False  # the final put is an ordinary free: recycling happened before it
 
+    def release_page_route(self, m: Machine, p: int) -> bool:
+        return False  # likewise: the pool's pages never reach 0 while the driver holds them
+
     def skb_frag_unref(self, m: Machine, p: int) -> None:
         put_page(m, p)  # the stack's reference; the driver still holds its own
-
-    def page_pool_checked_at_free(self, cfg: ModelConfig) -> bool:
-        return False

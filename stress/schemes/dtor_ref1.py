@@ -18,7 +18,7 @@ between the check and the put leaves the destructor set on a page still in use
 from __future__ import annotations
 
 from stress.memory.layout import DTOR, PP, REFCOUNT
-from stress.model import Machine, ModelConfig, page_pool_put_free_page, put_page
+from stress.model import Machine, page_pool_put_free_page, put_page
 from stress.model.machine import Op
 from stress.model.page_pool import pp_pool, set_page_dtor
 
@@ -36,6 +36,14 @@ class DtorRef1:
         pass
 
     def put_page_route(self, m: Machine, p: int) -> bool:
+        return self.run_dtor(m, p)
+
+    def release_page_route(self, m: Machine, p: int) -> bool:
+        # A generic destructor has to run wherever a page is freed: release_pages too.
+        return self.run_dtor(m, p)
+
+    def run_dtor(self, m: Machine, p: int) -> bool:
+        """The page's destructor, if it has one: feed the page to the pool it names."""
         base = m.page(p)
         dtor = m.mem.load(base + DTOR)
         if not dtor:
@@ -55,6 +63,3 @@ class DtorRef1:
                 m.spin(m.delay_dtor_check_put)
             set_page_dtor(m, p, pool)
         put_page(m, p)  # ... and the act, a window apart
-
-    def page_pool_checked_at_free(self, cfg: ModelConfig) -> bool:
-        return False

@@ -18,7 +18,7 @@ not, since it clears `PG_swapcache` before dropping its reference (claim C5).
 from __future__ import annotations
 
 from stress.memory.layout import FLAGS
-from stress.model import Machine, ModelConfig, page_pool_put_free_page, put_page
+from stress.model import Machine, page_pool_put_free_page, put_page
 from stress.model import flags as F
 
 
@@ -36,13 +36,33 @@ class PgNetwork:
         F.clear_page_flag(m, p, F.PG_network)
 
     def put_page_route(self, m: Machine, p: int) -> bool:
+        # "we can identify the page in __put_page() and __release_page()"
         if m.mem.load(m.page(p) + FLAGS) & F.OWNER_PRIV_1:  # PageNetwork(page)
             page_pool_put_free_page(m, p)
             return True
         return False
 
+    def release_page_route(self, m: Machine, p: int) -> bool:
+        return self.put_page_route(m, p)  # the same test in release_pages
+
     def skb_frag_unref(self, m: Machine, p: int) -> None:
         put_page(m, p)  # nothing special: the free path knows where the page goes
 
-    def page_pool_checked_at_free(self, cfg: ModelConfig) -> bool:
+
+class PgNetworkPutPageOnly(PgNetwork):
+    """pg_network with the hook in `__put_page` only (claim C12): a real bug.
+
+    munmap and truncate drop their references through `release_pages`, which never
+    calls `__put_page`.  A network page whose last reference a munmap drops reaches
+    `free_unref_page_list` with PG_network set: PG_owner_priv_1 is not in
+    PAGE_FLAGS_CHECK_AT_FREE, so free_pages_prepare clears it silently and the page goes
+    to the buddy allocator while its pool still counts it in flight; the pool's shutdown
+    then stalls ("stalled pool shutdown", forever).
+    """
+
+    name = "pg_network_put_page_only"
+    summary = ("pg_network hooked in __put_page only: release_pages (munmap, truncate) sends "
+               "network pages to the page allocator")
+
+    def release_page_route(self, m: Machine, p: int) -> bool:
         return False

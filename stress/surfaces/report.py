@@ -10,7 +10,7 @@ timeline into kernel terms.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +178,10 @@ PHRASES: dict[str, Callable[[str, Event], str]] = {
         f"{w}'s reclaim froze it at {e['before']} and evicted it from index {e['aux']}",
     "vm_insert_page": lambda w, e: f"{w} mapped it into user space (PTE {e['aux']})",
     "zap_page": lambda w, e: f"{w} unmapped it (PTE {e['aux']})",
+    "tlb_remove_page": lambda w, e:
+        f"{w}'s munmap put its reference in the mmu_gather batch ({e['result']} pages)",
+    "release_pages": lambda w, e:
+        f"release_pages (a batch of {e['aux']}) took it to 0, never calling __put_page",
     "mem_cgroup_charge": lambda w, e: f"{w} charged it to memcg {e['after'] & MEMCG_ID}",
     "mem_cgroup_uncharge": lambda w, e: f"{w} uncharged it",
     "misroute": lambda w, e:
@@ -251,7 +255,16 @@ def account(a: dict[str, Any], run: Run | None = None) -> str:
         story = " " + window_account(a, w, run.when if run else _ms, describe)
     by = f" Seen by worker {a['worker']} in {a['op']}." if a["worker"] >= 0 else \
         f" Seen by the supervisor in {a['op']}."
-    return f"{lead}{reason}.{by}{story}"
+    return f"{lead}{reason}.{by}{story}{voice_line(a)}"
+
+
+def voice_line(a: Mapping[str, Any]) -> str:
+    """Who would notice in the real kernel: its own words, or what it does instead."""
+    if a.get("origin") == "kernel":
+        return f" The kernel says so itself: {a.get('says', '')}."
+    if a.get("origin") == "harness":
+        return f" Only the harness sees this ({a.get('says', '')})."
+    return ""  # a record written before origins existed
 
 
 # -- text ----------------------------------------------------------------------------------
