@@ -38,7 +38,6 @@ class Kind(StrEnum):
     FREE_LIST_VIOLATION = "free-list-violation"
     MAPPING_MISMATCH = "mapping-mismatch"
     FLAGS_VIOLATION = "flags-violation"
-    DTOR_LOST = "dtor-lost"
     RING_VIOLATION = "ring-violation"
     CONSERVATION = "conservation"
     RETRY_BOUND = "retry-bound"
@@ -116,9 +115,6 @@ VOICES: dict[Kind, Voice] = {
                                  "one it mapped or cached"),
     Kind.FLAGS_VIOLATION: Voice(KERNEL, "VM_BUG_ON_PAGE(!PageSwapBacked(page)) in "
                                 "add_to_swap_cache (mm/swap_state.c)", True),
-    Kind.DTOR_LOST: Voice(HARNESS, _SILENT + "a destructor stored in a word that overlays "
-                          "lru.next is overwritten by the LRU linkage; the page is freed as an "
-                          "ordinary page and its owner never hears of it"),
     Kind.RING_VIOLATION: Voice(HARNESS, _SILENT + "the ring hands out a slot twice or never"),
     Kind.CONSERVATION: Voice(HARNESS, _SILENT + "pages are lost or counted twice"),
     Kind.RETRY_BOUND: Voice(HARNESS, _SILENT + "the task spins forever on a damaged "

@@ -103,7 +103,7 @@ def test_pool_hands_out_a_referenced_page(harness) -> None:
     page_pool_put_page(h.m, 0, p)
     assert get_page_unless_zero(h.m, p)
     assert page_pool_alloc_pages(h.m, 0) == p
-    assert h.kinds() == ["pool-refcnt-violation"]
+    assert h.kinds() == ["pool-alloc-refcount"]
 
 
 def test_release_counter_above_hold_is_inflight_negative(harness) -> None:

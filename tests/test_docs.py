@@ -50,3 +50,13 @@ def test_every_flag_of_the_model_is_in_the_docs() -> None:
     names = [n for n in vars(F) if n.startswith("PG_")]
     assert names and all(f"`{n}`" in text for n in names), [
         n for n in names if f"`{n}`" not in text]
+
+
+def test_every_kind_says_who_would_notice_in_model_md() -> None:
+    """docs/model.md section 4 gives each kind's origin and words as stress.anomalies has them."""
+    from stress.anomalies import VOICES
+
+    text = (ROOT / "docs" / "model.md").read_text()
+    for kind, v in VOICES.items():
+        origin = v.origin + (" (with page checks)" if v.needs_checks else "")
+        assert f"| `{kind.value}` | {origin} | {v.says.replace('|', '/')} |" in text, kind

@@ -26,8 +26,8 @@ from stress.model import flags as F
 # free_pcp_prepare: check_free_page runs before the flags are cleared only on debug kernels.
 
 
-def test_debug_vm_free_reports_a_stale_owner_priv_1(harness) -> None:
-    """debug_vm with the option: the flag is seen at free, a bad page."""
+def test_page_checks_free_reports_a_stale_owner_priv_1(harness) -> None:
+    """page checks with the option: the flag is seen at free, a bad page."""
     h = harness(scheme="driver_ref", check_owner_priv_1_at_free=True)
     p = alloc_page(h.m)
     F.set_page_flag(h.m, p, F.PG_pinned)
@@ -35,9 +35,9 @@ def test_debug_vm_free_reports_a_stale_owner_priv_1(harness) -> None:
     assert h.kinds() == ["bad-page"] and h.pstate(p) == PS_LEAKED
 
 
-def test_without_debug_vm_the_flags_are_cleared_unchecked(harness) -> None:
-    """No debug_vm: the deferred check_free_page sees the flags already cleared; freed."""
-    h = harness(scheme="driver_ref", check_owner_priv_1_at_free=True, debug_vm=False)
+def test_without_page_checks_the_flags_are_cleared_unchecked(harness) -> None:
+    """No page checks: the deferred check_free_page sees the flags already cleared; freed."""
+    h = harness(scheme="driver_ref", check_owner_priv_1_at_free=True, page_checks=False)
     p = alloc_page(h.m)
     F.set_page_flag(h.m, p, F.PG_pinned)
     F.set_page_flag(h.m, p, F.PG_private)  # in PAGE_FLAGS_CHECK_AT_FREE itself
@@ -45,31 +45,31 @@ def test_without_debug_vm_the_flags_are_cleared_unchecked(harness) -> None:
     assert h.kinds() == [] and h.pstate(p) == PS_FREE and h.page(p)["flags"] == 0
 
 
-def test_without_debug_vm_the_other_checks_still_run(harness) -> None:
-    """No debug_vm: a mapped page is still bad when the pcp list is flushed."""
-    h = harness(debug_vm=False)
+def test_without_page_checks_the_other_checks_still_run(harness) -> None:
+    """No page checks: a mapped page is still bad when the pcp list is flushed."""
+    h = harness(page_checks=False)
     p = alloc_page(h.m)
     h.arena.pages["mapping"][p] = 3
     put_page(h.m, p)
     assert h.kinds() == ["bad-page"] and h.anomalies[0].reason == "non-NULL mapping"
 
 
-def test_a_vm_bug_on_kills_the_operation_only_with_debug_vm(harness) -> None:
-    """get_page on a free page: PageBug with debug_vm; without, reported and incremented."""
+def test_a_vm_bug_on_kills_the_operation_only_with_page_checks(harness) -> None:
+    """get_page on a free page: PageBug with page checks; without, reported and incremented."""
     h = harness()
     p = alloc_page(h.m)
     put_page(h.m, p)
     with pytest.raises(PageBug):
         get_page(h.m, p)
     assert page_ref_count(h.m, p) == 0
-    h2 = harness(debug_vm=False)
+    h2 = harness(page_checks=False)
     get_page(h2.m, p)
     assert h2.kinds() == ["get-on-free"] and page_ref_count(h2.m, p) == 1
 
 
 def test_page_ref_unfreeze_stores_the_count_when_its_check_fires(harness) -> None:
-    """Without debug_vm the VM_BUG_ON is gone: the count is stored, the harness reports it."""
-    h = harness(debug_vm=False)
+    """Without page checks the VM_BUG_ON is gone: the count is stored, the harness reports it."""
+    h = harness(page_checks=False)
     p = alloc_page(h.m)
     page_ref_unfreeze(h.m, p, 3)  # not frozen: refcount is 1
     assert h.kinds() == ["freeze-violation"] and page_ref_count(h.m, p) == 3
@@ -100,7 +100,7 @@ def test_a_page_on_the_lru_loses_its_lru_flags_and_waiters(harness) -> None:
     """PG_lru, PG_active and PG_waiters are all cleared on the final put: freed clean."""
     h = harness()
     p = alloc_page(h.m)
-    for nr in (F.PG_lru, F.PG_active, F.PG_unevictable):
+    for nr in (F.PG_lru, F.PG_active):
         F.set_page_flag(h.m, p, nr)
     q = alloc_page(h.m)
     F.set_page_flag(h.m, q, F.PG_waiters)  # not on an LRU: PG_waiters still goes
@@ -150,7 +150,7 @@ def test_swap_cache_removal_is_never_the_final_put(harness) -> None:
 
 def test_swap_cache_dropping_the_last_reference_is_reported(harness) -> None:
     """A caller without its own reference: page_ref_sub takes the count to 0, nobody frees."""
-    h = harness(debug_vm=False)
+    h = harness(page_checks=False)
     p = alloc_page(h.m)
     F.set_page_flag(h.m, p, F.PG_swapbacked)
     add_to_swap_cache(h.m, p)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from stress.memory.layout import POOL_RECYCLE_RELEASED, POOL_RECYCLED_RING
 from stress.model import (
     PS_ALLOCATED,
@@ -164,20 +166,22 @@ def test_pp_magic_recycles_through_the_signature(harness) -> None:
 
 
 def test_pp_magic_pool_page_through_put_page_is_a_page_pool_leak(harness) -> None:
-    """C11: freeing a signed pool page through put_page is a bad page ("page_pool leak")."""
-    h = harness(scheme="pp_magic")
+    """C11 on v6.8 with page checks: a signed pool page freed by put_page is "page_pool leak"."""
+    h = harness(scheme="pp_magic", kernel="6.8")
     p = page_pool_alloc_pages(h.m, 0)
     put_page(h.m, p)
     assert h.kinds() == ["bad-page"] and h.anomalies[0].reason == "page_pool leak"
     assert h.pstate(p) == PS_LEAKED
 
 
-def test_pp_magic_without_the_6_5_check_is_misrouted(harness) -> None:
-    """Before 6.5 the allocator took the pool page silently; the harness still flags it."""
-    h = harness(scheme="pp_magic", check_page_pool_at_free=False)
+@pytest.mark.parametrize("options", [{"kernel": "5.12"}, {"kernel": "6.8", "page_checks": False}])
+def test_pp_magic_without_the_6_8_check_is_misrouted(harness, options) -> None:
+    """Before v6.8, or without its page checks, the allocator takes the pool page silently."""
+    h = harness(scheme="pp_magic", **options)
     p = page_pool_alloc_pages(h.m, 0)
     put_page(h.m, p)
     assert h.kinds() == ["misrouted-free"] and h.pstate(p) == PS_FREE
+    assert h.anomalies[0].voice().origin == "harness"
 
 
 def test_pool_handing_out_a_page_it_does_not_hold_is_double_free(harness) -> None:

@@ -99,7 +99,7 @@ def test_pool_refcnt_window_starts_at_the_drivers_read(harness) -> None:
     page_pool_put_page(h.m, 0, p)  # reads 1, a tryget lands, recycles at 2
     assert page_pool_alloc_pages(h.m, 0) == p  # handed out at 2: the violation
     a = anomaly_record(h, h.anomalies[0])
-    assert a["kind"] == "pool-refcnt-violation"
+    assert a["kind"] == "pool-alloc-refcount"
     w = find_window(a)
     assert w and w["read"]["op"] == "page_pool_put_page" and w["act"]["op"] == "page_pool_recycle"
     text = account(a)

@@ -65,7 +65,6 @@ class Op:
     swapcache_clear: Final = 26  # ... and clears PG_swapcache
     release_pages: Final = 27  # release_pages took a page to 0: aux = the batch's size
     tlb_remove_page: Final = 28  # munmap put a page in its mmu_gather batch: aux = the PTE
-    lru_link: Final = 29  # the LRU linkage word (lru.next) rewritten: aux = the word's old value
 
 
 def spin(seconds: float) -> None:

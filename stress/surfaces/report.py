@@ -222,6 +222,7 @@ LEADS = {
     "stale-tryget": "Worker {worker} used page {page} as the page it looked up, but it was "
                     "not that page any more",
     "pool-refcnt-violation": "Page {page} sat in a page pool with an extra reference",
+    "pool-alloc-refcount": "Page {page} was handed out by its pool with an extra reference",
     "lost-update": "Page {page}'s refcount disagreed with its holders",
     "refcount-underflow": "Page {page}'s refcount went below zero",
     "get-on-free": "Worker {worker} took a reference on free page {page}",

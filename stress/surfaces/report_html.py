@@ -18,6 +18,7 @@ from stress.surfaces.windows import find_window
 KIND_COLOURS = {
     "misrouted-free": "#d62728", "use-after-free": "#9467bd", "double-free": "#8c564b",
     "bad-page": "#e377c2", "stale-tryget": "#ff7f0e", "pool-refcnt-violation": "#bcbd22",
+    "pool-alloc-refcount": "#bcbd22",
     "lost-update": "#17becf", "refcount-underflow": "#1f77b4", "memcg-escape": "#2ca02c",
     "memcg-mismatch": "#98df8a", "get-on-free": "#c49c94", "freeze-violation": "#f7b6d2",
     "page-leak": "#7f7f7f", "conservation": "#393b79", "pool-inflight-negative": "#637939",

@@ -67,6 +67,7 @@ def _misrouted(a: dict[str, Any], h: list[Event]) -> tuple[int, int | None] | No
 
 
 FINDERS = {"stale-tryget": _stale_tryget, "pool-refcnt-violation": _pool_refcnt,
+           "pool-alloc-refcount": _pool_refcnt,
            "misrouted-free": _misrouted}
 
 
@@ -119,7 +120,7 @@ def window_account(a: dict[str, Any], w: dict[str, Any], when: Callable[[int], s
                 f"{when(read['ts'])}; before its tryget at {when(w['end'])}, {span} later, "
                 f"{inside}{gen_note}; worker {r}'s tryget then succeeded on a page that was no "
                 f"longer the one it read (gen {act['gen'] if act else '?'}).")
-    if w["kind"] == "pool-refcnt-violation":
+    if w["kind"] in ("pool-refcnt-violation", "pool-alloc-refcount"):
         return (f"Worker {r}'s driver read refcount {read['before']} on page {page} at "
                 f"{when(read['ts'])} (1: only the pool's own reference, so recycle); before "
                 f"the recycle at {when(w['end'])}, {span} later, {inside}"
