@@ -48,7 +48,8 @@ TOP = {
 }
 MODEL = {
     "scheme": "the design under test: a built-in scheme (driver_ref, pg_network, "
-              "pg_network_put_page_only, dtor_ref1, pp_magic), an entry point of the group pagerace.schemes, or "
+              "pg_network_put_page_only, dtor_ref1, pp_magic), an entry point of the group "
+              "pagerace.schemes, or "
               "\"path/to/file.py:Class\" relative to the scenario",
     "memcg": "memcg charging: none; unmap (Arjun's v2: charge while mapped to user space); "
              "lifetime (Johannes: from allocation until the page returns to its pool or the "

@@ -1,4 +1,4 @@
-"""Both final-put paths, the kernel profiles and each report's origin, as v5.12.9 and v6.8 have them.
+"""Both final-put paths, the kernel profiles and each report's origin, per v5.12.9 and v6.8.
 
 Each test names the kernel function it follows; the model's docstrings cite the file.
 """
@@ -37,7 +37,7 @@ from stress.model.page_ref import get_page_unless_zero
 @pytest.mark.parametrize("scheme, pooled", [("pg_network", True),
                                             ("pg_network_put_page_only", False)])
 def test_release_pages_asks_the_scheme_or_frees_to_the_allocator(harness, scheme, pooled) -> None:
-    """A network page's last reference dropped by release_pages: home only if the scheme hooks it."""
+    """A network page's last put in release_pages: home only if the scheme hooks that door."""
     h = harness(scheme=scheme)
     p = page_pool_alloc_pages(h.m, 0)
     release_pages(h.m, [p])

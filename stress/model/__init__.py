@@ -61,15 +61,16 @@ from stress.model.zerocopy import (
     check_memcg_held,
     get_user_pages_fast,
     pipe_buf_release,
-    vm_insert_page,
     tlb_finish_mmu,
+    vm_insert_page,
     vmsplice_page,
     zap_page,
     zap_pte,
 )
 
 __all__ = [
-    "MEMCG_MODES", "MmuGather", "PS_ALLOCATED", "PS_FREE", "PS_LEAKED", "PS_POOLED", "Machine", "Scheme",
+    "MEMCG_MODES", "MmuGather", "PS_ALLOCATED", "PS_FREE", "PS_LEAKED", "PS_POOLED", "Machine",
+    "Scheme",
     "ModelConfig", "Op", "__free_pages", "__put_page", "__remove_mapping",
     "add_to_page_cache_lru", "add_to_swap_cache", "alloc_page", "bad_page",
     "check_memcg_held", "check_page_identity", "collect", "delete_from_page_cache",

@@ -12,7 +12,6 @@ from stress.model import flags as F
 from stress.model.lookup import lockless_get
 from stress.model.machine import Machine, Op
 from stress.model.memcontrol import mem_cgroup_uncharge
-from stress.model.page_alloc import free_pages_prepare
 from stress.model.page_ref import get_page, page_ref_count, page_ref_freeze, page_ref_unfreeze
 from stress.model.swap import free_unref_page, put_page
 

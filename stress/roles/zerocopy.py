@@ -17,8 +17,8 @@ from stress.model import (
     page_use,
     pipe_buf_release,
     skb_frag_unref,
-    vm_insert_page,
     tlb_finish_mmu,
+    vm_insert_page,
     vmsplice_page,
     zap_pte,
 )
