@@ -237,3 +237,12 @@ def test_a_key_the_profile_lacks_is_refused(tmp_path, model, roles, key) -> None
     with pytest.raises(ScenarioError) as e:
         load_scenario(f)
     assert key in str(e.value) and "\n" not in str(e.value)
+
+
+def test_the_report_says_who_would_notice() -> None:
+    """The text account ends with the kernel's words, or says only the harness sees it."""
+    from stress.surfaces.report import voice_line
+
+    assert "kernel says so itself: BUG" in voice_line({"origin": "kernel", "says": "BUG"})
+    assert "Only the harness" in voice_line({"origin": "harness", "says": "silent"})
+    assert voice_line({}) == ""  # a record from before origins: nothing claimed
