@@ -246,3 +246,12 @@ def test_the_report_says_who_would_notice() -> None:
     assert "kernel says so itself: BUG" in voice_line({"origin": "kernel", "says": "BUG"})
     assert "Only the harness" in voice_line({"origin": "harness", "says": "silent"})
     assert voice_line({}) == ""  # a record from before origins: nothing claimed
+
+
+def test_the_report_header_names_the_kernel_profile() -> None:
+    """A run's report says which kernel it followed and whether its page checks ran."""
+    from stress.surfaces.report import kernel_words
+
+    assert kernel_words({"kernel": "6.8", "page_checks": False}) == \
+        "kernel 6.8 (page checks off)"
+    assert kernel_words({}) == "kernel not recorded"

@@ -321,8 +321,9 @@ def _header(console: Any, run: Run) -> None:
     if run.explored:
         _explore_header(console, run, model)
         return
-    console.print(f"model: scheme {model.get('scheme', '?')}, memcg {model.get('memcg', '?')}, "
-                  f"backend {m.get('backend', '?')}, start method {m.get('start_method', '?')}, "
+    console.print(f"model: scheme {model.get('scheme', '?')}, {kernel_words(model)}, "
+                  f"memcg {model.get('memcg', '?')}, backend {m.get('backend', '?')}, "
+                  f"start method {m.get('start_method', '?')}, "
                   f"workers {len(m.get('worker_seeds', []))}, delays "
                   f"{', '.join(f'{k} {v} us' for k, v in delays.items()) or 'none'}")
     if s:
@@ -351,9 +352,18 @@ def _header(console: Any, run: Run) -> None:
                       "this report is built from the logs[/]")
 
 
+def kernel_words(model: Mapping[str, Any]) -> str:
+    """The kernel profile a run followed, as its manifest records it."""
+    if "kernel" not in model:
+        return "kernel not recorded"  # a run from before the profiles
+    checks = "page checks on" if model.get("page_checks") else "page checks off"
+    return f"kernel {model['kernel']} ({checks})"
+
+
 def _explore_header(console: Any, run: Run, model: dict[str, Any]) -> None:
     s = run.summary or {}
-    console.print(f"model: scheme {model.get('scheme', '?')}, memcg {model.get('memcg', '?')}, "
+    console.print(f"model: scheme {model.get('scheme', '?')}, {kernel_words(model)}, "
+                  f"memcg {model.get('memcg', '?')}, "
                   f"backend {(run.manifest or {}).get('backend', '?')}; explored with no "
                   "delays (the scheduler makes the windows)")
     if s:
