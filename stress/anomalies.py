@@ -39,6 +39,8 @@ class Kind(StrEnum):
     MAPPING_MISMATCH = "mapping-mismatch"
     FLAGS_VIOLATION = "flags-violation"
     RING_VIOLATION = "ring-violation"
+    LRU_CORRUPT = "lru-corrupt"
+    DTOR_LOST = "dtor-lost"
     CONSERVATION = "conservation"
     RETRY_BOUND = "retry-bound"
     WORKER_CRASH = "worker-crash"
@@ -116,6 +118,13 @@ VOICES: dict[Kind, Voice] = {
     Kind.FLAGS_VIOLATION: Voice(KERNEL, "VM_BUG_ON_PAGE(!PageSwapBacked(page)) in "
                                 "add_to_swap_cache (mm/swap_state.c)", True),
     Kind.RING_VIOLATION: Voice(HARNESS, _SILENT + "the ring hands out a slot twice or never"),
+    Kind.LRU_CORRUPT: Voice(KERNEL, "CHECK_DATA_CORRUPTION \"list_del corruption. next->prev "
+                            "should be %px, but was %px\" (__list_del_entry_valid, "
+                            "lib/list_debug.c, a CONFIG_DEBUG_LIST kernel)", True),
+    Kind.DTOR_LOST: Voice(HARNESS, _SILENT + "the destructor is gone: the free path reads "
+                          "LIST_POISON1 or a list pointer where it was, and calls through it "
+                          "(destroy_compound_page's VM_BUG_ON on an out-of-range id is the "
+                          "nearest check)"),
     Kind.CONSERVATION: Voice(HARNESS, _SILENT + "pages are lost or counted twice"),
     Kind.RETRY_BOUND: Voice(HARNESS, _SILENT + "the task spins forever on a damaged "
                             "structure"),

@@ -18,6 +18,7 @@ from stress.anomalies import KINDS
 from stress.memory import BACKENDS, ArenaConfig
 from stress.model import ModelConfig
 from stress.model.config import REPLACED
+from stress.model.scheme import dtor_field
 from stress.roles import ROLES
 from stress.schemes import DEFAULT_SCHEME, SchemeError, is_file_spec, load_scheme, resolve_path
 
@@ -346,6 +347,7 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
                 raise _fail(where, f"run.{f.name}", why)
     run = RunSpec(**run_kw)
     _check_profile(where, model, roles)
+    _check_scheme_uses(where, model, roles)
 
     expect_t = _check_type(where, "expect", data.get("expect", {}), dict)
     _unknown(where, "expect.", expect_t, {"clean", "detect", "forbid"})
@@ -374,6 +376,16 @@ def _check_profile(where: str, model: ModelConfig, roles: Any) -> None:
                 raise _fail(where, f"roles[{k}].release_share",
                             "page_pool_release_page is not in kernel 6.8 (gone as an export "
                             "by v6.6); use kernel = \"5.12\"")
+
+
+def _check_scheme_uses(where: str, model: ModelConfig, roles: Any) -> None:
+    """Refuse an operation the chosen scheme has nothing for."""
+    if dtor_field(load_scheme(model.scheme)) is not None:
+        return
+    for k, r in enumerate(roles):
+        if r.mix.get("set_dtor", 0.0) > 0:
+            raise _fail(where, f"roles[{k}].mix.set_dtor",
+                        f"scheme {model.scheme!r} has no destructor (no dtor_field) to run it")
 
 
 def _parse_explore(where: str, t: Any) -> ExploreSpec:

@@ -22,6 +22,7 @@ from stress.model import (
     put_page,
 )
 from stress.model import flags as F
+from stress.model.lru import lru_cache_add
 
 # free_pcp_prepare: check_free_page runs before the flags are cleared only on debug kernels.
 
@@ -100,8 +101,8 @@ def test_a_page_on_the_lru_loses_its_lru_flags_and_waiters(harness) -> None:
     """PG_lru, PG_active and PG_waiters are all cleared on the final put: freed clean."""
     h = harness()
     p = alloc_page(h.m)
-    for nr in (F.PG_lru, F.PG_active):
-        F.set_page_flag(h.m, p, nr)
+    lru_cache_add(h.m, p)
+    F.set_page_flag(h.m, p, F.PG_active)
     q = alloc_page(h.m)
     F.set_page_flag(h.m, q, F.PG_waiters)  # not on an LRU: PG_waiters still goes
     put_page(h.m, p)

@@ -29,6 +29,7 @@ from stress.model import (
 from stress.model import flags as F
 from stress.model.filemap import __remove_mapping as remove_mapping
 from stress.model.filemap import add_to_page_cache_lru
+from stress.model.lru import lru_cache_add
 from stress.model.page_ref import get_page_unless_zero
 
 # release_pages (mm/swap.c, 5.12): the door that never calls __put_page.
@@ -55,8 +56,8 @@ def test_release_pages_frees_the_batch_it_took_to_zero_only(harness) -> None:
     h = harness(memcg="lifetime")
     p, q = alloc_page(h.m), alloc_page(h.m)
     get_page(h.m, q)
-    for nr in (F.PG_lru, F.PG_active):
-        F.set_page_flag(h.m, p, nr)
+    lru_cache_add(h.m, p)
+    F.set_page_flag(h.m, p, F.PG_active)
     release_pages(h.m, [p, q])
     assert h.pstate(p) == PS_FREE and page_ref_count(h.m, q) == 1 and h.kinds() == []
 
@@ -96,7 +97,8 @@ def test_active_and_unevictable_together_are_left_to_bad_page(harness) -> None:
     """include/linux/mm_inline.h: "this shouldn't happen, so leave the flags to bad_page()"."""
     h = harness()
     p = alloc_page(h.m)
-    for nr in (F.PG_lru, F.PG_active, F.PG_unevictable):
+    lru_cache_add(h.m, p)
+    for nr in (F.PG_active, F.PG_unevictable):
         F.set_page_flag(h.m, p, nr)
     put_page(h.m, p)
     assert h.kinds() == ["bad-page"]

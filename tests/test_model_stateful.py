@@ -30,6 +30,7 @@ from stress.model import (
     put_page,
 )
 from stress.model import flags as F
+from stress.model.lru import lru_cache_add
 from stress.schemes import load_scheme
 
 NPAGES = 4
@@ -175,7 +176,10 @@ class ModelVsReference(RuleBasedStateMachine):
     @rule(data=st.data(), flag=st.sampled_from(FLAGS), on=st.booleans())
     def flag(self, data: st.DataObject, flag: int, on: bool) -> None:
         p = data.draw(st.sampled_from(self.live()))
-        if on:
+        if on and flag == F.PG_lru:
+            lru_cache_add(self.m, p)  # PG_lru comes with the list linkage
+            self.ref.pages[p].flags |= 1 << flag
+        elif on:
             F.set_page_flag(self.m, p, flag)
             self.ref.pages[p].flags |= 1 << flag
         else:

@@ -15,6 +15,7 @@ from stress.model import (
     put_page,
 )
 from stress.model import flags as F
+from stress.model.lru import lru_cache_add
 
 
 def test_alloc_sets_refcount_and_bumps_generation(harness) -> None:
@@ -64,7 +65,7 @@ def test_page_freed_with_pg_lru_via_free_pages_is_bad(harness) -> None:
     """PG_lru is in PAGE_FLAGS_CHECK_AT_FREE: a direct free with it set is a bad page."""
     h = harness()
     p = alloc_page(h.m)
-    F.set_page_flag(h.m, p, F.PG_lru)
+    lru_cache_add(h.m, p)
     __free_pages(h.m, p)
     assert h.kinds() == ["bad-page"]
     assert h.anomalies[0].reason == "PAGE_FLAGS_CHECK_AT_FREE flag(s) set"
@@ -75,7 +76,7 @@ def test_put_page_clears_lru_before_the_check(harness) -> None:
     """The final put_page takes the page off the LRU first, so PG_lru is no bad page there."""
     h = harness()
     p = alloc_page(h.m)
-    F.set_page_flag(h.m, p, F.PG_lru)
+    lru_cache_add(h.m, p)
     F.set_page_flag(h.m, p, F.PG_active)
     put_page(h.m, p)
     assert h.kinds() == [] and h.pstate(p) == PS_FREE and h.page(p)["flags"] == 0

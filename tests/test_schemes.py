@@ -61,7 +61,7 @@ def test_unknown_scheme_lists_the_known_ones() -> None:
     """A misspelt name is one line with every name that would have worked."""
     with pytest.raises(SchemeError, match=r"unknown scheme 'pg_netwrok' \(known: driver_ref, "
                                           r"pg_network, pg_network_put_page_only, dtor_ref1, "
-                                          r"pp_magic"):
+                                          r"dtor_ref1_lru, pp_magic"):
         load_scheme("pg_netwrok")
 
 

@@ -23,9 +23,8 @@ next final put sends a pool page to the page allocator.
 
 from __future__ import annotations
 
-from stress.memory.layout import DTOR
-from stress.model import Machine, page_pool_put_free_page, put_page
-from stress.model.page_pool import set_page_dtor
+from stress.model import Machine, put_page
+from stress.model.dtor import clear_page_dtor, destroy_page, set_page_dtor
 
 
 class DtorAtAlloc:
@@ -33,19 +32,16 @@ class DtorAtAlloc:
     summary = "example: the pool sets a destructor at allocation; the final put runs it"
     pool_free_refcount = 0  # the refcount really reaches zero
     driver_recycles = False
+    dtor_field = "dtor"  # a word of its own (stress/model/dtor.py)
 
     def page_pool_set_pp_info(self, m: Machine, p: int, pool: int) -> None:
-        set_page_dtor(m, p, pool)
+        set_page_dtor(m, p, pool + 1)
 
     def page_pool_clear_pp_info(self, m: Machine, p: int) -> None:
-        m.mem.store(m.page(p) + DTOR, 0)
+        clear_page_dtor(m, p)
 
     def put_page_route(self, m: Machine, p: int) -> bool:
-        dtor = m.mem.load(m.page(p) + DTOR)
-        if not dtor:
-            return False
-        page_pool_put_free_page(m, p, dtor - 1)  # the destructor stays for the next life
-        return True
+        return destroy_page(m, p, "__put_page", keep=True)  # it stays for the next life
 
     def release_page_route(self, m: Machine, p: int) -> bool:
         # release_pages (munmap, truncate) never calls __put_page: the destructor must run here too.
@@ -60,10 +56,5 @@ class DtorAtAllocOneShot(DtorAtAlloc):
     summary = "example bug: the destructor is cleared when it runs, like a compound page's"
 
     def put_page_route(self, m: Machine, p: int) -> bool:
-        base = m.page(p)
-        dtor = m.mem.load(base + DTOR)
-        if not dtor:
-            return False
-        m.mem.store(base + DTOR, 0)  # the bug: one-shot, so the next life has none
-        page_pool_put_free_page(m, p, dtor - 1)
-        return True
+        # The bug: one-shot, so the page's next life in the pool has none.
+        return destroy_page(m, p, "__put_page", keep=False)

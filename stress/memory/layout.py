@@ -14,11 +14,13 @@ import numpy as np
 
 # Final: mypyc compiles a use of these to the number itself, not a lookup by name.
 MAGIC: Final = 0x5041474552414345  # "PAGERACE"
-LAYOUT_VERSION: Final = 3  # 3: page lock holders; 2: no worker state word, no pool destroyed word
+# 4: lru.next in the page record; 3: page lock holders; 2: no worker state word, no pool
+# destroyed word
+LAYOUT_VERSION: Final = 4
 WORD: Final = 8
 
-# struct page: one 64-byte record, eight words (docs/model.md section 1).
-PAGE_WORDS: Final = 8
+# struct page: one 72-byte record, nine words (docs/model.md section 1).
+PAGE_WORDS: Final = 9
 REFCOUNT: Final = 0
 FLAGS: Final = 1
 MAPCOUNT: Final = 2
@@ -27,7 +29,8 @@ MEMCG: Final = 4
 PP: Final = 5
 DTOR: Final = 6
 GEN: Final = 7
-PAGE_FIELDS = ("refcount", "flags", "mapcount", "mapping", "memcg", "pp", "dtor", "gen")
+LRU: Final = 8  # lru.next: written by the LRU list, and by a destructor that overlays it
+PAGE_FIELDS = ("refcount", "flags", "mapcount", "mapping", "memcg", "pp", "dtor", "gen", "lru")
 PAGE_DTYPE = np.dtype({"names": list(PAGE_FIELDS), "formats": ["<i8"] * PAGE_WORDS}, align=True)
 assert PAGE_DTYPE.itemsize == PAGE_WORDS * WORD
 
@@ -65,6 +68,7 @@ POOL_RECYCLED_CACHE: Final = 4
 POOL_RECYCLED_RING: Final = 5
 POOL_RECYCLE_RELEASED: Final = 6  # released instead of recycled, for any reason
 POOL_RING_FULL: Final = 7  # of those, because the ring was full
+POOL_RELEASED_SHARED: Final = 8  # of those, because page_pool_put_page saw a count other than 1
 
 # A worker's region: control words, anomaly counts and first-seen times per kind,
 # its published ledger, its trace ring.

@@ -10,6 +10,7 @@ from stress.anomalies import Kind
 from stress.memory.layout import FLAGS, MAPPING, PAGE_WORDS
 from stress.model import flags as F
 from stress.model.lookup import lockless_get
+from stress.model.lru import del_page_from_lru_list, lru_cache_add
 from stress.model.machine import Machine, Op
 from stress.model.memcontrol import mem_cgroup_uncharge
 from stress.model.page_ref import get_page, page_ref_count, page_ref_freeze, page_ref_unfreeze
@@ -17,11 +18,15 @@ from stress.model.swap import free_unref_page, put_page
 
 
 def add_to_page_cache_lru(m: Machine, p: int, index: int) -> bool:
-    """Insert a page the caller holds; the cache takes its own reference."""
+    """Insert a page the caller holds; the cache takes its own reference.
+
+    mm/filemap.c (5.12): __add_to_page_cache_locked, then lru_cache_add, whose pagevec
+    drain sets PG_lru and links the page (add_page_to_lru_list).
+    """
     base = m.pages + p * PAGE_WORDS
     get_page(m, p)
     m.mem.store(base + MAPPING, index + 1)
-    m.mem.fetch_or(base + FLAGS, 1 << F.PG_lru)
+    lru_cache_add(m, p)
     if m.sys.cas(m.L.cache + index, 0, p + 1) != 0:
         m.mem.fetch_and(base + FLAGS, ~(1 << F.PG_lru))
         m.mem.store(base + MAPPING, 0)
@@ -105,7 +110,8 @@ def __remove_mapping(m: Machine, index: int, p: int, users_expected: int = 1) ->
         page_ref_unfreeze(m, p, refcount)
         return False
     m.mem.store(base + MAPPING, 0)
-    m.mem.fetch_and(base + FLAGS, ~F.LRU_FLAGS)  # isolated from the LRU before reclaim
+    del_page_from_lru_list(m, p, "__remove_mapping")  # isolate_lru_page, before reclaim
+    m.mem.fetch_and(base + FLAGS, ~F.LRU_FLAGS)
     F.unlock_page(m, p)
     if m.tracing:
         m.trace(Op.remove_mapping, p, 1 + users_expected, 0, 1, index)

@@ -18,10 +18,10 @@ from stress.anomalies import BUG_KINDS, HARNESS, KERNEL, VOICES, Anomaly, Kind, 
 from stress.memory.arena import Arena
 from stress.memory.backends import Memory
 from stress.memory.bound import bind
-from stress.memory.layout import GEN, PAGE_WORDS, Layout
+from stress.memory.layout import DTOR, GEN, LRU, PAGE_WORDS, Layout
 from stress.model.config import DELAY_POINTS, ModelConfig
 from stress.model.profile import Profile
-from stress.model.scheme import Scheme
+from stress.model.scheme import Scheme, dtor_field
 
 # The harness's shadow of where a page is: kept beside the records, never read by the model
 # to decide anything except to recognise a free of a page that is not in use.
@@ -65,6 +65,7 @@ class Op:
     swapcache_clear: Final = 26  # ... and clears PG_swapcache
     release_pages: Final = 27  # release_pages took a page to 0: aux = the batch's size
     tlb_remove_page: Final = 28  # munmap put a page in its mmu_gather batch: aux = the PTE
+    lru_del: Final = 29  # list_del: result = 1 when lru.next held a list pointer, aux = lru.next
 
 
 def spin(seconds: float) -> None:
@@ -103,6 +104,8 @@ class Machine:
         # The scheme's answers that do not change during a run, read once.
         self.scheme = scheme
         self.pool_free_refcount = scheme.pool_free_refcount
+        # The page word a destructor lives in: its own, or lru.next (Scheme.dtor_field).
+        self.dtor_word = LRU if dtor_field(scheme) == "lru" else DTOR
         # The kernel's answers (stress/model/profile.py), read once: where it checks.
         self.profile = Profile(config)
         self.pool_page_checked_at_free = self.profile.pool_leak_check

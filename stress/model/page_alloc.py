@@ -38,7 +38,7 @@ def mem_init(arena: Arena) -> None:
         ptr_ring_init(arena.words, L.queue(k), L.config.queue_size)
     n = L.config.npages
     arena.pages["mapcount"] = -1
-    for name in ("refcount", "flags", "mapping", "memcg", "pp", "dtor", "gen"):
+    for name in ("refcount", "flags", "mapping", "memcg", "pp", "dtor", "gen", "lru"):
         arena.pages[name] = 0
     arena.words[L.pstate:L.pstate + n] = PS_FREE
     nxt = L.freelist + FREELIST_HDR

@@ -16,7 +16,6 @@ from typing import Final
 import stress.model.swap as swap
 from stress.anomalies import Kind
 from stress.memory.layout import (
-    DTOR,
     FLAGS,
     G_NR_LEAKED,
     GEN,
@@ -27,6 +26,7 @@ from stress.memory.layout import (
     POOL_RECYCLED_CACHE,
     POOL_RECYCLED_RING,
     POOL_RELEASE_CNT,
+    POOL_RELEASED_SHARED,
     POOL_RING_FULL,
     PP,
 )
@@ -176,7 +176,12 @@ def page_pool_return_page(m: Machine, pool: int, p: int) -> None:
 
 
 def page_pool_put_page(m: Machine, pool: int, p: int, allow_direct: bool = False) -> None:
-    """The driver returns its reference: recycle at refcount 1, else release the page."""
+    """The driver returns its reference: recycle at refcount 1, else release the page.
+
+    net/core/page_pool.c (5.12) __page_pool_put_page: `if (likely(page_ref_count(page) ==
+    1 && !page_is_pfmemalloc(page)))` recycle; otherwise page_pool_release_page and
+    put_page, without a word: a recycle lost to whoever else holds the page.
+    """
     rc = page_ref_count(m, p)
     if m.tracing:
         m.trace(Op.page_pool_put_page, p, rc, rc, rc == 1, pool)
@@ -185,6 +190,8 @@ def page_pool_put_page(m: Machine, pool: int, p: int, allow_direct: bool = False
             m.spin(m.delay_pool_check_recycle)
         if _recycle(m, pool, p, allow_direct, "page_pool_put_page"):
             return
+    else:
+        m.sys.fetch_add(m.L.pool(pool) + POOL_RELEASED_SHARED, 1)
     m.sys.fetch_add(m.L.pool(pool) + POOL_RECYCLE_RELEASED, 1)
     page_pool_return_page(m, pool, p)
 
@@ -208,13 +215,6 @@ def page_pool_put_free_page(m: Machine, p: int, pool: int = -1) -> None:
     if not _recycle(m, pool, p, True, "page_pool_put_free_page"):
         m.sys.fetch_add(m.L.pool(pool) + POOL_RECYCLE_RELEASED, 1)
         page_pool_return_page(m, pool, p)
-
-
-def set_page_dtor(m: Machine, p: int, pool: int) -> None:
-    """Mark the page so its final put runs the network destructor of `pool`."""
-    m.mem.store(m.page(p) + DTOR, pool + 1)
-    if m.tracing:
-        m.trace(Op.set_page_dtor, p, 1, pool + 1, 1, 0)
 
 
 def page_pool_destroy(m: Machine, pool: int) -> int:

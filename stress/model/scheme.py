@@ -12,7 +12,9 @@ ring, the page cache, memcg) stays in the model, once.  A scheme decides only:
   `release_pages` (the batched path of munmap and truncate, which never calls
   `__put_page`: Johannes's "we can identify the page in __put_page() and
   __release_page()");
-- what the network stack does when it drops its reference (`skb_frag_unref`).
+- what the network stack does when it drops its reference (`skb_frag_unref`);
+- optionally, where its destructor lives (`dtor_field`, see `DTOR_FIELDS`): a scheme
+  without the attribute has none (stress/model/dtor.py).
 
 Whether `free_pages_prepare` catches a pool page ("page_pool leak") is the kernel's,
 not the scheme's: `[model] kernel` and `page_checks` (stress/model/profile.py).
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 HOOKS = ("name", "summary", "pool_free_refcount", "driver_recycles", "page_pool_set_pp_info",
          "page_pool_clear_pp_info", "put_page_route", "release_page_route", "skb_frag_unref")
 _VALUES = {"name": str, "summary": str, "pool_free_refcount": int, "driver_recycles": bool}
+# Optional: where a scheme's destructor lives.  "dtor": a word of its own; "lru": overlaying
+# lru.next, where Johannes said a generic order-0 destructor would have to go (claim C13).
+DTOR_FIELDS = ("dtor", "lru")
 
 
 class Scheme(Protocol):
@@ -65,6 +70,12 @@ class Scheme(Protocol):
         """The network stack drops the reference an skb fragment held on page `p`."""
 
 
+def dtor_field(scheme: object) -> str | None:
+    """The scheme's `dtor_field`, or None for a scheme that has no destructor."""
+    f = getattr(scheme, "dtor_field", None)
+    return f if isinstance(f, str) else None
+
+
 def missing_hooks(obj: object) -> list[str]:
     """The hooks `obj` lacks or gets wrong, named as `HOOKS` does; empty when it is a Scheme."""
     missing = []
@@ -79,4 +90,6 @@ def missing_hooks(obj: object) -> list[str]:
         elif want is not None and (not isinstance(v, want)
                                    or (want is int and isinstance(v, bool))):
             missing.append(f"{hook} (not a {want.__name__})")
+    if (f := getattr(obj, "dtor_field", None)) is not None and f not in DTOR_FIELDS:
+        missing.append(f"dtor_field (not one of {', '.join(DTOR_FIELDS)})")
     return missing

@@ -22,6 +22,7 @@ from stress.anomalies import Kind
 from stress.memory.layout import FLAGS, PAGE_WORDS, PP
 from stress.model import flags as F
 from stress.model import page_pool
+from stress.model.lru import del_page_from_lru_list
 from stress.model.machine import Machine, Op
 from stress.model.memcontrol import mem_cgroup_uncharge
 from stress.model.page_alloc import free_pages_prepare
@@ -43,8 +44,10 @@ def __put_page(m: Machine, p: int) -> None:
 _ACTIVE_UNEVICTABLE: Final = 1 << F.PG_active | 1 << F.PG_unevictable
 
 
-def __page_cache_release(m: Machine, p: int) -> None:
+def __page_cache_release(m: Machine, p: int, op: str) -> None:
     """Off the LRU (mm/swap.c): the LRU flags go only with PG_lru, PG_waiters always.
+
+    A PageLRU page leaves its list first (del_page_from_lru_list: list_del on lru.next).
 
     __clear_page_lru_flags (include/linux/mm_inline.h, 5.12) runs under
     `if (PageLRU(page))`: a page that is not on an LRU keeps PG_active or PG_unevictable,
@@ -55,6 +58,7 @@ def __page_cache_release(m: Machine, p: int) -> None:
     clear = 1 << F.PG_waiters
     flags = m.mem.load(slot)
     if flags & 1 << F.PG_lru:
+        del_page_from_lru_list(m, p, op)
         clear |= 1 << F.PG_lru
         if flags & _ACTIVE_UNEVICTABLE != _ACTIVE_UNEVICTABLE:
             clear |= _ACTIVE_UNEVICTABLE
@@ -63,7 +67,7 @@ def __page_cache_release(m: Machine, p: int) -> None:
 
 def __put_single_page(m: Machine, p: int) -> None:
     """mm/swap.c (5.12): __page_cache_release, mem_cgroup_uncharge, free_unref_page."""
-    __page_cache_release(m, p)
+    __page_cache_release(m, p, "__put_page")
     mem_cgroup_uncharge(m, p)
     free_unref_page(m, p, "__put_page")
 
@@ -85,7 +89,7 @@ def release_pages(m: Machine, pages: list[int]) -> None:
             m.trace(Op.release_pages, p, 1, 0, 1, len(pages))
         if m.scheme.release_page_route(m, p):
             continue
-        __page_cache_release(m, p)
+        __page_cache_release(m, p, "release_pages")
         to_free.append(p)
     for p in to_free:  # mem_cgroup_uncharge_list
         mem_cgroup_uncharge(m, p)

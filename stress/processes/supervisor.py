@@ -35,6 +35,7 @@ from stress.memory.layout import (
     POOL_RECYCLE_RELEASED,
     POOL_RECYCLED_CACHE,
     POOL_RECYCLED_RING,
+    POOL_RELEASED_SHARED,
     POOL_RING_FULL,
     RUN_DRAIN,
     RUN_PAUSE,
@@ -576,6 +577,7 @@ class Supervisor:
             pools.append({"pool": k, "recycled_cache": cache, "recycled_ring": ring,
                           "released": released,
                           "released_ring_full": int(words[base + POOL_RING_FULL]),
+                          "released_shared": int(words[base + POOL_RELEASED_SHARED]),
                           "recycle_ratio": round((cache + ring) / total, 4) if total else None,
                           "inflight_at_destroy": self.inflight_at_destroy.get(k)})
         summary = {

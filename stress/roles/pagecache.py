@@ -16,6 +16,7 @@ from stress.model import (
     release_pages,
 )
 from stress.model import flags as F
+from stress.model.dtor import DTOR_FILE, set_page_dtor
 from stress.model.filemap import page_mapping_is
 from stress.roles.base import Actor, Holder
 from stress.roles.spec import ActorSpec
@@ -54,7 +55,8 @@ class Truncater(Actor):
     truncate_pages: int
 
     name = "truncater"
-    OPS = {"add": 3.0, "set_checked": 1.0, "truncate": 1.0, "reclaim": 1.0, "dirty": 0.0}
+    OPS = {"add": 3.0, "set_checked": 1.0, "truncate": 1.0, "reclaim": 1.0, "dirty": 0.0,
+           "set_dtor": 0.0}
     PARAMS = {"truncate_pages": (int, 3)}
     PARAM_HELP = {"truncate_pages": "consecutive indices one truncate removes at most, their "
                                     "references dropped as one pagevec (release_pages)"}
@@ -103,6 +105,17 @@ class Truncater(Actor):
         index, p = self._locked()
         if p >= 0:
             F.set_page_flag(self.m, p, F.PG_checked)
+            self._unlock_put(p)
+
+    def set_dtor(self) -> None:
+        """Lock a cached page and give it a destructor of the filesystem's (claim C13).
+
+        A generic destructor's other users: "LRU pages are a prime candidate" (Johannes).
+        Needs a scheme with a destructor (`dtor_field`); its final put runs it.
+        """
+        index, p = self._locked()
+        if p >= 0:
+            set_page_dtor(self.m, p, DTOR_FILE)
             self._unlock_put(p)
 
     def truncate(self) -> None:

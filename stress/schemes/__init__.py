@@ -3,7 +3,7 @@
 A scenario's `model.scheme` names a scheme three ways:
 
 - a built-in name (`driver_ref`, `pg_network`, `pg_network_put_page_only`, `dtor_ref1`,
-  `pp_magic`);
+  `dtor_ref1_lru`, `pp_magic`);
 - the name of an entry point in the group `pagerace.schemes`, so that a separate
   package can ship schemes (`[project.entry-points."pagerace.schemes"]`);
 - `path/to/file.py:ClassName`, a file relative to the scenario.
@@ -32,6 +32,7 @@ BUILTIN = {
     "pg_network": "stress.schemes.pg_network:PgNetwork",
     "pg_network_put_page_only": "stress.schemes.pg_network:PgNetworkPutPageOnly",
     "dtor_ref1": "stress.schemes.dtor_ref1:DtorRef1",
+    "dtor_ref1_lru": "stress.schemes.dtor_ref1:DtorRef1Lru",
     "pp_magic": "stress.schemes.pp_magic:PpMagic",
 }
 

@@ -170,8 +170,11 @@ PHRASES: dict[str, Callable[[str, Event], str]] = {
         f"it was recycled into pool {e['aux']}'s {'cache' if e['result'] == 1 else 'ring'}",
     "page_pool_release": lambda w, e: f"pool {e['aux']} released it to the page allocator",
     "set_page_dtor": lambda w, e:
-        f"{w} saw refcount 1 and set the destructor" if e["result"]
-        else f"{w}'s network put saw refcount {e['before']} and set no destructor",
+        f"{w} gave it a filesystem destructor" if e["aux"]
+        else f"{w} set its destructor (pool {e['after'] - 1})",
+    "lru_del": lambda w, e:
+        f"{w} took it off the LRU (list_del), lru.next a list pointer" if e["result"]
+        else f"{w} took it off the LRU (list_del), lru.next {e['aux']:#x}: not a list pointer",
     "add_to_page_cache": lambda w, e: f"{w} inserted it into the page cache at index {e['aux']}",
     "delete_from_page_cache": lambda w, e: f"{w} truncated it from index {e['aux']}",
     "remove_mapping": lambda w, e:
@@ -227,6 +230,8 @@ LEADS = {
     "refcount-underflow": "Page {page}'s refcount went below zero",
     "get-on-free": "Worker {worker} took a reference on free page {page}",
     "memcg-escape": "Page {page} escaped its cgroup while still in use",
+    "lru-corrupt": "Page {page} left the LRU with its list linkage overwritten",
+    "dtor-lost": "Page {page}'s destructor was gone when its final put looked for it",
 }
 
 
@@ -334,7 +339,9 @@ def _header(console: Any, run: Run) -> None:
                 console.print(f"pool {pool['pool']}: recycle ratio {pool['recycle_ratio']:.2%} "
                               f"({pool['recycled_cache']:,} cache, {pool['recycled_ring']:,} "
                               f"ring, {pool['released']:,} released, "
-                              f"{pool.get('released_ring_full', 0):,} of them on a full ring)")
+                              f"{pool.get('released_ring_full', 0):,} of them on a full ring, "
+                              f"{pool.get('released_shared', 0):,} lost to another holder: "
+                              "page_pool_put_page saw a count other than 1)")
             if pool.get("inflight_at_destroy"):
                 console.print(f"pool {pool['pool']}: shutdown stalled, "
                               f"{pool['inflight_at_destroy']:,} pages still in flight at destroy")

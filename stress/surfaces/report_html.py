@@ -22,6 +22,7 @@ KIND_COLOURS = {
     "lost-update": "#17becf", "refcount-underflow": "#1f77b4", "memcg-escape": "#2ca02c",
     "memcg-mismatch": "#98df8a", "get-on-free": "#c49c94", "freeze-violation": "#f7b6d2",
     "page-leak": "#7f7f7f", "conservation": "#393b79", "pool-inflight-negative": "#637939",
+    "lru-corrupt": "#843c39", "dtor-lost": "#9467bd",
 }
 OP_COLOURS = {  # by what an operation does to the page's life
     "alloc_page": "#2ca02c", "page_pool_alloc": "#2ca02c",
@@ -31,7 +32,7 @@ OP_COLOURS = {  # by what an operation does to the page's life
     "set_page_dtor": "#9467bd", "misroute": "#d62728", "bad_page": "#d62728", "use": "#d62728",
     # The reads that open a window, and the swap cache's two steps.
     "slot_read": "#8c564b", "refcount_check": "#8c564b", "swapcache_delete": "#e377c2",
-    "swapcache_clear": "#e377c2",
+    "swapcache_clear": "#e377c2", "lru_del": "#843c39",
 }
 LANE_H, LEFT, WIDTH = 28, 110, 900
 
