@@ -139,3 +139,47 @@ def test_progress_lines_go_to_the_stderr_of_the_moment(monkeypatch) -> None:
     monkeypatch.setattr(sys, "stderr", now)
     PlainProgress()(Progress("c10", 3, 40, 1.0))
     assert now.getvalue().startswith("[c10]")
+
+
+# Honest verdicts: "exhausted" is a proof of exactly what it states.
+
+
+@pytest.mark.parametrize("path", [C10, C10_CONTROL])
+def test_a_search_cut_at_the_step_bound_proves_nothing(path: Path, tmp_path: Path) -> None:
+    """max_steps = 10 abandons every schedule: not exhausted, and the verdict is an error."""
+    from stress.surfaces.explore_cmd import explore_one
+
+    scn = load_scenario(path)
+    scn = replace(scn, explore=replace(scn.explore, max_steps=10))
+    s = explore_one(scn, ExploreOptions(strategy="dfs", preemptions=1), tmp_path)
+    assert s["searched"] and not s["exhausted"] and s["abandoned"] == s["schedules"] > 0
+    assert s["verdict"] == "error" and "step bound" in s["errors"][0]
+
+
+@pytest.mark.parametrize("option, strategy", [("--preemptions", "pct"), ("--depth", "dfs")])
+def test_an_option_the_strategy_does_not_take_is_refused(option: str, strategy: str,
+                                                         tmp_path: Path, capsys) -> None:
+    """--preemptions bounds dfs and --depth is pct's: given to another strategy, exit 2."""
+    assert main(["explore", str(C10_CONTROL), "--strategy", strategy, option, "1",
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert option in err and "\n" not in err
+
+
+def test_schedules_bound_the_scenario_whatever_the_jobs() -> None:
+    """--schedules 7 with 2 jobs runs 7 schedules, not 14."""
+    from stress.explore.runner import job_shares
+
+    assert job_shares(7, 2) == [4, 3] and sum(job_shares(5, 3)) == 5
+    r, _ = explore(load_scenario(C10_CONTROL), ExploreOptions(strategy="random", schedules=7,
+                                                              jobs=2))
+    assert r.schedules == 7
+
+
+def test_the_summary_names_the_roles_left_out(tmp_path: Path) -> None:
+    """Only four actors fit: the roles none of them plays are named, not dropped silently."""
+    from stress.surfaces.explore_cmd import explore_one
+
+    scn = load_scenario(SCENARIOS / "c04-owner-priv-1-checked-clean.toml")
+    s = explore_one(scn, ExploreOptions(strategy="random", schedules=3), tmp_path)
+    assert s["covered"]["roles_left_out"] and len(s["covered"]["actors"]) == 4

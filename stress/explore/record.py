@@ -18,7 +18,14 @@ import numpy as np
 
 from stress import BUILD, __version__
 from stress.checks.verdict import verdict
-from stress.explore.runner import ExploreOptions, Finding, JobResult, finding_dict
+from stress.explore.runner import (
+    ExploreOptions,
+    Finding,
+    JobResult,
+    finding_dict,
+    mostly_abandoned,
+)
+from stress.explore.world import actor_roles
 from stress.memory.trace import TRACE_DTYPE
 from stress.processes.logs import history_rows, open_log
 from stress.processes.rundir import RunDir
@@ -37,6 +44,19 @@ def traces(finding: Finding, nactors: int) -> dict[str, np.ndarray]:
             a[i] = (step, w << 16 | op, p, before, after, result, gen, aux)
         out[f"worker_{k}"] = a
     return out
+
+
+def covered(scn: Scenario, r: JobResult) -> dict[str, Any]:
+    """Exactly what the search covered: the programs, the actors and their roles, the bound."""
+    x = scn.explore
+    roles, left_out = actor_roles(scn, x.actors)
+    if x.strategy == "dfs":
+        what = f"every schedule of one program with at most {x.preemptions} preemptions"
+    else:
+        what = f"{r.schedules:,} sampled schedules ({x.strategy}), a program each"
+    return {"schedules": what, "programs": 1 if x.strategy == "dfs" else r.schedules,
+            "ops_per_actor": x.ops, "actors": roles, "roles_left_out": left_out,
+            "abandoned": r.abandoned}
 
 
 def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult,
@@ -69,25 +89,32 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
                  exhausted=r.exhausted, found=finding.kind if finding else None)
     finally:
         f.close()
+    errors = []
+    if mostly_abandoned(r):
+        errors.append(f"{r.abandoned:,} of {r.schedules:,} schedules hit the step bound "
+                      f"(max_steps = {x.max_steps:,}) and were abandoned: the search covered "
+                      "nothing; raise [explore] max_steps")
     summary: dict[str, Any] = {
         "scenario": scn.name, "claim": scn.claim, "seed": opts.seed, "mode": "explore",
-        "verdict": verdict(scn.expect, {finding.kind: 1} if finding else {}, False),
+        "verdict": verdict(scn.expect, {finding.kind: 1} if finding else {}, bool(errors)),
         "expected": scn.expect.describe(),
         "anomalies": {finding.kind: 1} if finding else {},
         "first_detection_s": {finding.kind: round(r.finding_at, 3)} if finding else {},
         "strategy": x.strategy, "schedules": r.schedules, "steps": r.steps,
-        "exhausted": r.exhausted, "abandoned": r.abandoned, "seconds": round(r.seconds, 3),
+        "exhausted": r.exhausted, "searched": r.searched, "abandoned": r.abandoned,
+        "seconds": round(r.seconds, 3),
         "steps_per_s": round(r.steps / r.seconds) if r.seconds else 0,
         "token": finding.token if finding else None,
         "finding": finding_dict(finding) if finding else None,
         "incidental": r.incidental, "jobs": opts.jobs,
+        "covered": covered(scn, r),
         "bounds": {"preemptions": x.preemptions if x.strategy == "dfs" else None,
                    "depth": x.depth if x.strategy == "pct" else None,
                    "schedules": x.schedules, "actors": nactors, "ops": x.ops,
                    "warmup": x.warmup, "pages": x.pages},
         # The columns the verdict table shares with stress runs.
         "ops": r.steps, "ops_per_s": round(r.steps / r.seconds) if r.seconds else 0,
-        "audits": 0, "duration_s": round(r.seconds, 3), "errors": [], "interrupted": False,
+        "audits": 0, "duration_s": round(r.seconds, 3), "errors": errors, "interrupted": False,
         "health": {}, "run_dir": str(run_dir.path),
     }
     run_dir.write_json("summary.json", summary)

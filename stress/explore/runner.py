@@ -51,8 +51,9 @@ class Progress:
 class JobResult:
     schedules: int = 0
     steps: int = 0
-    abandoned: int = 0
-    exhausted: bool = False
+    abandoned: int = 0  # schedules cut at max_steps: never part of a proof
+    searched: bool = False  # the strategy ran out of schedules (dfs: the bounded tree)
+    exhausted: bool = False  # searched, and no schedule abandoned: a proof of the bound
     seconds: float = 0.0
     finding: Candidate | None = None  # the failing schedule, as found
     finding_kind: str = ""
@@ -88,7 +89,7 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
     try:
         while r.schedules < x.schedules:
             if not strategy.begin(index):
-                r.exhausted = True
+                r.searched = True
                 break
             seed_now = program_seed(seed, x.strategy, index)
             o = world.run(seed_now, ops, strategy, x.max_steps, audit_ops=x.audit)
@@ -116,7 +117,13 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
     finally:
         r.seconds = time.monotonic() - t0
         world.close()
+    r.exhausted = r.searched and r.abandoned == 0
     return r
+
+
+def mostly_abandoned(r: JobResult) -> bool:
+    """More than half the schedules hit the step bound: the search says nothing, an error."""
+    return r.finding is None and r.schedules > 0 and 2 * r.abandoned > r.schedules
 
 
 def _job_main(scn: Scenario, seed: int, budget: float | None, job: int, jobs: int,
@@ -156,6 +163,7 @@ def explore(scn: Scenario, opts: ExploreOptions,
     scn = opts.apply(scn)
     if scn.explore.strategy == "dfs":  # the tree splits at its root: one subtree per actor
         opts = replace(opts, jobs=min(opts.jobs, len(pick_actors(scn, scn.explore.actors))))
+    opts = replace(opts, jobs=min(opts.jobs, scn.explore.schedules))  # a schedule per job
     if opts.jobs <= 1:
         r = explore_job(scn, opts.seed, opts.budget, progress=progress)
         results = [r]
@@ -164,6 +172,7 @@ def explore(scn: Scenario, opts: ExploreOptions,
     merged = JobResult(
         schedules=sum(r.schedules for r in results), steps=sum(r.steps for r in results),
         abandoned=sum(r.abandoned for r in results),
+        searched=all(r.searched for r in results),
         exhausted=all(r.exhausted for r in results),
         seconds=max(r.seconds for r in results))
     for r in results:
@@ -179,13 +188,20 @@ def explore(scn: Scenario, opts: ExploreOptions,
     return merged, describe(scn, merged)
 
 
+def job_shares(schedules: int, jobs: int) -> list[int]:
+    """`schedules` split over `jobs`: the bound is the scenario's, whatever the jobs."""
+    return [schedules // jobs + (j < schedules % jobs) for j in range(jobs)]
+
+
 def _run_jobs(scn: Scenario, opts: ExploreOptions) -> list[JobResult]:
     import multiprocess
 
     ctx = multiprocess.get_context("forkserver")
     stop = ctx.Manager().Event()
+    shares = job_shares(scn.explore.schedules, opts.jobs)
     with ctx.Pool(opts.jobs) as pool:
-        args = [(scn, opts.seed, opts.budget, j, opts.jobs, stop) for j in range(opts.jobs)]
+        args = [(replace(scn, explore=replace(scn.explore, schedules=n)), opts.seed,
+                 opts.budget, j, opts.jobs, stop) for j, n in enumerate(shares)]
         return list(pool.starmap(_job_main, args))
 
 

@@ -67,6 +67,13 @@ def pick_actors(scn: Scenario, limit: int) -> list[int]:
     return sorted((first + rest)[:limit])
 
 
+def actor_roles(scn: Scenario, limit: int) -> tuple[list[str], list[str]]:
+    """The roles of the actors explored, and the declared roles none of them plays."""
+    full = make_plan(scn, 0).actors
+    chosen = [full[k].role for k in pick_actors(scn, limit)]
+    return chosen, [r.role for r in scn.roles if r.role not in chosen]
+
+
 class World:
     """The scenario's actors over a private arena, reset for every schedule."""
 

@@ -292,6 +292,14 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         out = check_out(args.out)
     except OutputError as e:
         raise UsageError(f"pagerace: {e}") from None
+    for option, given, takes in (("--preemptions", args.preemptions, "dfs"),
+                                 ("--depth", args.depth, "pct")):
+        for scn in scenarios if given is not None else ():
+            if (args.strategy or scn.explore.strategy) != takes:
+                raise UsageError(f"pagerace explore: {option} applies to {takes} only; "
+                                 f"{scn.name} explores with "
+                                 f"{args.strategy or scn.explore.strategy} "
+                                 f"(add --strategy {takes})")
     opts = ExploreOptions(strategy=args.strategy, depth=args.depth,
                           preemptions=args.preemptions, schedules=args.schedules,
                           seed=args.seed, jobs=args.jobs)

@@ -53,7 +53,7 @@ def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any
     t = Table(title="pagerace explore verdicts", width=width if width < 1000 else None)
     style = {"pass": "green", "fail": "red", "error": "yellow"}
     for col in ("claim", "scenario", "verdict", "expected", "found", "strategy", "schedules",
-                "steps/s", "exhausted", "shrunk steps", "seconds"):
+                "steps/s", "exhausted", "abandoned", "shrunk steps", "seconds"):
         t.add_column(col, overflow="fold")
     for s in summaries:
         f = s.get("finding")
@@ -63,9 +63,16 @@ def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any
         t.add_row(s.get("claim") or "-", s["scenario"],
                   f"[{style.get(s['verdict'], 'white')}]{s['verdict']}[/]", s["expected"],
                   found, s["strategy"], f"{s['schedules']:,}", f"{s['steps_per_s']:,}",
-                  "yes" if s["exhausted"] else "no", shrunk,
+                  _exhausted(s), f"{s.get('abandoned', 0):,}", shrunk,
                   f"{s['seconds']:.2f}" if first is None else f"{first:.2f} (to find)")
     return t
+
+
+def _exhausted(s: dict[str, Any]) -> str:
+    """yes only for a proof: the bounded space searched with no schedule abandoned."""
+    if s["exhausted"]:
+        return "yes"
+    return "no (abandoned)" if s.get("searched") else "no"
 
 
 def print_explore(console: Any, summaries: Sequence[dict[str, Any]]) -> None:
@@ -74,6 +81,13 @@ def print_explore(console: Any, summaries: Sequence[dict[str, Any]]) -> None:
         if s.get("token"):
             console.print(f"{s['scenario']}: replay with  pagerace replay '{s['token']}'"
                           f"   (run directory {s['run_dir']})", soft_wrap=True)
+    for s in summaries:
+        if left := s.get("covered", {}).get("roles_left_out"):
+            console.print(f"{s['scenario']}: roles not explored: {', '.join(left)} (only "
+                          f"{len(s['covered']['actors'])} actors fit: [explore] actors)",
+                          soft_wrap=True, markup=False)
+        for e in s.get("errors", []):
+            console.print(f"{s['scenario']}: {e}", soft_wrap=True, markup=False)
     passed = sum(s["verdict"] == "pass" for s in summaries)
     console.print(f"pagerace explore: {passed} passed, {len(summaries) - passed} failed")
 

@@ -381,7 +381,9 @@ def _explore_header(console: Any, run: Run, model: dict[str, Any]) -> None:
                       + (f", depth {b['depth']}" if b.get("depth") is not None else "")
                       + f"), {s['steps']:,} steps in {s['seconds']} s; "
                       + ("the bounded space was exhausted" if s["exhausted"] else
-                         "not exhausted") + f"; {b.get('actors', '?')} actors, "
+                         f"not exhausted ({s.get('abandoned', 0):,} schedules abandoned at "
+                         "the step bound)" if s.get("searched") else "not exhausted")
+                      + f"; {b.get('actors', '?')} actors, "
                       f"{b.get('ops', '?')} operations each after {b.get('warmup', '?')} "
                       f"of warm-up, {b.get('pages', '?')} pages")
         f = s.get("finding")
