@@ -44,6 +44,15 @@ def test_the_token_replays_the_same_anomaly_at_the_same_step(c10_finding) -> Non
     assert runs[0][3].outcome.trace == finding.outcome.trace
 
 
+def test_c10_needs_exactly_one_preemption(c10_finding) -> None:
+    """Its program searched at bound 0 finds nothing: an interleaving, and one suffices."""
+    _, _, finding = c10_finding
+    assert (finding.label, finding.preemptions_min) == ("interleaving", 1)
+    assert finding.preemptions_min_proven
+    f = replay_token(finding.minimal_token)[3]
+    assert f is not None and f.kind == finding.kind and f.outcome.schedule.preemptions == 1
+
+
 def test_the_control_is_exhausted_clean_at_one_preemption() -> None:
     """C10's control under dfs with bound 1: every schedule run, nothing found."""
     scn = load_scenario(C10_CONTROL)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from stress.explore.minimal import fewest_preemptions
 from stress.explore.shrink import Candidate, replay, shrink
 from stress.explore.strategies import make_strategy
 from stress.explore.token import Token, scenario_digest
@@ -155,6 +156,12 @@ class Finding:
     preemptions_after: int
     shrink_replays: int
     outcome: Outcome = field(repr=False)
+    # The fewest preemptions that reach the kind in this program (stress/explore/minimal.py):
+    # "sequential" at 0, else "interleaving"; proven when every lower bound was searched.
+    preemptions_min: int = -1
+    preemptions_min_proven: bool = False
+    label: str = ""
+    minimal_token: str = ""
 
 
 def explore(scn: Scenario, opts: ExploreOptions,
@@ -218,18 +225,23 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
                                f"({r.finding_kind} expected, got {before.anomaly})")
         shrunk, attempts = shrink(world, start, r.finding_kind, x.max_steps)
         after = replay(world, shrunk, x.max_steps, trace=True)
+        fewest = fewest_preemptions(world, shrunk, r.finding_kind, after.schedule.preemptions,
+                                    x.max_steps)
     finally:
         world.close()
     if after.anomaly is None or after.anomaly.kind.value != r.finding_kind:
         raise RuntimeError(f"{scn.name}: the shrunk schedule does not replay "
                            f"({r.finding_kind} expected, got {after.anomaly})")
     a = after.anomaly
-    token = Token(scn.path, shrunk.seed, shrunk.ops, shrunk.switches, scenario_digest(scn))
+    digest = scenario_digest(scn)
+    token = Token(scn.path, shrunk.seed, shrunk.ops, shrunk.switches, digest)
+    least = fewest.candidate
     return Finding(a.kind.value, a.page, after.step, a.worker, a.op, a.reason, after.phase,
                    token.encode(), before.schedule.steps, after.schedule.steps,
                    len(start.switches), len(shrunk.switches), start.ops, shrunk.ops,
                    after.schedule.preemptions, attempts,
-                   after)
+                   after, fewest.preemptions, fewest.proven, fewest.label,
+                   Token(scn.path, least.seed, least.ops, least.switches, digest).encode())
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:

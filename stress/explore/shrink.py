@@ -4,8 +4,9 @@ A failing schedule is (seed, operations per actor, switches).  Shrinking tries,
 until nothing gets smaller: fewer operations for each actor (down to none, which
 takes the actor out of the race), then each switch away (a switch removed means
 the default choice there: one preemption fewer).  A candidate is kept when it
-still ends in the same anomaly kind.  Every replay is deterministic, so the result
-replays exactly.
+still ends in the same anomaly kind and is simpler (`simpler`): never more steps,
+and fewer operations or fewer switches.  Every replay is deterministic, so the
+result replays exactly.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ class Candidate:
     switches: tuple[tuple[int, int], ...]
 
 
+def simpler(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
+    """Is a candidate of (steps, operations, switches) `a` simpler than `b`?
+
+    No more steps than `b` (a shrunk schedule is never longer than the one it came from),
+    and fewer operations, or as many and fewer switches.
+    """
+    return a[0] <= b[0] and (a[1], a[2]) < (b[1], b[2])
+
+
 def replay(world: World, c: Candidate, max_steps: int, *, strict: bool = True,
            trace: bool = False) -> Outcome:
     return world.run(c.seed, c.ops, Replay(c.switches, strict), max_steps, trace=trace)
@@ -33,8 +43,12 @@ def replay(world: World, c: Candidate, max_steps: int, *, strict: bool = True,
 
 def shrink(world: World, start: Candidate, kind: str, max_steps: int,
            on_step: Callable[[Candidate, Outcome], None] | None = None) -> tuple[Candidate, int]:
-    """The smallest candidate found that still fails with `kind`, and the replays it took."""
+    """The simplest candidate found that still fails with `kind`, and the replays it took."""
     attempts = 0
+    size: dict[Candidate, tuple[int, int, int]] = {}
+
+    def measure(c: Candidate, o: Outcome) -> tuple[int, int, int]:
+        return size.setdefault(c, (o.schedule.steps, sum(c.ops), len(c.switches)))
 
     def fails(c: Candidate) -> Candidate | None:
         nonlocal attempts
@@ -44,11 +58,14 @@ def shrink(world: World, start: Candidate, kind: str, max_steps: int,
             return None
         # What actually ran: switches that named a finished actor were dropped.
         real = Candidate(c.seed, c.ops, tuple(o.schedule.switches))
+        if not simpler(measure(real, o), size[best]):
+            return None
         if on_step:
             on_step(real, o)
         return real
 
     best = start
+    measure(start, replay(world, start, max_steps, strict=False))
     improved = True
     while improved and attempts < MAX_ATTEMPTS:
         improved = False

@@ -57,7 +57,9 @@ def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any
         t.add_column(col, overflow="fold")
     for s in summaries:
         f = s.get("finding")
-        found = f"{f['kind']} page {f['page']} step {f['step']}" if f else "nothing"
+        found = (f"{f['kind']} page {f['page']} step {f['step']}"
+                 + (f" ({f['label']}, {_preemptions(f['preemptions_min'])})"
+                    if f.get("label") else "")) if f else "nothing"
         shrunk = f"{f['steps_before']} -> {f['steps_after']}" if f else "-"
         first = next(iter(s["first_detection_s"].values()), None)
         t.add_row(s.get("claim") or "-", s["scenario"],
@@ -66,6 +68,10 @@ def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any
                   _exhausted(s), f"{s.get('abandoned', 0):,}", shrunk,
                   f"{s['seconds']:.2f}" if first is None else f"{first:.2f} (to find)")
     return t
+
+
+def _preemptions(n: int) -> str:
+    return f"{n} preemption" + ("" if n == 1 else "s")
 
 
 def _exhausted(s: dict[str, Any]) -> str:

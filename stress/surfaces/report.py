@@ -393,9 +393,21 @@ def _explore_header(console: Any, run: Run, model: dict[str, Any]) -> None:
                           f"{f['steps_after']} steps, {f['switches_before']} to "
                           f"{f['switches_after']} switches, operations {f['ops_before']} to "
                           f"{f['ops_after']}")
+            if f.get("label"):
+                console.print(f"{f['label']}: {minimal_line(f)}")
             console.print(f"replay: pagerace replay '{s['token']}'", soft_wrap=True)
         else:
             console.print("found nothing")
+
+
+def minimal_line(f: dict[str, Any]) -> str:
+    """What the fewest preemptions of a finding say about it."""
+    n = f["preemptions_min"]
+    if n == 0:
+        return "the program fails in its default order, with no preemption at all"
+    return (f"it needs {'exactly' if f['preemptions_min_proven'] else 'at most'} {n} "
+            f"preemption{'s' if n != 1 else ''} (dfs at every lower bound "
+            + ("found nothing)" if f["preemptions_min_proven"] else "was cut short)"))
 
 
 def _exception_line(e: dict[str, Any]) -> str:
