@@ -53,11 +53,18 @@ def test_c10_needs_exactly_one_preemption(c10_finding) -> None:
     assert f is not None and f.kind == finding.kind and f.outcome.schedule.preemptions == 1
 
 
+def _one_op(path: Path):  # type: ignore[no-untyped-def]
+    """The scenario with one operation per actor under the scheduler: a space dfs exhausts."""
+    scn = load_scenario(path)
+    return replace(scn, explore=replace(scn.explore, ops=1))
+
+
 def test_the_control_is_exhausted_clean_at_one_preemption() -> None:
-    """C10's control under dfs with bound 1: every schedule run, nothing found."""
-    scn = load_scenario(C10_CONTROL)
-    result, finding = explore(scn, ExploreOptions(strategy="dfs", preemptions=1))
-    assert finding is None and result.exhausted and result.schedules > 1
+    """C10's control under dfs with bound 1: every program, every schedule, nothing found."""
+    result, finding = explore(_one_op(C10_CONTROL), ExploreOptions(strategy="dfs",
+                                                                   preemptions=1))
+    assert finding is None and result.exhausted and result.proven_bound == 1
+    assert result.programs_total == 36 and result.schedules > 36
 
 
 def test_a_changed_scenario_refuses_its_old_tokens(c10_finding, tmp_path: Path) -> None:
@@ -71,14 +78,15 @@ def test_a_changed_scenario_refuses_its_old_tokens(c10_finding, tmp_path: Path) 
         replay_token(bad)
 
 
-@given(st.integers(0, 1 << 62), st.lists(st.integers(0, 1000), min_size=1, max_size=8),
+@given(st.integers(0, 1 << 62),
+       st.lists(st.lists(st.integers(0, 300), max_size=6), min_size=1, max_size=8),
        st.lists(st.tuples(st.integers(0, 500), st.integers(0, 7)), max_size=20),
        st.integers(0, (1 << 32) - 1))
-def test_tokens_round_trip(seed: int, ops: list[int], sw: list[tuple[int, int]],
+def test_tokens_round_trip(seed: int, program: list[list[int]], sw: list[tuple[int, int]],
                            digest: int) -> None:
-    """Whatever a schedule is, its token decodes to it."""
+    """Whatever a schedule and its program are, its token decodes to them."""
     switches = tuple(sorted(dict(sw).items()))
-    tok = Token("scenarios/x.toml", seed, tuple(ops), switches, digest)
+    tok = Token("scenarios/x.toml", seed, tuple(map(tuple, program)), switches, digest)
     assert decode(tok.encode()) == tok
 
 
@@ -124,10 +132,9 @@ def test_an_unwritable_out_is_one_line(tmp_path: Path, capsys) -> None:
     assert "file" in err and "\n" not in err
 
 
-def test_dfs_jobs_split_the_tree_and_cover_it_once() -> None:
-    """dfs with 2 jobs explores the same schedules as one job, and more jobs than actors
-    are not run twice over the same subtree."""
-    scn = load_scenario(C10_CONTROL)
+def test_dfs_jobs_split_the_programs_and_cover_them_once() -> None:
+    """dfs with 2 or 9 jobs explores the same schedules as one job: each program once."""
+    scn = _one_op(C10_CONTROL)
     one, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=1))
     two, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=1, jobs=2))
     many, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=1, jobs=9))
@@ -155,14 +162,15 @@ def test_progress_lines_go_to_the_stderr_of_the_moment(monkeypatch) -> None:
 
 @pytest.mark.parametrize("path", [C10, C10_CONTROL])
 def test_a_search_cut_at_the_step_bound_proves_nothing(path: Path, tmp_path: Path) -> None:
-    """max_steps = 10 abandons every schedule: not exhausted, and the verdict is an error."""
+    """max_steps = 10 abandons most schedules: not exhausted, nothing proven, an error."""
     from stress.surfaces.explore_cmd import explore_one
 
-    scn = load_scenario(path)
+    scn = _one_op(path)
     scn = replace(scn, explore=replace(scn.explore, max_steps=10))
     s = explore_one(scn, ExploreOptions(strategy="dfs", preemptions=1), tmp_path)
-    assert s["searched"] and not s["exhausted"] and s["abandoned"] == s["schedules"] > 0
+    assert s["searched"] and not s["exhausted"] and 2 * s["abandoned"] > s["schedules"] > 0
     assert s["verdict"] == "error" and "step bound" in s["errors"][0]
+    assert s["covered"]["proven_bound"] == -1
 
 
 @pytest.mark.parametrize("option, strategy", [("--preemptions", "pct"), ("--depth", "dfs")])

@@ -25,11 +25,11 @@ class FakeWorld:
     def __init__(self, need: int, switch_saves: int) -> None:
         self.need, self.switch_saves = need, switch_saves
 
-    def run(self, seed, ops, strategy, max_steps, *, audit_ops=True, trace=False):  # type: ignore[no-untyped-def]
+    def run(self, seed, program, strategy, max_steps, *, audit_ops=True, trace=False):  # type: ignore[no-untyped-def]
         switches = sorted(strategy.switches.items())
-        steps = 10 * sum(ops) + (0 if switches else self.switch_saves)
+        steps = 10 * sum(map(len, program)) + (0 if switches else self.switch_saves)
         o = Outcome(Schedule(switches=switches, steps=steps))
-        if ops[0] >= self.need:
+        if len(program[0]) >= self.need:
             o.anomaly = Anomaly(Kind.USE_AFTER_FREE, 0, "fake")
         return o
 
@@ -40,10 +40,10 @@ def test_a_shrunk_schedule_is_never_longer_and_still_fails(need: int, extra: lis
                                                             saves: int) -> None:
     """Whatever the world, the result fails the same way and has no more steps than the start."""
     world = FakeWorld(need, saves)
-    start = Candidate(1, (need + extra[0], *extra[1:]), ((3, 1),))
+    start = Candidate(1, ((0,) * (need + extra[0]), *((1,) * n for n in extra[1:])), ((3, 1),))
     best, _ = shrink(world, start, "use-after-free", 10_000)  # type: ignore[arg-type]
-    o_start = world.run(1, start.ops, _Replay(start), 0)
-    o_best = world.run(1, best.ops, _Replay(best), 0)
+    o_start = world.run(1, start.program, _Replay(start), 0)
+    o_best = world.run(1, best.program, _Replay(best), 0)
     assert o_best.anomaly is not None and o_best.schedule.steps <= o_start.schedule.steps
     assert best.ops[0] == need and all(n == 0 for n in best.ops[1:])
 
@@ -51,7 +51,8 @@ def test_a_shrunk_schedule_is_never_longer_and_still_fails(need: int, extra: lis
 def test_a_switch_that_saves_steps_is_kept() -> None:
     """Removing the switch would lengthen the schedule: the shrinker keeps it."""
     world = FakeWorld(1, 25)
-    best, _ = shrink(world, Candidate(1, (2, 2), ((3, 1),)), "use-after-free", 10_000)  # type: ignore[arg-type]
+    start = Candidate(1, ((0, 1), (2, 0)), ((3, 1),))
+    best, _ = shrink(world, start, "use-after-free", 10_000)  # type: ignore[arg-type]
     assert best.switches == ((3, 1),) and best.ops == (1, 0)
 
 

@@ -42,12 +42,12 @@ def fewest_preemptions(world: World, found: Candidate, kind: str, known: int,
             if n >= per_bound:
                 complete = False
                 break
-            o = world.run(found.seed, found.ops, dfs, max_steps)
+            o = world.run(found.seed, found.program, dfs, max_steps)
             dfs.end(o.schedule.steps)
             n += 1
             complete = complete and not o.abandoned
             if o.anomaly is not None and o.anomaly.kind.value == kind:
-                return Minimal(bound, proven, Candidate(found.seed, found.ops,
+                return Minimal(bound, proven, Candidate(found.seed, found.program,
                                                         tuple(o.schedule.switches)), total + n)
         total += n
         proven = proven and complete

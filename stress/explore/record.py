@@ -46,17 +46,25 @@ def traces(finding: Finding, nactors: int) -> dict[str, np.ndarray]:
     return out
 
 
-def covered(scn: Scenario, r: JobResult) -> dict[str, Any]:
+def covered(scn: Scenario, r: JobResult, seed: int) -> dict[str, Any]:
     """Exactly what the search covered: the programs, the actors and their roles, the bound."""
     x = scn.explore
     roles, left_out = actor_roles(scn, x.actors)
-    if x.strategy == "dfs":
-        what = f"every schedule of one program with at most {x.preemptions} preemptions"
+    if x.strategy != "dfs":
+        what = (f"{r.schedules:,} sampled schedules ({x.strategy}), each of its own program of "
+                f"{x.ops} operations per actor")
+    elif r.proven_bound >= 0:
+        what = (f"every program of {x.ops} operations per actor ({r.programs_total:,}), every "
+                f"schedule of each with at most {r.proven_bound} preemptions"
+                + ("" if r.proven_bound == x.preemptions else
+                   f" (bound {r.proven_bound + 1} begun: {r.programs:,} programs)"))
     else:
-        what = f"{r.schedules:,} sampled schedules ({x.strategy}), a program each"
-    return {"schedules": what, "programs": 1 if x.strategy == "dfs" else r.schedules,
-            "ops_per_actor": x.ops, "actors": roles, "roles_left_out": left_out,
-            "abandoned": r.abandoned}
+        what = (f"nothing proven: {r.programs:,} of {r.programs_total:,} programs searched at "
+                "bound 0")
+    return {"statement": what, "proven_bound": r.proven_bound if x.strategy == "dfs" else None,
+            "programs": r.programs_total if x.strategy == "dfs" else r.schedules,
+            "ops_per_actor": x.ops, "warmup_and_role_draws": f"from seed {seed}",
+            "actors": roles, "roles_left_out": left_out, "abandoned": r.abandoned}
 
 
 def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult,
@@ -107,7 +115,7 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
         "token": finding.token if finding else None,
         "finding": finding_dict(finding) if finding else None,
         "incidental": r.incidental, "jobs": opts.jobs,
-        "covered": covered(scn, r),
+        "covered": covered(scn, r, opts.seed),
         "bounds": {"preemptions": x.preemptions if x.strategy == "dfs" else None,
                    "depth": x.depth if x.strategy == "pct" else None,
                    "schedules": x.schedules, "actors": nactors, "ops": x.ops,

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from stress.explore.minimal import fewest_preemptions
+from stress.explore.search import make_search
 from stress.explore.shrink import Candidate, replay, shrink
-from stress.explore.strategies import make_strategy
 from stress.explore.token import Token, scenario_digest
-from stress.explore.world import Outcome, World, pick_actors
+from stress.explore.world import Outcome, World, count_programs
 from stress.scenario import Scenario, load_scenario
 
 
@@ -55,6 +55,9 @@ class JobResult:
     abandoned: int = 0  # schedules cut at max_steps: never part of a proof
     searched: bool = False  # the strategy ran out of schedules (dfs: the bounded tree)
     exhausted: bool = False  # searched, and no schedule abandoned: a proof of the bound
+    programs: int = 0  # programs begun
+    programs_total: int = 0  # dfs: the programs of the bounded space (0: sampled, unbounded)
+    proven_bound: int = -1  # dfs: every program, every schedule up to this many preemptions
     seconds: float = 0.0
     finding: Candidate | None = None  # the failing schedule, as found
     finding_kind: str = ""
@@ -68,41 +71,30 @@ def decisive(scn: Scenario, kind: str) -> bool:
     return e.clean or kind in e.detect or kind in e.forbid
 
 
-def program_seed(base: int, strategy: str, index: int) -> int:
-    """dfs explores one program's interleavings; random and pct draw a new program each time."""
-    return base if strategy == "dfs" else base * 1_000_003 + index
-
-
 def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jobs: int = 1,
                 progress: Callable[[Progress], None] | None = None,
                 stop: Callable[[], bool] | None = None) -> JobResult:
     x = scn.explore
     world = World(scn)
-    part = (job, jobs) if x.strategy == "dfs" else (0, 1)
-    strategy = make_strategy(x.strategy, seed, depth=x.depth, preemptions=x.preemptions,
-                             max_steps=x.max_steps, part=part)
-    ops = (x.ops,) * world.n
+    search = make_search(world, x, seed, job, jobs)
     r = JobResult()
     t0 = time.monotonic()
     next_report = t0 + 0.5
-    # random and pct: this job's schedules are job, job + jobs, ...; dfs: its own subtree.
-    index, stride = (0, 1) if x.strategy == "dfs" else (job, jobs)
     try:
         while r.schedules < x.schedules:
-            if not strategy.begin(index):
+            if (nxt := search.next()) is None:
                 r.searched = True
                 break
-            seed_now = program_seed(seed, x.strategy, index)
-            o = world.run(seed_now, ops, strategy, x.max_steps, audit_ops=x.audit)
-            strategy.end(o.schedule.steps)
+            seed_now, program = nxt
+            o = world.run(seed_now, program, search.strategy, x.max_steps, audit_ops=x.audit)
+            search.end(o.schedule.steps, o.abandoned)
             r.schedules += 1
             r.steps += o.schedule.steps
             r.abandoned += o.abandoned
-            index += stride
             if o.anomaly is not None:
                 kind = o.anomaly.kind.value
                 if decisive(scn, kind):
-                    r.finding = Candidate(seed_now, ops, tuple(o.schedule.switches))
+                    r.finding = Candidate(seed_now, program, tuple(o.schedule.switches))
                     r.finding_kind, r.finding_at = kind, time.monotonic() - t0
                     break
                 r.incidental[kind] = r.incidental.get(kind, 0) + 1
@@ -117,6 +109,8 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
                 break
     finally:
         r.seconds = time.monotonic() - t0
+        r.programs, r.programs_total = search.programs, search.total
+        r.proven_bound = search.proven_bound
         world.close()
     r.exhausted = r.searched and r.abandoned == 0
     return r
@@ -153,6 +147,7 @@ class Finding:
     switches_after: int
     ops_before: tuple[int, ...]
     ops_after: tuple[int, ...]
+    program: list[list[str]]  # the shrunk program, each actor's operations by name
     preemptions_after: int
     shrink_replays: int
     outcome: Outcome = field(repr=False)
@@ -168,9 +163,13 @@ def explore(scn: Scenario, opts: ExploreOptions,
             progress: Callable[[Progress], None] | None = None) -> tuple[JobResult, Finding | None]:
     """Run the jobs; shrink and replay the first finding."""
     scn = opts.apply(scn)
-    if scn.explore.strategy == "dfs":  # the tree splits at its root: one subtree per actor
-        opts = replace(opts, jobs=min(opts.jobs, len(pick_actors(scn, scn.explore.actors))))
-    opts = replace(opts, jobs=min(opts.jobs, scn.explore.schedules))  # a schedule per job
+    x = scn.explore
+    if x.strategy == "dfs":  # jobs split the programs: at least one each
+        world = World(scn)
+        programs = count_programs(world.kinds, x.ops)
+        world.close()
+        opts = replace(opts, jobs=min(opts.jobs, programs))
+    opts = replace(opts, jobs=min(opts.jobs, x.schedules))  # a schedule per job
     if opts.jobs <= 1:
         r = explore_job(scn, opts.seed, opts.budget, progress=progress)
         results = [r]
@@ -179,6 +178,9 @@ def explore(scn: Scenario, opts: ExploreOptions,
     merged = JobResult(
         schedules=sum(r.schedules for r in results), steps=sum(r.steps for r in results),
         abandoned=sum(r.abandoned for r in results),
+        programs=sum(r.programs for r in results),
+        programs_total=sum(r.programs_total for r in results),
+        proven_bound=min(r.proven_bound for r in results),
         searched=all(r.searched for r in results),
         exhausted=all(r.exhausted for r in results),
         seconds=max(r.seconds for r in results))
@@ -227,6 +229,7 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
         after = replay(world, shrunk, x.max_steps, trace=True)
         fewest = fewest_preemptions(world, shrunk, r.finding_kind, after.schedule.preemptions,
                                     x.max_steps)
+        names = world.describe(shrunk.program)
     finally:
         world.close()
     if after.anomaly is None or after.anomaly.kind.value != r.finding_kind:
@@ -234,14 +237,14 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
                            f"({r.finding_kind} expected, got {after.anomaly})")
     a = after.anomaly
     digest = scenario_digest(scn)
-    token = Token(scn.path, shrunk.seed, shrunk.ops, shrunk.switches, digest)
+    token = Token(scn.path, shrunk.seed, shrunk.program, shrunk.switches, digest)
     least = fewest.candidate
     return Finding(a.kind.value, a.page, after.step, a.worker, a.op, a.reason, after.phase,
                    token.encode(), before.schedule.steps, after.schedule.steps,
-                   len(start.switches), len(shrunk.switches), start.ops, shrunk.ops,
+                   len(start.switches), len(shrunk.switches), start.ops, shrunk.ops, names,
                    after.schedule.preemptions, attempts,
                    after, fewest.preemptions, fewest.proven, fewest.label,
-                   Token(scn.path, least.seed, least.ops, least.switches, digest).encode())
+                   Token(scn.path, least.seed, least.program, least.switches, digest).encode())
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -259,12 +262,15 @@ def replay_token(text: str) -> tuple[Scenario, Token, JobResult, Finding | None]
                          "was made (model, roles or [explore] differ)")
     world = World(scn)
     try:
-        if len(tok.ops) != world.n:
-            raise TokenError(f"token for {tok.scenario}: {len(tok.ops)} actors, the scenario "
-                             f"explores {world.n}")
+        if len(tok.program) != world.n or any(
+                i >= k for ops, k in zip(tok.program, world.kinds, strict=True) for i in ops):
+            raise TokenError(f"token for {tok.scenario}: its program does not fit the "
+                             f"scenario, which explores {world.n} actors choosing among "
+                             f"{', '.join(map(str, world.kinds))} operations")
         t0 = time.monotonic()
-        o = replay(world, Candidate(tok.seed, tok.ops, tok.switches), scn.explore.max_steps,
-                   trace=True)
+        o = replay(world, Candidate(tok.seed, tok.program, tok.switches),
+                   scn.explore.max_steps, trace=True)
+        names = world.describe(tok.program)
         r = JobResult(schedules=1, steps=o.schedule.steps, seconds=time.monotonic() - t0)
     finally:
         world.close()
@@ -272,8 +278,8 @@ def replay_token(text: str) -> tuple[Scenario, Token, JobResult, Finding | None]
         return scn, tok, r, None
     a = o.anomaly
     r.finding_at = r.seconds
-    n = len(tok.switches)
+    n, ops = len(tok.switches), tuple(len(p) for p in tok.program)
     f = Finding(a.kind.value, a.page, o.step, a.worker, a.op, a.reason, o.phase, text,
-                o.schedule.steps, o.schedule.steps, n, n, tok.ops, tok.ops,
+                o.schedule.steps, o.schedule.steps, n, n, ops, ops, names,
                 o.schedule.preemptions, 0, o)
     return scn, tok, r, f

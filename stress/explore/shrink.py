@@ -1,12 +1,12 @@
 """Shrinking: the smallest schedule that still fails the same way, in hypothesis's spirit.
 
-A failing schedule is (seed, operations per actor, switches).  Shrinking tries,
-until nothing gets smaller: fewer operations for each actor (down to none, which
-takes the actor out of the race), then each switch away (a switch removed means
-the default choice there: one preemption fewer).  A candidate is kept when it
-still ends in the same anomaly kind and is simpler (`simpler`): never more steps,
-and fewer operations or fewer switches.  Every replay is deterministic, so the
-result replays exactly.
+A failing schedule is (seed, program, switches).  Shrinking tries, until nothing
+gets smaller: fewer operations for each actor (none, which takes the actor out of
+the race, its first half, then each operation left out in turn), then each switch
+away (a switch removed means the default choice there: one preemption fewer).  A
+candidate is kept when it still ends in the same anomaly kind and is simpler
+(`simpler`): never more steps, and fewer operations or fewer switches.  Every
+replay is deterministic, so the result replays exactly.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stress.explore.strategies.replay import Replay
-from stress.explore.world import Outcome, World
+from stress.explore.world import Outcome, Program, World
 
 MAX_ATTEMPTS = 2_000
 
@@ -23,8 +23,13 @@ MAX_ATTEMPTS = 2_000
 @dataclass(frozen=True)
 class Candidate:
     seed: int
-    ops: tuple[int, ...]
+    program: Program
     switches: tuple[tuple[int, int], ...]
+
+    @property
+    def ops(self) -> tuple[int, ...]:
+        """Operations per actor."""
+        return tuple(len(p) for p in self.program)
 
 
 def simpler(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
@@ -38,7 +43,7 @@ def simpler(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
 
 def replay(world: World, c: Candidate, max_steps: int, *, strict: bool = True,
            trace: bool = False) -> Outcome:
-    return world.run(c.seed, c.ops, Replay(c.switches, strict), max_steps, trace=trace)
+    return world.run(c.seed, c.program, Replay(c.switches, strict), max_steps, trace=trace)
 
 
 def shrink(world: World, start: Candidate, kind: str, max_steps: int,
@@ -57,7 +62,7 @@ def shrink(world: World, start: Candidate, kind: str, max_steps: int,
         if o.anomaly is None or o.anomaly.kind.value != kind:
             return None
         # What actually ran: switches that named a finished actor were dropped.
-        real = Candidate(c.seed, c.ops, tuple(o.schedule.switches))
+        real = Candidate(c.seed, c.program, tuple(o.schedule.switches))
         if not simpler(measure(real, o), size[best]):
             return None
         if on_step:
@@ -69,18 +74,25 @@ def shrink(world: World, start: Candidate, kind: str, max_steps: int,
     improved = True
     while improved and attempts < MAX_ATTEMPTS:
         improved = False
-        for k in range(len(best.ops)):
-            for n in sorted({0, best.ops[k] // 2, best.ops[k] - 1}):
-                if not 0 <= n < best.ops[k] or attempts >= MAX_ATTEMPTS:
-                    continue
-                ops = best.ops[:k] + (n,) + best.ops[k + 1:]
-                if (c := fails(Candidate(best.seed, ops, best.switches))) is not None:
+        for k in range(len(best.program)):
+            for ops in _fewer(best.program[k]):
+                if attempts >= MAX_ATTEMPTS:
+                    break
+                program = best.program[:k] + (ops,) + best.program[k + 1:]
+                if (c := fails(Candidate(best.seed, program, best.switches))) is not None:
                     best, improved = c, True
                     break
         for i in reversed(range(len(best.switches))):
             if attempts >= MAX_ATTEMPTS or i >= len(best.switches):
                 continue
             sw = best.switches[:i] + best.switches[i + 1:]
-            if (c := fails(Candidate(best.seed, best.ops, sw))) is not None:
+            if (c := fails(Candidate(best.seed, best.program, sw))) is not None:
                 best, improved = c, True
     return best, attempts
+
+
+def _fewer(ops: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Shorter versions of one actor's operations, the shortest first."""
+    out = [(), ops[:len(ops) // 2]] if ops else []
+    out += [ops[:i] + ops[i + 1:] for i in reversed(range(len(ops)))]
+    return list(dict.fromkeys(o for o in out if len(o) < len(ops)))

@@ -3,7 +3,8 @@
     <scenario path>#<payload>
 
 The payload is URL-safe base64 of unsigned LEB128 varints: format version, the
-program seed, the actor count, each actor's operations, the number of switches,
+seed, the actor count, each actor's program (its length, then the index of each
+operation), the number of switches,
 then each switch as (steps since the previous switch, actor), and last a 32-bit
 digest of the scenario's model, roles and [explore] table, so that a token is
 refused, not misread, once the scenario it came from has changed (its strategy and
@@ -18,9 +19,10 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
+from stress.explore.world import Program
 from stress.scenario import Scenario
 
-VERSION = 1
+VERSION = 2  # 2: the program itself; 1: operation counts, the program drawn from the seed
 
 
 class TokenError(Exception):
@@ -31,13 +33,14 @@ class TokenError(Exception):
 class Token:
     scenario: str  # the scenario file, as given to `pagerace explore`
     seed: int
-    ops: tuple[int, ...]
+    program: Program
     switches: tuple[tuple[int, int], ...]
     digest: int
 
     def encode(self) -> str:
         out = bytearray()
-        for v in (VERSION, self.seed, len(self.ops), *self.ops, len(self.switches)):
+        for v in (VERSION, self.seed, len(self.program),
+                  *(n for ops in self.program for n in (len(ops), *ops)), len(self.switches)):
             _varint(out, v)
         last = 0
         for step, actor in self.switches:
@@ -87,7 +90,7 @@ def decode(text: str) -> Token:
         raise TokenError(f"token {text!r}: format version {version}, this pagerace reads "
                          f"{VERSION}")
     seed = take()
-    ops = tuple(take() for _ in range(take()))
+    program = tuple(tuple(take() for _ in range(take())) for _ in range(take()))
     switches, step = [], 0
     for _ in range(take()):
         step += take()
@@ -95,7 +98,7 @@ def decode(text: str) -> Token:
     digest = take()
     if pos != len(raw):
         raise TokenError(f"token {text!r}: {len(raw) - pos} bytes after the end")
-    return Token(path, seed, ops, tuple(switches), digest)
+    return Token(path, seed, program, tuple(switches), digest)
 
 
 def _varint(out: bytearray, v: int) -> None:

@@ -2,17 +2,20 @@
 
 The arena is private to the explorer and small ([explore] sizes); it is booted
 once and copied back before every schedule.  Each actor gets a machine whose
-`mem` and `sys` are the scheduled memories, and its own random stream, seeded
-from the program seed: the seed fixes what every actor does, the schedule fixes
-how they interleave.  Before the scheduler starts, every actor runs `warmup`
-operations in turn, which fills caches, pools and queues without spending the
-scheduler's steps on it.
+`mem` and `sys` are the scheduled memories.  What runs is three things: the
+program (which operations each actor runs under the scheduler: drawn from a seed,
+or enumerated by dfs), the seed (the warm-up and each role's own draws: page index,
+cgroup), and the schedule (how they interleave).  Before the scheduler starts,
+every actor runs `warmup` operations in turn, drawn from the seed, which fills
+caches, pools and queues without spending the scheduler's steps on it.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -53,6 +56,20 @@ class Outcome:
     phase: str = ""  # warmup, race, teardown
     abandoned: bool = False  # past the step bound
     trace: list[tuple[int, ...]] = field(default_factory=list)
+
+
+# A program: for each actor, the index of each operation it runs in the race (into the
+# actor's operations of positive weight, in the order its mix lists them).
+Program = tuple[tuple[int, ...], ...]
+
+
+def all_programs(kinds: Sequence[int], ops: int) -> Iterator[Program]:
+    """Every program of `ops` operations per actor, actor k choosing among kinds[k]."""
+    return itertools.product(*(itertools.product(range(k), repeat=ops) for k in kinds))
+
+
+def count_programs(kinds: Sequence[int], ops: int) -> int:
+    return math.prod(k ** ops for k in kinds)
 
 
 def pick_actors(scn: Scenario, limit: int) -> list[int]:
@@ -97,14 +114,37 @@ class World:
         self.mem: Memory = RacyMemory(self.points) if scn.backend == "racy" else self.points
         self.sys = ScheduledMemory(self.arena.atomic)
         self.n = n
-        self._tables: list[list[int]] | None = None
+        # Each actor's operations, as Actor.ops() lists them (a role may leave one out for
+        # a scheme), and the table that draws them in proportion to their weights.
+        ops = [list(self._actors(lambda a: None, None, None)[k].ops()) for k in range(n)]
+        self.arena.words[:] = self.boot
+        self.op_names = [[op.__name__ for op, _ in actor_ops] for actor_ops in ops]
+        self._draws = [build_schedule([(i, w) for i, (_, w) in enumerate(actor_ops)])
+                       for actor_ops in ops]
+
+    @property
+    def kinds(self) -> list[int]:
+        """How many operations each actor chooses among."""
+        return [len(names) for names in self.op_names]
+
+    def draw_program(self, seed: int, ops: int) -> Program:
+        """The program `seed` draws: `ops` operations per actor, in proportion to the mix."""
+        rngs = [random.Random(_actor_seed(seed, k) ^ _PROGRAM_SALT) for k in range(self.n)]
+        return tuple(tuple(table[rng.getrandbits(8)] for _ in range(ops))
+                     for table, rng in zip(self._draws, rngs, strict=True))
+
+    def describe(self, program: Program) -> list[list[str]]:
+        """A program in operation names, actor by actor."""
+        return [[names[i] for i in ops] for names, ops in zip(self.op_names, program,
+                                                              strict=True)]
 
     def close(self) -> None:
         self.arena.close()
 
-    def run(self, seed: int, ops: Sequence[int], strategy: Strategy, max_steps: int, *,
+    def run(self, seed: int, program: Program, strategy: Strategy, max_steps: int, *,
             audit_ops: bool = True, trace: bool = False) -> Outcome:
-        """One schedule of the programs that `seed` and `ops` give, from the boot state."""
+        """One schedule of `program`, from the boot state; `seed` draws the warm-up and the
+        roles' own choices (page index, cgroup)."""
         self.arena.words[:] = self.boot
         sched = Scheduler(strategy, max_steps)
         records: list[tuple[int, ...]] = []
@@ -113,18 +153,10 @@ class World:
         def report(a: Anomaly) -> None:
             raise Found(a, -1 if phase[0] == "warmup" else sched.step)
 
-        machines = [self._machine(spec, report, sched, records if trace else None)
-                    for spec in self.plan.actors]
-        for pool, owner in enumerate(self.plan.pool_owners):
-            page_pool_init(machines[0], pool, owner)
         rngs = [random.Random(_actor_seed(seed, k)) for k in range(self.n)]
-        actors = [ROLES[spec.role](m, rng, spec)
-                  for spec, m, rng in zip(self.plan.actors, machines, rngs, strict=True)]
-        if self._tables is None:  # which op each of 256 draws picks: the same every schedule
-            self._tables = [build_schedule([(i, w) for i, (_, w) in enumerate(a.ops())])
-                            for a in actors]
-        tables = [[ops[i] for i in table] for ops, table in
-                  zip(([op for op, _ in a.ops()] for a in actors), self._tables, strict=True)]
+        actors = self._actors(report, sched, records if trace else None, rngs)
+        calls = [[op for op, _ in a.ops()] for a in actors]
+        tables = [[ops[i] for i in table] for ops, table in zip(calls, self._draws, strict=True)]
         in_op = [False] * self.n
         outcome = Outcome(Schedule())
         try:
@@ -132,14 +164,14 @@ class World:
                 for k in range(self.n):
                     guarded(report, tables[k][rngs[k].getrandbits(8)])
             phase[0] = "race"
-            programs = [self._program(k, actors, tables[k], rngs[k], ops[k], in_op, report,
-                                      audit_ops) for k in range(self.n)]
+            programs = [self._program(k, actors, [calls[k][i] for i in program[k]], in_op,
+                                      report, audit_ops) for k in range(self.n)]
             outcome.schedule = sched.run(programs, [self.points, self.sys])
             phase[0] = "teardown"  # (the scheduler's step stays at the schedule's end)
             L = self.arena.layout
             for w in range(self.n):  # every actor has drained: nobody holds anything
                 self.arena.words[L.worker(w) + W_LEDGER_LEN] = 0
-            teardown(machines[0], report)
+            teardown(actors[0].m, report)
             for found in final_audit(self.arena, self.scheme).anomalies:
                 report(found)
         except Found as f:
@@ -151,31 +183,42 @@ class World:
         outcome.trace = records
         return outcome
 
-    def _machine(self, spec: ActorSpec, report: Callable[[Anomaly], None], sched: Scheduler,
-                 records: list[tuple[int, ...]] | None) -> Machine:
+    def _actors(self, report: Callable[[Anomaly], None], sched: Scheduler | None,
+                records: list[tuple[int, ...]] | None,
+                rngs: Sequence[random.Random] | None = None) -> list[Actor]:
+        """A machine and an actor per actor spec, the pools initialised."""
+        machines = [self._machine(spec, report, sched, records) for spec in self.plan.actors]
+        for pool, owner in enumerate(self.plan.pool_owners):
+            page_pool_init(machines[0], pool, owner)
+        rngs = rngs or [random.Random(0) for _ in machines]
+        return [ROLES[spec.role](m, rng, spec)
+                for spec, m, rng in zip(self.plan.actors, machines, rngs, strict=True)]
+
+    def _machine(self, spec: ActorSpec, report: Callable[[Anomaly], None],
+                 sched: Scheduler | None, records: list[tuple[int, ...]] | None) -> Machine:
         m = Machine(self.arena, self.scn.model, self.scheme, report, worker=spec.worker,
                     checks=self.scn.run.checks)
         m.attach(self.mem, self.sys)
-        if records is not None:
-            w = spec.worker
+        if records is not None and sched is not None:
+            w, clock = spec.worker, sched
 
             def trace(op: int, p: int, before: int, after: int, result: int, aux: int) -> None:
-                records.append((sched.step, w, op, p, before, after, result,
+                records.append((clock.step, w, op, p, before, after, result,
                                 m.gen(p) if p >= 0 else -1, aux))
 
             m.trace, m.tracing = trace, True
         return m
 
-    def _program(self, k: int, actors: list[Actor], table: list[Callable[[], None]],
-                 rng: random.Random, nops: int, in_op: list[bool],
-                 report: Callable[[Anomaly], None], audit_ops: bool) -> Callable[[], None]:
+    def _program(self, k: int, actors: list[Actor], ops: list[Callable[[], None]],
+                 in_op: list[bool], report: Callable[[Anomaly], None],
+                 audit_ops: bool) -> Callable[[], None]:
         point = self.sys  # an access-free scheduling point: the start of an operation
 
         def program() -> None:
-            for _ in range(nops):
+            for op in ops:
                 point.point()
                 in_op[k] = True
-                guarded(report, table[rng.getrandbits(8)])
+                guarded(report, op)
                 in_op[k] = False
                 if audit_ops and not any(in_op):
                     self._audit(actors, report)
@@ -195,6 +238,9 @@ class World:
             words[L.worker(w) + W_LEDGER_LEN] = len(refs)
         for anomaly in audit(self.arena, self.scheme).anomalies:
             report(anomaly)
+
+
+_PROGRAM_SALT = 0x5052_4F47  # "PROG": the program's draws, apart from the roles' own
 
 
 def _actor_seed(seed: int, k: int) -> int:

@@ -102,7 +102,7 @@ def replay_command(token: str, out: Path) -> tuple[dict[str, Any], str]:
     """Replay, write the run directory; the summary and a line saying what happened."""
     scn, tok, r, f = replay_token(token)
     run_dir = RunDir.create(out, scn.name, tok.seed)
-    summary = write_run(run_dir, scn, ExploreOptions(seed=tok.seed), r, f, len(tok.ops))
+    summary = write_run(run_dir, scn, ExploreOptions(seed=tok.seed), r, f, len(tok.program))
     if f is None:
         return summary, f"{scn.name}: the schedule ran {r.steps} steps and ended clean"
     return summary, (f"{f.kind} on page {f.page} at step {f.step} ({f.phase}), actor {f.actor} "

@@ -36,8 +36,8 @@ def default_choice(enabled: Sequence[int], current: int) -> int:
 
 
 def make_strategy(name: str, seed: int, *, depth: int = 3, preemptions: int = 2,
-                  max_steps: int = 10_000, part: tuple[int, int] = (0, 1)) -> Strategy:
-    """A strategy by name; `part` = (job, jobs) splits dfs's tree among jobs."""
+                  max_steps: int = 10_000) -> Strategy:
+    """A strategy by name."""
     from stress.explore.strategies.dfs import Dfs
     from stress.explore.strategies.pct import Pct
     from stress.explore.strategies.random_walk import RandomWalk
@@ -47,5 +47,5 @@ def make_strategy(name: str, seed: int, *, depth: int = 3, preemptions: int = 2,
     if name == "pct":
         return Pct(seed, depth, max_steps)
     if name == "dfs":
-        return Dfs(preemptions, part)
+        return Dfs(preemptions)
     raise ValueError(f"strategy: must be one of {', '.join(STRATEGIES)}, got {name!r}")

@@ -29,11 +29,10 @@ class _Frame:
 class Dfs:
     name = "dfs"
 
-    def __init__(self, preemptions: int, part: tuple[int, int] = (0, 1)) -> None:
+    def __init__(self, preemptions: int) -> None:
         if preemptions < 0:
             raise ValueError(f"preemptions: must be at least 0, got {preemptions}")
         self.bound = preemptions
-        self.part = part  # (job, jobs): this job explores every jobs-th first choice
         self.exhausted = False
         self._stack: list[_Frame] = []
         self._pos = 0
@@ -66,10 +65,8 @@ class Dfs:
         before = self._cost(self._stack[-1], self._stack[-1].order[self._stack[-1].k]) \
             if self._stack else 0
         first = default_choice(enabled, current)
-        if current < 0:  # the first step: the root of the tree, split among the jobs
-            job, jobs = self.part
-            order = [k for i, k in enumerate([first] + [k for k in enabled if k != first])
-                     if i % jobs == job] or [first]  # (at most one job per actor: never empty)
+        if current < 0:  # the first step: any actor may begin, at no cost
+            order = [first] + [k for k in enabled if k != first]
         elif current in enabled:
             order = [first] + [k for k in enabled if k != first]
         else:
