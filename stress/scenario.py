@@ -90,7 +90,7 @@ class Expect:
         return text + (f", forbid {', '.join(self.forbid)}" if self.forbid else "")
 
 
-EXPLORE_STRATEGIES = ("random", "pct", "dfs")
+EXPLORE_STRATEGIES = ("portfolio", "random", "pct", "dfs")
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class ExploreSpec:
     bounded space must stay small enough to exhaust.
     """
 
-    strategy: str = "pct"  # random, pct or dfs
+    strategy: str = "portfolio"  # dfs, then pct and random beside it; or one of them
     schedules: int = 20_000  # at most this many schedules (the budget may end it first)
     depth: int = 3  # pct: bug depth d (d - 1 priority change points)
     preemptions: int = 2  # dfs: the preemption bound
@@ -398,7 +398,7 @@ def _parse_explore(where: str, t: Any) -> ExploreSpec:
         v = kw[f.name] = _check_type(where, f"explore.{f.name}", t[f.name], field_kind(f))
         if f.name in EXPLORE_RANGES and (why := check_range(v, *EXPLORE_RANGES[f.name])):
             raise _fail(where, f"explore.{f.name}", why)
-    if kw.get("strategy", "pct") not in EXPLORE_STRATEGIES:
+    if kw.get("strategy", "portfolio") not in EXPLORE_STRATEGIES:
         raise _fail(where, "explore.strategy", f"must be one of {', '.join(EXPLORE_STRATEGIES)}, "
                     f"got {kw['strategy']!r}")
     spec = ExploreSpec(**kw)

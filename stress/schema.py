@@ -97,9 +97,10 @@ RUN = {
     "hang_timeout": "seconds without a heartbeat before a worker is reported hung",
 }
 EXPLORE = {
-    "strategy": "how the explorer picks the next actor: random (a uniform walk), pct "
-                "(random priorities with depth - 1 change points), dfs (every schedule within "
-                "the preemption bound)",
+    "strategy": "how the explorer picks the next actor: portfolio (the default: dfs first, "
+                "pct and random beside it, each a share of the schedules and the time), "
+                "random (a uniform walk), pct (random priorities with depth - 1 change "
+                "points), dfs (every program, every schedule within the preemption bound)",
     "schedules": "at most this many schedules (the budget may end the exploration first)",
     "depth": "pct: the bug depth d it aims at (d - 1 priority change points)",
     "preemptions": "dfs: at most this many switches away from an actor that could go on",

@@ -200,3 +200,16 @@ def test_the_summary_names_the_roles_left_out(tmp_path: Path) -> None:
     scn = load_scenario(SCENARIOS / "c04-owner-priv-1-checked-clean.toml")
     s = explore_one(scn, ExploreOptions(strategy="random", schedules=3), tmp_path)
     assert s["covered"]["roles_left_out"] and len(s["covered"]["actors"]) == 4
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_default_is_a_portfolio_that_says_who_found_it(jobs: int, tmp_path: Path) -> None:
+    """No --strategy: dfs, pct and random share the search; the summary names the finder."""
+    from stress.surfaces.explore_cmd import explore_one
+
+    scn = load_scenario(SCENARIOS / "c02-dtor-ref1-tryget.toml")
+    assert scn.explore.strategy == "portfolio"
+    s = explore_one(scn, ExploreOptions(jobs=jobs, schedules=3_000), tmp_path)
+    assert s["verdict"] == "pass" and s["found_by"] in ("dfs", "pct", "random")
+    assert s["members"][0]["strategy"] == "dfs" and "dfs:" in s["covered"]["statement"]
+    assert sum(m["schedules"] for m in s["members"]) == s["schedules"] <= 3_000

@@ -50,20 +50,26 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> dict[str, Any]:
     """Exactly what the search covered: the programs, the actors and their roles, the bound."""
     x = scn.explore
     roles, left_out = actor_roles(scn, x.actors)
-    if x.strategy != "dfs":
-        what = (f"{r.schedules:,} sampled schedules ({x.strategy}), each of its own program of "
-                f"{x.ops} operations per actor")
-    elif r.proven_bound >= 0:
-        what = (f"every program of {x.ops} operations per actor ({r.programs_total:,}), every "
-                f"schedule of each with at most {r.proven_bound} preemptions"
-                + ("" if r.proven_bound == x.preemptions else
-                   f" (bound {r.proven_bound + 1} begun: {r.programs:,} programs)"))
-    else:
-        what = (f"nothing proven: {r.programs:,} of {r.programs_total:,} programs searched at "
-                "bound 0")
-    return {"statement": what, "proven_bound": r.proven_bound if x.strategy == "dfs" else None,
-            "programs": r.programs_total if x.strategy == "dfs" else r.schedules,
-            "ops_per_actor": x.ops, "warmup_and_role_draws": f"from seed {seed}",
+    parts = []
+    if "dfs" in r.strategy:
+        if r.proven_bound >= 0:
+            parts.append(f"dfs: every program of {x.ops} operations per actor "
+                         f"({r.programs_total:,}), every schedule of each with at most "
+                         f"{r.proven_bound} preemptions" + (
+                             "" if r.proven_bound == x.preemptions else
+                             f" (bound {r.proven_bound + 1} begun: {r.programs:,} programs)"))
+        else:
+            parts.append(f"dfs: nothing proven ({r.programs:,} of {r.programs_total:,} "
+                         "programs searched at bound 0)")
+    for m in (r.members or [r]):
+        if m.strategy in ("pct", "random"):
+            parts.append(f"{m.strategy}: {m.schedules:,} sampled schedule"
+                         f"{'' if m.schedules == 1 else 's'}, each of its own program of "
+                         f"{x.ops} operations per actor")
+    return {"statement": "; ".join(parts),
+            "proven_bound": r.proven_bound if "dfs" in r.strategy else None,
+            "programs": r.programs_total, "ops_per_actor": x.ops,
+            "warmup_and_role_draws": f"from seed {seed}",
             "actors": roles, "roles_left_out": left_out, "abandoned": r.abandoned}
 
 
@@ -108,7 +114,12 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
         "expected": scn.expect.describe(),
         "anomalies": {finding.kind: 1} if finding else {},
         "first_detection_s": {finding.kind: round(r.finding_at, 3)} if finding else {},
-        "strategy": x.strategy, "schedules": r.schedules, "steps": r.steps,
+        "strategy": x.strategy, "found_by": r.found_by or None,
+        "members": [{"strategy": m.strategy, "schedules": m.schedules,
+                     "abandoned": m.abandoned, "exhausted": m.exhausted,
+                     "proven_bound": m.proven_bound if m.strategy == "dfs" else None,
+                     "found": m.finding_kind or None} for m in r.members],
+        "schedules": r.schedules, "steps": r.steps,
         "exhausted": r.exhausted, "searched": r.searched, "abandoned": r.abandoned,
         "seconds": round(r.seconds, 3),
         "steps_per_s": round(r.steps / r.seconds) if r.seconds else 0,
@@ -116,8 +127,8 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
         "finding": finding_dict(finding) if finding else None,
         "incidental": r.incidental, "jobs": opts.jobs,
         "covered": covered(scn, r, opts.seed),
-        "bounds": {"preemptions": x.preemptions if x.strategy == "dfs" else None,
-                   "depth": x.depth if x.strategy == "pct" else None,
+        "bounds": {"preemptions": x.preemptions if "dfs" in r.strategy else None,
+                   "depth": x.depth if "pct" in r.strategy else None,
                    "schedules": x.schedules, "actors": nactors, "ops": x.ops,
                    "warmup": x.warmup, "pages": x.pages},
         # The columns the verdict table shares with stress runs.

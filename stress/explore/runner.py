@@ -50,6 +50,7 @@ class Progress:
 
 @dataclass
 class JobResult:
+    strategy: str = ""  # who ran it: a strategy, or a portfolio's members joined by +
     schedules: int = 0
     steps: int = 0
     abandoned: int = 0  # schedules cut at max_steps: never part of a proof
@@ -63,6 +64,8 @@ class JobResult:
     finding_kind: str = ""
     finding_at: float = 0.0  # seconds into the job
     incidental: dict[str, int] = field(default_factory=dict)  # kinds seen that decide nothing
+    found_by: str = ""  # the strategy whose schedule found it
+    members: list[JobResult] = field(default_factory=list)  # what a merged result merged
 
 
 def decisive(scn: Scenario, kind: str) -> bool:
@@ -77,7 +80,7 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
     x = scn.explore
     world = World(scn)
     search = make_search(world, x, seed, job, jobs)
-    r = JobResult()
+    r = JobResult(strategy=x.strategy)
     t0 = time.monotonic()
     next_report = t0 + 0.5
     try:
@@ -159,10 +162,51 @@ class Finding:
     minimal_token: str = ""
 
 
+# The default strategy: the systematic search first, pct and random beside it.
+PORTFOLIO = ("dfs", "pct", "random")
+
+
 def explore(scn: Scenario, opts: ExploreOptions,
             progress: Callable[[Progress], None] | None = None) -> tuple[JobResult, Finding | None]:
-    """Run the jobs; shrink and replay the first finding."""
+    """Run the jobs (a portfolio's members, or one strategy's); shrink and replay the first
+    finding."""
     scn = opts.apply(scn)
+    if scn.explore.strategy == "portfolio":
+        results = _portfolio(scn, opts, progress)
+    else:
+        results = _one_strategy(scn, opts, progress)
+    merged = merge_results(results)
+    if merged.finding is None:
+        return merged, None
+    return merged, describe(scn, merged)
+
+
+def merge_results(results: list[JobResult]) -> JobResult:
+    """One result from jobs or members: a proof only from the systematic ones, all of them."""
+    dfs = [r for r in results if r.strategy == "dfs"]
+    merged = JobResult(
+        strategy="+".join(dict.fromkeys(r.strategy for r in results)),
+        schedules=sum(r.schedules for r in results), steps=sum(r.steps for r in results),
+        abandoned=sum(r.abandoned for r in results),
+        programs=sum(r.programs for r in dfs), programs_total=sum(r.programs_total for r in dfs),
+        proven_bound=min((r.proven_bound for r in dfs), default=-1),
+        searched=bool(dfs) and all(r.searched for r in dfs),
+        exhausted=bool(dfs) and all(r.exhausted for r in dfs),
+        seconds=max(r.seconds for r in results), members=results)
+    for r in results:
+        for k, n in r.incidental.items():
+            merged.incidental[k] = merged.incidental.get(k, 0) + n
+    found = [r for r in results if r.finding is not None]
+    if found:
+        first = min(found, key=lambda r: r.finding_at)
+        merged.finding, merged.finding_kind = first.finding, first.finding_kind
+        merged.finding_at, merged.found_by = first.finding_at, first.strategy
+        merged.exhausted = False
+    return merged
+
+
+def _one_strategy(scn: Scenario, opts: ExploreOptions,
+                  progress: Callable[[Progress], None] | None) -> list[JobResult]:
     x = scn.explore
     if x.strategy == "dfs":  # jobs split the programs: at least one each
         world = World(scn)
@@ -171,30 +215,53 @@ def explore(scn: Scenario, opts: ExploreOptions,
         opts = replace(opts, jobs=min(opts.jobs, programs))
     opts = replace(opts, jobs=min(opts.jobs, x.schedules))  # a schedule per job
     if opts.jobs <= 1:
-        r = explore_job(scn, opts.seed, opts.budget, progress=progress)
-        results = [r]
-    else:
-        results = _run_jobs(scn, opts)
-    merged = JobResult(
-        schedules=sum(r.schedules for r in results), steps=sum(r.steps for r in results),
-        abandoned=sum(r.abandoned for r in results),
-        programs=sum(r.programs for r in results),
-        programs_total=sum(r.programs_total for r in results),
-        proven_bound=min(r.proven_bound for r in results),
-        searched=all(r.searched for r in results),
-        exhausted=all(r.exhausted for r in results),
-        seconds=max(r.seconds for r in results))
-    for r in results:
-        for k, n in r.incidental.items():
-            merged.incidental[k] = merged.incidental.get(k, 0) + n
-    found = [r for r in results if r.finding is not None]
-    if not found:
-        return merged, None
-    first = min(found, key=lambda r: r.finding_at)
-    merged.finding, merged.finding_kind = first.finding, first.finding_kind
-    merged.finding_at = first.finding_at
-    merged.exhausted = False
-    return merged, describe(scn, merged)
+        return [explore_job(scn, opts.seed, opts.budget, progress=progress)]
+    return _run_jobs(scn, opts)
+
+
+def _portfolio(scn: Scenario, opts: ExploreOptions,
+               progress: Callable[[Progress], None] | None) -> list[JobResult]:
+    """Each member its share of the schedules; `jobs` lanes run them side by side, each
+    lane its members in turn, the time left passed on; the first finding stops them all."""
+    x = scn.explore
+    shares = job_shares(x.schedules, len(PORTFOLIO))
+    members = [replace(scn, explore=replace(x, strategy=name, schedules=max(1, n)))
+               for name, n in zip(PORTFOLIO, shares, strict=True)]
+    jobs = max(1, min(opts.jobs, len(members)))
+    lanes = [members[j::jobs] for j in range(jobs)]
+    if jobs == 1:
+        return _lane(lanes[0], opts.seed, opts.budget, progress, None)
+    import multiprocess
+
+    ctx = multiprocess.get_context("forkserver")
+    stop = ctx.Manager().Event()
+    with ctx.Pool(jobs) as pool:
+        args = [(lane, opts.seed, opts.budget, stop) for lane in lanes]
+        return [r for rs in pool.starmap(_lane_main, args) for r in rs]
+
+
+def _lane(members: list[Scenario], seed: int, budget: float | None,
+          progress: Callable[[Progress], None] | None,
+          stop: Callable[[], bool] | None) -> list[JobResult]:
+    out: list[JobResult] = []
+    t0 = time.monotonic()
+    for k, member in enumerate(members):
+        began = time.monotonic() - t0
+        share = None if budget is None else max(0.0, budget - began) / (len(members) - k)
+        r = explore_job(member, seed, share, progress=progress, stop=stop)
+        r.finding_at += began  # since the lane began, to compare with the other lanes
+        out.append(r)
+        if r.finding is not None or (stop is not None and stop()):
+            break
+    return out
+
+
+def _lane_main(members: list[Scenario], seed: int, budget: float | None,
+               stop: Any) -> list[JobResult]:
+    out = _lane(members, seed, budget, None, stop.is_set)
+    if any(r.finding is not None for r in out):
+        stop.set()
+    return out
 
 
 def job_shares(schedules: int, jobs: int) -> list[int]:

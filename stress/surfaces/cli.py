@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                     help="scenario TOML files (default: the suite in scenarios/)")
     ex.add_argument("--strategy", choices=EXPLORE_STRATEGIES,
-                    help="random, pct or dfs (default: each scenario's [explore] strategy)")
+                    help="portfolio, random, pct or dfs (default: each scenario's [explore] "
+                         "strategy, portfolio unless it says)")
     ex.add_argument("--depth", type=_number_in(int, *EXPLORE_RANGES["depth"]),
                     help="pct: the bug depth (change points + 1)")
     ex.add_argument("--preemptions", type=_number_in(int, *EXPLORE_RANGES["preemptions"]),
@@ -295,7 +296,7 @@ def _cmd_explore(args: argparse.Namespace) -> int:
     for option, given, takes in (("--preemptions", args.preemptions, "dfs"),
                                  ("--depth", args.depth, "pct")):
         for scn in scenarios if given is not None else ():
-            if (args.strategy or scn.explore.strategy) != takes:
+            if (args.strategy or scn.explore.strategy) not in (takes, "portfolio"):
                 raise UsageError(f"pagerace explore: {option} applies to {takes} only; "
                                  f"{scn.name} explores with "
                                  f"{args.strategy or scn.explore.strategy} "

@@ -64,7 +64,9 @@ def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any
         first = next(iter(s["first_detection_s"].values()), None)
         t.add_row(s.get("claim") or "-", s["scenario"],
                   f"[{style.get(s['verdict'], 'white')}]{s['verdict']}[/]", s["expected"],
-                  found, s["strategy"], f"{s['schedules']:,}", f"{s['steps_per_s']:,}",
+                  found, s["strategy"] + (f" ({s['found_by']} found it)"
+                                          if s.get("found_by") and s["found_by"] != s["strategy"]
+                                          else ""), f"{s['schedules']:,}", f"{s['steps_per_s']:,}",
                   _exhausted(s), f"{s.get('abandoned', 0):,}", shrunk,
                   f"{s['seconds']:.2f}" if first is None else f"{first:.2f} (to find)")
     return t
