@@ -213,3 +213,22 @@ def test_the_default_is_a_portfolio_that_says_who_found_it(jobs: int, tmp_path: 
     assert s["verdict"] == "pass" and s["found_by"] in ("dfs", "pct", "random")
     assert s["members"][0]["strategy"] == "dfs" and "dfs:" in s["covered"]["statement"]
     assert sum(m["schedules"] for m in s["members"]) == s["schedules"] <= 3_000
+
+
+def test_a_split_search_merges_into_the_same_proof(tmp_path: Path) -> None:
+    """Four parts (--split K/4) merged: the schedules and exhausted of one whole run."""
+    from stress.surfaces.merge import find_summaries
+
+    f = tmp_path / "c10-control-one-op.toml"
+    f.write_text(C10_CONTROL.read_text() + "\n[explore]\nops = 1\n")
+    dfs = ["--strategy", "dfs", "--preemptions", "1"]
+    assert main(["explore", str(f), *dfs, "--out", str(tmp_path / "whole")]) == 0
+    for k in range(1, 5):
+        assert main(["explore", str(f), *dfs, "--split", f"{k}/4",
+                     "--out", str(tmp_path / f"part{k}")]) == 0
+    [whole] = find_summaries([tmp_path / "whole"])
+    [joined] = find_summaries([tmp_path / f"part{k}" for k in range(1, 5)])
+    assert whole["exhausted"] and joined["exhausted"] and joined["verdict"] == "pass"
+    assert joined["schedules"] == whole["schedules"] and joined["parts"] == [1, 2, 3, 4]
+    [three] = find_summaries([tmp_path / f"part{k}" for k in range(1, 4)])
+    assert not three["exhausted"] and three["verdict"] == "error"

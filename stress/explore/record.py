@@ -126,6 +126,7 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
         "token": finding.token if finding else None,
         "finding": finding_dict(finding) if finding else None,
         "incidental": r.incidental, "jobs": opts.jobs,
+        "split": [opts.split[0] + 1, opts.split[1]],
         "covered": covered(scn, r, opts.seed),
         "bounds": {"preemptions": x.preemptions if "dfs" in r.strategy else None,
                    "depth": x.depth if "pct" in r.strategy else None,

@@ -31,6 +31,7 @@ class ExploreOptions:
     budget: float | None = None  # seconds of exploring for this scenario
     seed: int = 1
     jobs: int = 1
+    split: tuple[int, int] = (0, 1)  # (k, n): this machine searches part k of n (0-based)
 
     def apply(self, scn: Scenario) -> Scenario:
         x = scn.explore
@@ -171,6 +172,10 @@ def explore(scn: Scenario, opts: ExploreOptions,
     """Run the jobs (a portfolio's members, or one strategy's); shrink and replay the first
     finding."""
     scn = opts.apply(scn)
+    k, n = opts.split
+    if n > 1:  # the schedule bound is the scenario's: each part its share
+        x = scn.explore
+        scn = replace(scn, explore=replace(x, schedules=max(1, job_shares(x.schedules, n)[k])))
     if scn.explore.strategy == "portfolio":
         results = _portfolio(scn, opts, progress)
     else:
@@ -208,14 +213,15 @@ def merge_results(results: list[JobResult]) -> JobResult:
 def _one_strategy(scn: Scenario, opts: ExploreOptions,
                   progress: Callable[[Progress], None] | None) -> list[JobResult]:
     x = scn.explore
+    k, n = opts.split
     if x.strategy == "dfs":  # jobs split the programs: at least one each
         world = World(scn)
         programs = count_programs(world.kinds, x.ops)
         world.close()
-        opts = replace(opts, jobs=min(opts.jobs, programs))
+        opts = replace(opts, jobs=min(opts.jobs, max(1, programs // n)))
     opts = replace(opts, jobs=min(opts.jobs, x.schedules))  # a schedule per job
     if opts.jobs <= 1:
-        return [explore_job(scn, opts.seed, opts.budget, progress=progress)]
+        return [explore_job(scn, opts.seed, opts.budget, k, n, progress=progress)]
     return _run_jobs(scn, opts)
 
 
@@ -230,17 +236,17 @@ def _portfolio(scn: Scenario, opts: ExploreOptions,
     jobs = max(1, min(opts.jobs, len(members)))
     lanes = [members[j::jobs] for j in range(jobs)]
     if jobs == 1:
-        return _lane(lanes[0], opts.seed, opts.budget, progress, None)
+        return _lane(lanes[0], opts.seed, opts.budget, opts.split, progress, None)
     import multiprocess
 
     ctx = multiprocess.get_context("forkserver")
     stop = ctx.Manager().Event()
     with ctx.Pool(jobs) as pool:
-        args = [(lane, opts.seed, opts.budget, stop) for lane in lanes]
+        args = [(lane, opts.seed, opts.budget, opts.split, stop) for lane in lanes]
         return [r for rs in pool.starmap(_lane_main, args) for r in rs]
 
 
-def _lane(members: list[Scenario], seed: int, budget: float | None,
+def _lane(members: list[Scenario], seed: int, budget: float | None, split: tuple[int, int],
           progress: Callable[[Progress], None] | None,
           stop: Callable[[], bool] | None) -> list[JobResult]:
     out: list[JobResult] = []
@@ -248,7 +254,7 @@ def _lane(members: list[Scenario], seed: int, budget: float | None,
     for k, member in enumerate(members):
         began = time.monotonic() - t0
         share = None if budget is None else max(0.0, budget - began) / (len(members) - k)
-        r = explore_job(member, seed, share, progress=progress, stop=stop)
+        r = explore_job(member, seed, share, *split, progress=progress, stop=stop)
         r.finding_at += began  # since the lane began, to compare with the other lanes
         out.append(r)
         if r.finding is not None or (stop is not None and stop()):
@@ -257,8 +263,8 @@ def _lane(members: list[Scenario], seed: int, budget: float | None,
 
 
 def _lane_main(members: list[Scenario], seed: int, budget: float | None,
-               stop: Any) -> list[JobResult]:
-    out = _lane(members, seed, budget, None, stop.is_set)
+               split: tuple[int, int], stop: Any) -> list[JobResult]:
+    out = _lane(members, seed, budget, split, None, stop.is_set)
     if any(r.finding is not None for r in out):
         stop.set()
     return out
@@ -275,9 +281,10 @@ def _run_jobs(scn: Scenario, opts: ExploreOptions) -> list[JobResult]:
     ctx = multiprocess.get_context("forkserver")
     stop = ctx.Manager().Event()
     shares = job_shares(scn.explore.schedules, opts.jobs)
+    k, n = opts.split  # local job j of J searches part k + n*j of n*J
     with ctx.Pool(opts.jobs) as pool:
-        args = [(replace(scn, explore=replace(scn.explore, schedules=n)), opts.seed,
-                 opts.budget, j, opts.jobs, stop) for j, n in enumerate(shares)]
+        args = [(replace(scn, explore=replace(scn.explore, schedules=share)), opts.seed,
+                 opts.budget, k + n * j, n * opts.jobs, stop) for j, share in enumerate(shares)]
         return list(pool.starmap(_job_main, args))
 
 

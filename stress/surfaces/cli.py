@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--jobs", type=_number_in(int, 1, 256), default=1,
                     help="explorer processes per scenario (disjoint seeds or subtrees)")
     ex.add_argument("--shard", type=_shard, help="K/N: explore the K-th of N stable slices")
+    ex.add_argument("--split", type=_shard,
+                    help="K/N: search the K-th of N parts of each scenario (dfs: every N-th "
+                         "program; random, pct: every N-th schedule); merge joins the parts")
     ex.add_argument("--out", type=Path, default=Path("runs"), help="parent of run directories")
     ex.add_argument("--junitxml", type=Path, metavar="FILE",
                     help="also write the verdicts as JUnit XML")
@@ -303,7 +306,8 @@ def _cmd_explore(args: argparse.Namespace) -> int:
                                  f"(add --strategy {takes})")
     opts = ExploreOptions(strategy=args.strategy, depth=args.depth,
                           preemptions=args.preemptions, schedules=args.schedules,
-                          seed=args.seed, jobs=args.jobs)
+                          seed=args.seed, jobs=args.jobs,
+                          split=(args.split[0] - 1, args.split[1]) if args.split else (0, 1))
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
     try:
@@ -350,6 +354,11 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     for s in summaries:
         seeds.setdefault(s["scenario"], set()).add(s["seed"])
     repeated = any(len(v) > 1 for v in seeds.values())
+    if summaries and all(s.get("mode") == "explore" for s in summaries):
+        from stress.surfaces.explore_cmd import print_explore
+
+        print_explore(console, summaries)  # its own columns: exhausted, abandoned, ...
+        return _junit_and_exit(args.junitxml, summaries)
     print_results(console, summaries, reliability=False)
     if repeated:
         console.print(reliability_table(summaries, console.width))

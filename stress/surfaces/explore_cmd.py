@@ -90,6 +90,11 @@ def print_explore(console: Any, summaries: Sequence[dict[str, Any]]) -> None:
             console.print(f"{s['scenario']}: replay with  pagerace replay '{s['token']}'"
                           f"   (run directory {s['run_dir']})", soft_wrap=True)
     for s in summaries:
+        if s.get("parts"):
+            n = s["split"][1]
+            console.print(f"{s['scenario']}: {len(s['parts'])} of {n} parts joined "
+                          f"(--split K/{n}): {s['schedules']:,} schedules, exhausted "
+                          f"{'yes' if s['exhausted'] else 'no'}", markup=False)
         if left := s.get("covered", {}).get("roles_left_out"):
             console.print(f"{s['scenario']}: roles not explored: {', '.join(left)} (only "
                           f"{len(s['covered']['actors'])} actors fit: [explore] actors)",
