@@ -82,12 +82,17 @@ class Expect:
     clean: bool = False
     detect: tuple[str, ...] = ()
     forbid: tuple[str, ...] = ()
+    # Whether page_pool_put_page finds pages shared during the race (C8: what the kernel
+    # experiences as lost recycles); None: not judged.
+    lost_recycles: bool | None = None
 
     def describe(self) -> str:
+        lost = {None: "", True: ", lost recycles", False: ", no lost recycles"}[
+            self.lost_recycles]
         if self.clean:
-            return "clean"
+            return "clean" + lost
         text = "detect " + " | ".join(self.detect)
-        return text + (f", forbid {', '.join(self.forbid)}" if self.forbid else "")
+        return text + (f", forbid {', '.join(self.forbid)}" if self.forbid else "") + lost
 
 
 EXPLORE_STRATEGIES = ("portfolio", "random", "pct", "dfs")
@@ -350,7 +355,7 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
     _check_scheme_uses(where, model, roles)
 
     expect_t = _check_type(where, "expect", data.get("expect", {}), dict)
-    _unknown(where, "expect.", expect_t, {"clean", "detect", "forbid"})
+    _unknown(where, "expect.", expect_t, {"clean", "detect", "forbid", "lost_recycles"})
     clean = _check_type(where, "expect.clean", expect_t.get("clean", False), bool)
     detect = _kinds(where, "expect.detect", expect_t.get("detect", []))
     forbid = _kinds(where, "expect.forbid", expect_t.get("forbid", []))
@@ -364,8 +369,11 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
 
         if errors := schema_errors(data):
             raise _fail(where, *errors[0].split(": ", 1))
+    lost = expect_t.get("lost_recycles")
+    if lost is not None:
+        lost = _check_type(where, "expect.lost_recycles", lost, bool)
     return Scenario(name, description, claim, model, backend, sizes, roles, run,
-                    Expect(clean, detect, forbid), where, explore)
+                    Expect(clean, detect, forbid, lost), where, explore)
 
 
 def _check_profile(where: str, model: ModelConfig, roles: Any) -> None:

@@ -44,7 +44,7 @@ TOP = {
     "name": "the scenario's name; it names its run directories, so: 1 to 64 of A-Z a-z 0-9 "
             ". _ -, not starting with . or -",
     "description": "what the scenario shows, in the words of the thread",
-    "claim": "the claim of docs/model.md section 5 it reproduces (C1 to C12), if any",
+    "claim": "the claim of docs/model.md section 5 it reproduces (C1 to C13), if any",
 }
 MODEL = {
     "scheme": "the design under test: a built-in scheme (driver_ref, pg_network, "
@@ -121,6 +121,9 @@ EXPECT = {
     "clean": "nothing may be seen: any anomaly fails the run",
     "detect": "at least one of these kinds must be seen",
     "forbid": "none of these kinds may be seen (with detect)",
+    "lost_recycles": "stress runs: whether page_pool_put_page must (true) or must not (false) "
+                     "find pages shared during the race, releasing them instead of recycling "
+                     "(what the kernel experiences under C8); unset: not judged",
 }
 ROLE_KEYS = {
     "role": "the kind of actor (pagerace roles lists them)",
@@ -222,7 +225,8 @@ def _expect() -> dict[str, Any]:
     kinds = {"type": "array", "items": {"enum": list(KINDS)}}
     props = {"clean": {"type": "boolean", "default": False, "description": EXPECT["clean"]},
              "detect": kinds | {"description": EXPECT["detect"]},
-             "forbid": kinds | {"description": EXPECT["forbid"]}}
+             "forbid": kinds | {"description": EXPECT["forbid"]},
+             "lost_recycles": {"type": "boolean", "description": EXPECT["lost_recycles"]}}
     return {
         "type": "object", "additionalProperties": False, "properties": props,
         "description": "the verdict: clean = true, or a non-empty detect list",
@@ -333,7 +337,8 @@ def markdown() -> str:
             out.extend([intro, ""])
         out.extend(["| key | type | default | values | meaning |", "|---|---|---|---|---|"])
         for key, p in props.items():
-            default = json.dumps(p["default"]) if "default" in p else "required"
+            default = json.dumps(p["default"]) if "default" in p else (
+                "unset" if title == "[expect]" else "required")
             out.append(f"| `{key}` | {kind(p)} | {default} | {rng(p)} | "
                        f"{p.get('description', '')} |")
         out.append("")
@@ -364,7 +369,8 @@ def markdown() -> str:
             out.append("")
     table("[run]", top["run"]["properties"], top["run"]["description"] + ".")
     table("[expect]", top["expect"]["properties"],
-          "Either `clean = true`, or a non-empty `detect` list with an optional `forbid` list. "
+          "Either `clean = true`, or a non-empty `detect` list with an optional `forbid` list; "
+          "either may add `lost_recycles`. "
           "The anomaly kinds are those of docs/model.md section 4: "
           + ", ".join(f"`{k}`" for k in KINDS) + ".")
     table("[explore]", top["explore"]["properties"], top["explore"]["description"] + ".")

@@ -193,3 +193,30 @@ def test_pool_handing_out_a_page_it_does_not_hold_is_double_free(harness) -> Non
     assert page_pool_alloc_pages(h.m, 0) == p
     assert h.kinds() == ["double-free"]
     assert h.anomalies[0].reason == "pool handed out a page that is in use"
+
+
+def test_lost_recycles_are_judged_against_the_expectation() -> None:
+    """lost_recycles = false fails on any lost recycle, true fails on none; unset, not judged."""
+    from stress.checks.verdict import verdict
+    from stress.scenario import Expect
+
+    none = Expect(clean=True, lost_recycles=False)
+    some = Expect(detect=("pool-alloc-refcount",), lost_recycles=True)
+    seen = {"pool-alloc-refcount": 1}
+    assert verdict(none, {}, False, lost_recycles=0) == "pass"
+    assert verdict(none, {}, False, lost_recycles=3) == "fail"
+    assert verdict(some, seen, False, lost_recycles=0) == "fail"
+    assert verdict(some, seen, False, lost_recycles=3) == "pass"
+    assert verdict(none, {}, False, lost_recycles=None) == "pass"  # the explorer counts none
+
+
+def test_a_stray_tryget_makes_page_pool_put_page_lose_the_recycle(harness) -> None:
+    """5.12 __page_pool_put_page: a page found shared is released and put, and counted."""
+    from stress.memory.layout import POOL_RELEASED_SHARED
+    from stress.model.page_ref import get_page_unless_zero
+
+    h = harness(scheme="driver_ref")
+    p = page_pool_alloc_pages(h.m, 0)
+    assert get_page_unless_zero(h.m, p)  # a stray speculative reference
+    page_pool_put_page(h.m, 0, p, allow_direct=True)
+    assert h.words_at(0, POOL_RELEASED_SHARED) == 1 and h.kinds() == []

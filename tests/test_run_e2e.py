@@ -238,3 +238,16 @@ def test_a_pool_that_cannot_drain_is_a_stalled_shutdown(tmp_path: Path) -> None:
     assert s["anomalies"]["pool-stalled-shutdown"] == 1
     log = (Path(s["run_dir"]) / "supervisor.jsonl").read_text()
     assert f"pool 0: {pool['inflight_at_destroy']} pages still in flight after the drain" in log
+
+
+def test_lost_recycles_where_none_are_expected_fail_the_run(tmp_path: Path) -> None:
+    """C8's control with the stray trygets put back: the lost recycles alone fail it."""
+    scn = (Path(stress.__file__).parent.parent / "scenarios"
+           / "c08-driver-ref-lost-recycles.toml").read_text()
+    f = tmp_path / "lost.toml"
+    f.write_text(scn.replace("lost_recycles = true", "lost_recycles = false"))
+    res = pagerace("run", str(f), "--out", "runs", cwd=tmp_path)
+    [s] = summaries(tmp_path / "runs")
+    assert s["verdict"] == "fail" and res.returncode == 1, s
+    assert "pool-alloc-refcount" in s["anomalies"]  # the detection alone would have passed
+    assert s["pools"][0]["released_shared_race"] > 0

@@ -10,10 +10,18 @@ from stress.scenario import Expect
 _HEALTH = {k.value for k in HEALTH_KINDS}
 
 
-def verdict(expect: Expect, counts: Mapping[str, int], harness_error: bool) -> str:
-    """pass, fail, or error (the harness itself failed)."""
+def verdict(expect: Expect, counts: Mapping[str, int], harness_error: bool, *,
+            lost_recycles: int | None = None) -> str:
+    """pass, fail, or error (the harness itself failed).
+
+    `lost_recycles`: how often page_pool_put_page found a page shared during the race
+    (None where nothing counted them: the explorer); held to `expect.lost_recycles`.
+    """
     if harness_error:
         return "error"
+    if expect.lost_recycles is not None and lost_recycles is not None \
+            and (lost_recycles > 0) != expect.lost_recycles:
+        return "fail"
     seen = {k for k, n in counts.items() if n and k not in _HEALTH}
     if expect.clean:
         return "pass" if not seen else "fail"

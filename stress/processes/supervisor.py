@@ -504,6 +504,10 @@ class Supervisor:
     def drain(self) -> None:
         """Workers drop what they hold; then the queues, the page cache and the pools go."""
         self.race_elapsed = time.monotonic() - self.race_t0
+        L, words = self.arena.layout, self.arena.words
+        # The race's lost recycles, before the drain adds the driver's own teardown's.
+        self.released_shared_race = [int(words[L.pool(k) + POOL_RELEASED_SHARED])
+                                     for k in range(L.config.npools)]
         self.set_state(RUN_DRAIN)
         deadline = time.monotonic() + DRAIN_TIMEOUT
         for w, p in enumerate(self.procs):
@@ -568,6 +572,7 @@ class Supervisor:
         ops = self.total_ops()
         pools = []
         L, words = self.arena.layout, self.arena.words
+        race_lost = getattr(self, "released_shared_race", None)
         for k in range(L.config.npools):
             base = L.pool(k)
             cache, ring, released = (int(words[base + off]) for off in
@@ -578,12 +583,14 @@ class Supervisor:
                           "released": released,
                           "released_ring_full": int(words[base + POOL_RING_FULL]),
                           "released_shared": int(words[base + POOL_RELEASED_SHARED]),
+                          "released_shared_race": race_lost[k] if race_lost else None,
                           "recycle_ratio": round((cache + ring) / total, 4) if total else None,
                           "inflight_at_destroy": self.inflight_at_destroy.get(k)})
         summary = {
             "scenario": self.scn.name, "claim": self.scn.claim, "seed": self.seed,
             "scenario_file": self.scn.path,
-            "verdict": verdict(self.scn.expect, counts, bool(self.errors)),
+            "verdict": verdict(self.scn.expect, counts, bool(self.errors),
+                               lost_recycles=sum(race_lost) if race_lost else None),
             "expected": self.scn.expect.describe(), "anomalies": counts,
             "first_detection_s": {k: round(v - (race_t0 - self.t0), 4)
                                   for k, v in sorted(first.items())},
