@@ -81,12 +81,12 @@ def test_a_changed_scenario_refuses_its_old_tokens(c10_finding, tmp_path: Path) 
 @given(st.integers(0, 1 << 62),
        st.lists(st.lists(st.integers(0, 300), max_size=6), min_size=1, max_size=8),
        st.lists(st.tuples(st.integers(0, 500), st.integers(0, 7)), max_size=20),
-       st.integers(0, (1 << 32) - 1))
+       st.integers(0, (1 << 32) - 1), st.integers(0, 40))
 def test_tokens_round_trip(seed: int, program: list[list[int]], sw: list[tuple[int, int]],
-                           digest: int) -> None:
-    """Whatever a schedule and its program are, its token decodes to them."""
+                           digest: int, group: int) -> None:
+    """Whatever a schedule, its program and its group of actors are, its token decodes to them."""
     switches = tuple(sorted(dict(sw).items()))
-    tok = Token("scenarios/x.toml", seed, tuple(map(tuple, program)), switches, digest)
+    tok = Token("scenarios/x.toml", seed, tuple(map(tuple, program)), switches, digest, group)
     assert decode(tok.encode()) == tok
 
 
@@ -193,13 +193,18 @@ def test_schedules_bound_the_scenario_whatever_the_jobs() -> None:
     assert r.schedules == 7
 
 
-def test_the_summary_names_the_roles_left_out(tmp_path: Path) -> None:
-    """Only four actors fit: the roles none of them plays are named, not dropped silently."""
+def test_every_pair_of_roles_meets_when_the_actors_do_not_fit(tmp_path: Path) -> None:
+    """Seven roles, four actors: groups in which every pair of roles races; none left out."""
+    from itertools import combinations
+
     from stress.surfaces.explore_cmd import explore_one
 
     scn = load_scenario(SCENARIOS / "c04-owner-priv-1-checked-clean.toml")
-    s = explore_one(scn, ExploreOptions(strategy="random", schedules=3), tmp_path)
-    assert s["covered"]["roles_left_out"] and len(s["covered"]["actors"]) == 4
+    s = explore_one(scn, ExploreOptions(strategy="random", schedules=12), tmp_path)
+    groups = s["covered"]["groups"]
+    assert not s["covered"]["roles_left_out"] and all(len(g) == 4 for g in groups)
+    roles = {r.role for r in scn.roles}
+    assert all(any({a, b} <= set(g) for g in groups) for a, b in combinations(roles, 2))
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -11,7 +11,7 @@ at the step bound, none left over at the per-bound cap).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stress.explore.shrink import Candidate
 from stress.explore.strategies.dfs import Dfs
@@ -47,8 +47,8 @@ def fewest_preemptions(world: World, found: Candidate, kind: str, known: int,
             n += 1
             complete = complete and not o.abandoned
             if o.anomaly is not None and o.anomaly.kind.value == kind:
-                return Minimal(bound, proven, Candidate(found.seed, found.program,
-                                                        tuple(o.schedule.switches)), total + n)
+                least = replace(found, switches=tuple(o.schedule.switches))
+                return Minimal(bound, proven, least, total + n)
         total += n
         proven = proven and complete
     return Minimal(known, proven, found, total)

@@ -25,7 +25,7 @@ from stress.explore.runner import (
     finding_dict,
     mostly_abandoned,
 )
-from stress.explore.world import actor_roles
+from stress.explore.world import actor_groups, group_roles
 from stress.memory.trace import TRACE_DTYPE
 from stress.processes.logs import history_rows, open_log
 from stress.processes.rundir import RunDir
@@ -49,7 +49,7 @@ def traces(finding: Finding, nactors: int) -> dict[str, np.ndarray]:
 def covered(scn: Scenario, r: JobResult, seed: int) -> dict[str, Any]:
     """Exactly what the search covered: the programs, the actors and their roles, the bound."""
     x = scn.explore
-    roles, left_out = actor_roles(scn, x.actors)
+    roles, left_out = group_roles(scn, actor_groups(scn, x.actors))
     parts = []
     if "dfs" in r.strategy:
         if r.proven_bound >= 0:
@@ -70,7 +70,7 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> dict[str, Any]:
             "proven_bound": r.proven_bound if "dfs" in r.strategy else None,
             "programs": r.programs_total, "ops_per_actor": x.ops,
             "warmup_and_role_draws": f"from seed {seed}",
-            "actors": roles, "roles_left_out": left_out, "abandoned": r.abandoned}
+            "groups": roles, "roles_left_out": left_out, "abandoned": r.abandoned}
 
 
 def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult,

@@ -16,7 +16,7 @@ from stress.explore.minimal import fewest_preemptions
 from stress.explore.search import make_search
 from stress.explore.shrink import Candidate, replay, shrink
 from stress.explore.token import Token, scenario_digest
-from stress.explore.world import Outcome, World, count_programs
+from stress.explore.world import Outcome, World, actor_groups, count_programs
 from stress.scenario import Scenario, load_scenario
 
 
@@ -79,8 +79,8 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
                 progress: Callable[[Progress], None] | None = None,
                 stop: Callable[[], bool] | None = None) -> JobResult:
     x = scn.explore
-    world = World(scn)
-    search = make_search(world, x, seed, job, jobs)
+    worlds = [World(scn, group) for group in actor_groups(scn, x.actors)]
+    search = make_search(worlds, x, seed, job, jobs)
     r = JobResult(strategy=x.strategy)
     t0 = time.monotonic()
     next_report = t0 + 0.5
@@ -89,8 +89,9 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
             if (nxt := search.next()) is None:
                 r.searched = True
                 break
-            seed_now, program = nxt
-            o = world.run(seed_now, program, search.strategy, x.max_steps, audit_ops=x.audit)
+            group, seed_now, program = nxt
+            o = worlds[group].run(seed_now, program, search.strategy, x.max_steps,
+                                  audit_ops=x.audit)
             search.end(o.schedule.steps, o.abandoned)
             r.schedules += 1
             r.steps += o.schedule.steps
@@ -98,7 +99,7 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
             if o.anomaly is not None:
                 kind = o.anomaly.kind.value
                 if decisive(scn, kind):
-                    r.finding = Candidate(seed_now, program, tuple(o.schedule.switches))
+                    r.finding = Candidate(seed_now, program, tuple(o.schedule.switches), group)
                     r.finding_kind, r.finding_at = kind, time.monotonic() - t0
                     break
                 r.incidental[kind] = r.incidental.get(kind, 0) + 1
@@ -115,7 +116,8 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
         r.seconds = time.monotonic() - t0
         r.programs, r.programs_total = search.programs, search.total
         r.proven_bound = search.proven_bound
-        world.close()
+        for world in worlds:
+            world.close()
     r.exhausted = r.searched and r.abandoned == 0
     return r
 
@@ -215,9 +217,11 @@ def _one_strategy(scn: Scenario, opts: ExploreOptions,
     x = scn.explore
     k, n = opts.split
     if x.strategy == "dfs":  # jobs split the programs: at least one each
-        world = World(scn)
-        programs = count_programs(world.kinds, x.ops)
-        world.close()
+        programs = 0
+        for group in actor_groups(scn, x.actors):
+            world = World(scn, group)
+            programs += count_programs(world.kinds, x.ops)
+            world.close()
         opts = replace(opts, jobs=min(opts.jobs, max(1, programs // n)))
     opts = replace(opts, jobs=min(opts.jobs, x.schedules))  # a schedule per job
     if opts.jobs <= 1:
@@ -293,7 +297,7 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
     assert r.finding is not None
     x = scn.explore
     start = r.finding
-    world = World(scn)
+    world = World(scn, actor_groups(scn, x.actors)[start.group])
     try:
         before = replay(world, start, x.max_steps)
         if before.anomaly is None or before.anomaly.kind.value != r.finding_kind:
@@ -311,14 +315,15 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
                            f"({r.finding_kind} expected, got {after.anomaly})")
     a = after.anomaly
     digest = scenario_digest(scn)
-    token = Token(scn.path, shrunk.seed, shrunk.program, shrunk.switches, digest)
+    token = Token(scn.path, shrunk.seed, shrunk.program, shrunk.switches, digest, shrunk.group)
     least = fewest.candidate
     return Finding(a.kind.value, a.page, after.step, a.worker, a.op, a.reason, after.phase,
                    token.encode(), before.schedule.steps, after.schedule.steps,
                    len(start.switches), len(shrunk.switches), start.ops, shrunk.ops, names,
                    after.schedule.preemptions, attempts,
                    after, fewest.preemptions, fewest.proven, fewest.label,
-                   Token(scn.path, least.seed, least.program, least.switches, digest).encode())
+                   Token(scn.path, least.seed, least.program, least.switches, digest,
+                         least.group).encode())
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -334,7 +339,11 @@ def replay_token(text: str) -> tuple[Scenario, Token, JobResult, Finding | None]
     if scenario_digest(scn) != tok.digest:
         raise TokenError(f"token for {tok.scenario}: the scenario has changed since the token "
                          "was made (model, roles or [explore] differ)")
-    world = World(scn)
+    groups = actor_groups(scn, scn.explore.actors)
+    if tok.group >= len(groups):
+        raise TokenError(f"token for {tok.scenario}: group {tok.group} of actors, the scenario "
+                         f"explores {len(groups)}")
+    world = World(scn, groups[tok.group])
     try:
         if len(tok.program) != world.n or any(
                 i >= k for ops, k in zip(tok.program, world.kinds, strict=True) for i in ops):
@@ -342,7 +351,7 @@ def replay_token(text: str) -> tuple[Scenario, Token, JobResult, Finding | None]
                              f"scenario, which explores {world.n} actors choosing among "
                              f"{', '.join(map(str, world.kinds))} operations")
         t0 = time.monotonic()
-        o = replay(world, Candidate(tok.seed, tok.program, tok.switches),
+        o = replay(world, Candidate(tok.seed, tok.program, tok.switches, tok.group),
                    scn.explore.max_steps, trace=True)
         names = world.describe(tok.program)
         r = JobResult(schedules=1, steps=o.schedule.steps, seconds=time.monotonic() - t0)

@@ -1,7 +1,8 @@
 """What one job searches: sampled programs (random, pct) or every program (dfs).
 
-A search hands the runner, schedule after schedule, the seed and program to run
-and the strategy that schedules it.  `Sampled` draws a fresh program from the seed
+A search hands the runner, schedule after schedule, the group of actors (see
+world.actor_groups), the seed and the program to run, and the strategy that
+schedules it.  `Sampled` draws a fresh program from the seed
 for every schedule (random and pct explore programs and interleavings at once);
 `Systematic` enumerates every program of `ops` operations per actor and, for each,
 every schedule within dfs's preemption bound, so that its end is a statement about
@@ -34,55 +35,60 @@ class Search(Protocol):
     total: int  # programs this job would search to the end (0: unbounded)
     proven_bound: int  # every program searched to the end at this bound (-1: none)
 
-    def next(self) -> tuple[int, Program] | None:
-        """The next schedule's seed and program (its strategy begun); None: nothing left."""
+    def next(self) -> tuple[int, int, Program] | None:
+        """The next schedule's group, seed and program (its strategy begun); None: done."""
 
     def end(self, steps: int, abandoned: bool) -> None:
         """The schedule just run took `steps`, or was cut at the step bound."""
 
 
 class Sampled:
-    def __init__(self, world: World, x: ExploreSpec, seed: int, job: int, jobs: int) -> None:
-        self.world, self.x, self.seed = world, x, seed
+    def __init__(self, worlds: list[World], x: ExploreSpec, seed: int, job: int,
+                 jobs: int) -> None:
+        self.worlds, self.x, self.seed = worlds, x, seed
         self.strategy = make_strategy(x.strategy, seed, depth=x.depth, max_steps=x.max_steps)
         self.index, self.stride = job, jobs
         self.programs = self.total = 0
         self.proven_bound = -1
 
-    def next(self) -> tuple[int, Program] | None:
+    def next(self) -> tuple[int, int, Program] | None:
         if not self.strategy.begin(self.index):
             return None
         seed = program_seed(self.seed, self.index)
+        group = self.index % len(self.worlds)
         self.index += self.stride
         self.programs += 1
-        return seed, self.world.draw_program(seed, self.x.ops)
+        return group, seed, self.worlds[group].draw_program(seed, self.x.ops)
 
     def end(self, steps: int, abandoned: bool) -> None:
         self.strategy.end(steps)
 
 
 class Systematic:
-    def __init__(self, world: World, x: ExploreSpec, seed: int, job: int, jobs: int) -> None:
+    def __init__(self, worlds: list[World], x: ExploreSpec, seed: int, job: int,
+                 jobs: int) -> None:
         self.seed, self.max_bound = seed, x.preemptions
-        self.kinds, self.ops, self.job, self.jobs = world.kinds, x.ops, job, jobs
-        n = count_programs(world.kinds, x.ops)
+        self.kinds, self.ops, self.job, self.jobs = [w.kinds for w in worlds], x.ops, job, jobs
+        n = sum(count_programs(k, x.ops) for k in self.kinds)
         self.total = n // jobs + (job < n % jobs)
         self.bound = 0
         self._programs = self._share()
-        self._program: Program | None = None
+        self._program: tuple[int, Program] | None = None
         self._clean = True  # no schedule abandoned at this bound
         self.strategy: Strategy = Dfs(0)
         self.programs = 0
         self.proven_bound = -1
 
-    def _share(self) -> Iterator[Program]:
-        return (p for i, p in enumerate(all_programs(self.kinds, self.ops))
-                if i % self.jobs == self.job)
+    def _share(self) -> Iterator[tuple[int, Program]]:
+        every = ((g, p) for g, kinds in enumerate(self.kinds)
+                 for p in all_programs(kinds, self.ops))
+        return (gp for i, gp in enumerate(every) if i % self.jobs == self.job)
 
-    def next(self) -> tuple[int, Program] | None:
+    def next(self) -> tuple[int, int, Program] | None:
         while True:
             if self._program is not None and self.strategy.begin(0):
-                return self.seed, self._program
+                group, program = self._program
+                return group, self.seed, program
             self._program = next(self._programs, None)
             if self._program is None:  # every program at this bound: deepen
                 if self._clean:
@@ -100,6 +106,7 @@ class Systematic:
         self._clean = self._clean and not abandoned
 
 
-def make_search(world: World, x: ExploreSpec, seed: int, job: int = 0, jobs: int = 1) -> Search:
+def make_search(worlds: list[World], x: ExploreSpec, seed: int, job: int = 0,
+                jobs: int = 1) -> Search:
     cls = Systematic if x.strategy == "dfs" else Sampled
-    return cls(world, x, seed, job, jobs)
+    return cls(worlds, x, seed, job, jobs)

@@ -12,7 +12,7 @@ replay is deterministic, so the result replays exactly.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stress.explore.strategies.replay import Replay
 from stress.explore.world import Outcome, Program, World
@@ -25,6 +25,7 @@ class Candidate:
     seed: int
     program: Program
     switches: tuple[tuple[int, int], ...]
+    group: int = 0  # which group of actors (world.actor_groups) the program is for
 
     @property
     def ops(self) -> tuple[int, ...]:
@@ -62,7 +63,7 @@ def shrink(world: World, start: Candidate, kind: str, max_steps: int,
         if o.anomaly is None or o.anomaly.kind.value != kind:
             return None
         # What actually ran: switches that named a finished actor were dropped.
-        real = Candidate(c.seed, c.program, tuple(o.schedule.switches))
+        real = replace(c, switches=tuple(o.schedule.switches))
         if not simpler(measure(real, o), size[best]):
             return None
         if on_step:
@@ -79,14 +80,14 @@ def shrink(world: World, start: Candidate, kind: str, max_steps: int,
                 if attempts >= MAX_ATTEMPTS:
                     break
                 program = best.program[:k] + (ops,) + best.program[k + 1:]
-                if (c := fails(Candidate(best.seed, program, best.switches))) is not None:
+                if (c := fails(replace(best, program=program))) is not None:
                     best, improved = c, True
                     break
         for i in reversed(range(len(best.switches))):
             if attempts >= MAX_ATTEMPTS or i >= len(best.switches):
                 continue
             sw = best.switches[:i] + best.switches[i + 1:]
-            if (c := fails(Candidate(best.seed, best.program, sw))) is not None:
+            if (c := fails(replace(best, switches=sw))) is not None:
                 best, improved = c, True
     return best, attempts
 

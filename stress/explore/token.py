@@ -3,8 +3,8 @@
     <scenario path>#<payload>
 
 The payload is URL-safe base64 of unsigned LEB128 varints: format version, the
-seed, the actor count, each actor's program (its length, then the index of each
-operation), the number of switches,
+seed, the group of actors (world.actor_groups), the actor count, each actor's
+program (its length, then the index of each operation), the number of switches,
 then each switch as (steps since the previous switch, actor), and last a 32-bit
 digest of the scenario's model, roles and [explore] table, so that a token is
 refused, not misread, once the scenario it came from has changed (its strategy and
@@ -36,10 +36,11 @@ class Token:
     program: Program
     switches: tuple[tuple[int, int], ...]
     digest: int
+    group: int = 0
 
     def encode(self) -> str:
         out = bytearray()
-        for v in (VERSION, self.seed, len(self.program),
+        for v in (VERSION, self.seed, self.group, len(self.program),
                   *(n for ops in self.program for n in (len(ops), *ops)), len(self.switches)):
             _varint(out, v)
         last = 0
@@ -90,6 +91,7 @@ def decode(text: str) -> Token:
         raise TokenError(f"token {text!r}: format version {version}, this pagerace reads "
                          f"{VERSION}")
     seed = take()
+    group = take()
     program = tuple(tuple(take() for _ in range(take())) for _ in range(take()))
     switches, step = [], 0
     for _ in range(take()):
@@ -98,7 +100,7 @@ def decode(text: str) -> Token:
     digest = take()
     if pos != len(raw):
         raise TokenError(f"token {text!r}: {len(raw) - pos} bytes after the end")
-    return Token(path, seed, program, tuple(switches), digest)
+    return Token(path, seed, program, tuple(switches), digest, group)
 
 
 def _varint(out: bytearray, v: int) -> None:

@@ -84,19 +84,49 @@ def pick_actors(scn: Scenario, limit: int) -> list[int]:
     return sorted((first + rest)[:limit])
 
 
-def actor_roles(scn: Scenario, limit: int) -> tuple[list[str], list[str]]:
-    """The roles of the actors explored, and the declared roles none of them plays."""
+def actor_groups(scn: Scenario, limit: int) -> list[list[int]]:
+    """The groups of the plan's actors to explore, each of at most `limit` actors.
+
+    One group when every role fits (each role once in order, then the rest).  Otherwise
+    every pair of roles meets in some group (a greedy pair cover over each role's first
+    actor), so that no role is left out and any two that can share a page race.
+    """
+    plan = make_plan(scn, 0)
+    firsts: dict[str, int] = {}
+    for k, spec in enumerate(plan.actors):
+        firsts.setdefault(spec.role, k)
+    roles = list(firsts)
+    if len(roles) <= limit or limit < 2:
+        return [pick_actors(scn, limit)]
+    uncovered = {(a, b) for i, a in enumerate(roles) for b in roles[i + 1:]}
+    groups: list[list[int]] = []
+    while uncovered:
+        first: tuple[str, str] = min(uncovered, key=lambda ab: (roles.index(ab[0]),
+                                                               roles.index(ab[1])))
+        group = list(first)
+        while len(group) < limit:
+            group.append(max((r for r in roles if r not in group), key=lambda r: (
+                sum(tuple(sorted((g, r), key=roles.index)) in uncovered for g in group),
+                -roles.index(r))))
+        uncovered -= {(a, b) for a in group for b in group if roles.index(a) < roles.index(b)}
+        groups.append(sorted(firsts[r] for r in group))
+    return groups
+
+
+def group_roles(scn: Scenario, groups: list[list[int]]) -> tuple[list[list[str]], list[str]]:
+    """Each group's roles, and the declared roles no group plays."""
     full = make_plan(scn, 0).actors
-    chosen = [full[k].role for k in pick_actors(scn, limit)]
-    return chosen, [r.role for r in scn.roles if r.role not in chosen]
+    named = [[full[k].role for k in g] for g in groups]
+    played = {r for g in named for r in g}
+    return named, [r.role for r in scn.roles if r.role not in played]
 
 
 class World:
     """The scenario's actors over a private arena, reset for every schedule."""
 
-    def __init__(self, scn: Scenario) -> None:
+    def __init__(self, scn: Scenario, actors: Sequence[int] | None = None) -> None:
         x = scn.explore
-        chosen = pick_actors(scn, x.actors)
+        chosen = list(actors) if actors is not None else pick_actors(scn, x.actors)
         full = make_plan(scn, 0).actors
         roles = [full[k] for k in chosen]
         n = len(roles)

@@ -95,9 +95,14 @@ def print_explore(console: Any, summaries: Sequence[dict[str, Any]]) -> None:
             console.print(f"{s['scenario']}: {len(s['parts'])} of {n} parts joined "
                           f"(--split K/{n}): {s['schedules']:,} schedules, exhausted "
                           f"{'yes' if s['exhausted'] else 'no'}", markup=False)
+        groups = s.get("covered", {}).get("groups") or []
+        if len(groups) > 1:
+            console.print(f"{s['scenario']}: more roles than [explore] actors: {len(groups)} "
+                          "groups, every pair of roles in one: "
+                          + "; ".join(", ".join(g) for g in groups), soft_wrap=True,
+                          markup=False)
         if left := s.get("covered", {}).get("roles_left_out"):
-            console.print(f"{s['scenario']}: roles not explored: {', '.join(left)} (only "
-                          f"{len(s['covered']['actors'])} actors fit: [explore] actors)",
+            console.print(f"{s['scenario']}: roles not explored: {', '.join(left)}",
                           soft_wrap=True, markup=False)
         for e in s.get("errors", []):
             console.print(f"{s['scenario']}: {e}", soft_wrap=True, markup=False)

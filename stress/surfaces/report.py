@@ -182,7 +182,8 @@ PHRASES: dict[str, Callable[[str, Event], str]] = {
     "vm_insert_page": lambda w, e: f"{w} mapped it into user space (PTE {e['aux']})",
     "zap_page": lambda w, e: f"{w} unmapped it (PTE {e['aux']})",
     "tlb_remove_page": lambda w, e:
-        f"{w}'s munmap put its reference in the mmu_gather batch ({e['result']} pages)",
+        f"{w}'s munmap put its reference in the mmu_gather batch ({e['result']} "
+        f"page{'' if e['result'] == 1 else 's'})",
     "release_pages": lambda w, e:
         f"release_pages (a batch of {e['aux']}) took it to 0, never calling __put_page",
     "mem_cgroup_charge": lambda w, e: f"{w} charged it to memcg {e['after'] & MEMCG_ID}",
