@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from stress.explore.minimal import fewest_preemptions
+from stress.explore.scheduler import Nondeterminism
 from stress.explore.search import make_search
 from stress.explore.shrink import Candidate, replay, shrink
 from stress.explore.token import Token, scenario_digest
@@ -337,8 +338,9 @@ def replay_token(text: str) -> tuple[Scenario, Token, JobResult, Finding | None]
     tok = decode(text)
     scn = load_scenario(tok.scenario)
     if scenario_digest(scn) != tok.digest:
-        raise TokenError(f"token for {tok.scenario}: the scenario has changed since the token "
-                         "was made (model, roles or [explore] differ)")
+        raise TokenError(f"token for {tok.scenario}: made for another configuration (the "
+                         "scenario's model, roles or [explore] changed since, or the token "
+                         "is another scenario's)")
     groups = actor_groups(scn, scn.explore.actors)
     if tok.group >= len(groups):
         raise TokenError(f"token for {tok.scenario}: group {tok.group} of actors, the scenario "
@@ -350,9 +352,16 @@ def replay_token(text: str) -> tuple[Scenario, Token, JobResult, Finding | None]
             raise TokenError(f"token for {tok.scenario}: its program does not fit the "
                              f"scenario, which explores {world.n} actors choosing among "
                              f"{', '.join(map(str, world.kinds))} operations")
+        if any(actor >= world.n for _, actor in tok.switches):
+            raise TokenError(f"token for {tok.scenario}: a switch names an actor the "
+                             f"scenario does not have ({world.n} actors)")
         t0 = time.monotonic()
-        o = replay(world, Candidate(tok.seed, tok.program, tok.switches, tok.group),
-                   scn.explore.max_steps, trace=True)
+        try:
+            o = replay(world, Candidate(tok.seed, tok.program, tok.switches, tok.group),
+                       scn.explore.max_steps, trace=True)
+        except Nondeterminism as e:
+            raise TokenError(f"token for {tok.scenario}: its schedule does not fit the "
+                             f"scenario ({e})") from None
         names = world.describe(tok.program)
         r = JobResult(schedules=1, steps=o.schedule.steps, seconds=time.monotonic() - t0)
     finally:

@@ -64,14 +64,23 @@ def scenario_digest(scn: Scenario) -> int:
     return int.from_bytes(hashlib.blake2s(data.encode(), digest_size=4).digest(), "little")
 
 
+def _shown(text: str) -> str:
+    """A token as an error line quotes it: whole when short, its ends when long."""
+    return repr(text) if len(text) <= 80 else repr(text[:40] + " ... " + text[-20:])
+
+
 def decode(text: str) -> Token:
     path, sep, payload = text.rpartition("#")
+    shown = _shown(text)
     if not sep or not path:
-        raise TokenError(f"token {text!r}: expected <scenario path>#<payload>")
+        raise TokenError(f"token {shown}: expected <scenario path>#<payload>")
+    if len(payload) % 4 == 1:  # no base64 text ends there: characters are missing
+        raise TokenError(f"token {shown}: the payload is cut short")
     try:
-        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        raw = base64.b64decode(payload + "=" * (-len(payload) % 4), altchars=b"-_",
+                               validate=True)
     except (binascii.Error, ValueError):
-        raise TokenError(f"token {text!r}: the payload is not base64") from None
+        raise TokenError(f"token {shown}: the payload is not base64") from None
     pos = 0
 
     def take() -> int:
@@ -79,16 +88,18 @@ def decode(text: str) -> Token:
         v = shift = 0
         while True:
             if pos >= len(raw):
-                raise TokenError(f"token {text!r}: the payload is cut short")
+                raise TokenError(f"token {shown}: the payload is cut short")
             b = raw[pos]
             pos += 1
             v |= (b & 0x7F) << shift
             shift += 7
+            if shift > 70:
+                raise TokenError(f"token {shown}: a number in the payload is too long")
             if not b & 0x80:
                 return v
 
     if (version := take()) != VERSION:
-        raise TokenError(f"token {text!r}: format version {version}, this pagerace reads "
+        raise TokenError(f"token {shown}: format version {version}, this pagerace reads "
                          f"{VERSION}")
     seed = take()
     group = take()
@@ -99,7 +110,7 @@ def decode(text: str) -> Token:
         switches.append((step, take()))
     digest = take()
     if pos != len(raw):
-        raise TokenError(f"token {text!r}: {len(raw) - pos} bytes after the end")
+        raise TokenError(f"token {shown}: {len(raw) - pos} bytes after the end")
     return Token(path, seed, program, tuple(switches), digest, group)
 
 
