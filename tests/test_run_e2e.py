@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-from e2e import DATA, arena_of, pagerace, shm_files, start_long_run, summaries
+from e2e import DATA, arena_of, pagerace, shm_files, start, start_long_run, summaries
 
 import stress
 
@@ -251,3 +251,25 @@ def test_lost_recycles_where_none_are_expected_fail_the_run(tmp_path: Path) -> N
     assert s["verdict"] == "fail" and res.returncode == 1, s
     assert "pool-alloc-refcount" in s["anomalies"]  # the detection alone would have passed
     assert s["pools"][0]["released_shared_race"] > 0
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_during_explore_is_130_and_leaves_no_arena(jobs: str, tmp_path: Path) -> None:
+    """SIGINT once the explorer reports progress: exit 130, one line, nothing in /dev/shm."""
+    scn = Path(stress.__file__).parent.parent / "scenarios" / "c01-pg-network-tryget.toml"
+    proc = start("explore", str(scn), "--strategy", "dfs", "--jobs", jobs, "--out", "runs",
+                 cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # an explorer's arena exists: it is exploring
+        children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        if any(shm_files(f"pagerace.{pid}.") for pid in [proc.pid, *children]):
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the explorer never created its arena")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    for pid in [proc.pid, *children]:
+        assert not shm_files(f"pagerace.{pid}."), pid

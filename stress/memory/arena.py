@@ -219,14 +219,20 @@ class Arena:
 
     def close(self) -> None:
         """Unmap (and, for the creator, unlink).  Safe to call twice."""
-        if self._mm.closed:
+        if self._mm.closed or "words" not in self.__dict__:
             return
-        self.atomic.release()
-        # The numpy views export the buffer too; mmap.close() refuses while they live.
-        del self.words, self.pages
-        self._mm.close()
+        # The name first: whatever happens below, nothing is left in /dev/shm.
         if self.owner:
             arena_path(self.name).unlink(missing_ok=True)
+        self.atomic.release()
+        # The numpy views export the buffer too; mmap.close() refuses while they live.
+        self.__dict__.pop("words", None)
+        self.__dict__.pop("pages", None)
+        try:
+            self._mm.close()
+        except BufferError:
+            # A view still lives (an interrupted frame holds one): the mapping goes at exit.
+            pass
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
