@@ -157,7 +157,7 @@ PHRASES: dict[str, Callable[[str, Event], str]] = {
         f"{w}'s speculative tryget raised it to {e['after']}" if e["result"]
         else f"{w}'s tryget failed on refcount {e['before']}",
     "put_page": lambda w, e:
-        f"{w}'s put took it to 0 and ran the free path" if e["after"] == 0
+        f"{w}'s put took it to 0" if e["after"] == 0  # (release_pages or __put_page: the next line)
         else f"{w}'s put left {e['after']}",
     "page_ref_freeze": lambda w, e:
         f"{w} froze it at {e['aux']}" if e["result"]
