@@ -273,3 +273,12 @@ def test_ctrl_c_during_explore_is_130_and_leaves_no_arena(jobs: str, tmp_path: P
     assert "Traceback" not in err and "interrupted" in err
     for pid in [proc.pid, *children]:
         assert not shm_files(f"pagerace.{pid}."), pid
+
+
+def test_until_detected_still_judges_lost_recycles_over_the_whole_race(tmp_path: Path) -> None:
+    """--until-detected would stop at the first pool-alloc-refcount; lost recycles need more."""
+    scn = Path(stress.__file__).parent.parent / "scenarios" / "c08-driver-ref-lost-recycles.toml"
+    res = pagerace("run", str(scn), "--until-detected", "--out", "runs", cwd=tmp_path)
+    [s] = summaries(tmp_path / "runs")
+    assert res.returncode == 0 and s["verdict"] == "pass", s
+    assert s["duration_s"] >= 1.5 and s["pools"][0]["released_shared_race"] > 0

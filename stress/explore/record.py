@@ -55,7 +55,7 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> dict[str, Any]:
         if r.proven_bound >= 0:
             parts.append(f"dfs: every program of {x.ops} operations per actor "
                          f"({r.programs_total:,}), every schedule of each with at most "
-                         f"{r.proven_bound} preemptions" + (
+                         f"{r.proven_bound} preemption{'' if r.proven_bound == 1 else 's'}" + (
                              "" if r.proven_bound == x.preemptions else
                              f" (bound {r.proven_bound + 1} begun: {r.programs:,} programs)"))
         else:
