@@ -7,14 +7,16 @@ finding, replays it to check it is deterministic, and writes the run directory.
 
 from __future__ import annotations
 
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from stress.explore.minimal import fewest_preemptions
 from stress.explore.scheduler import Nondeterminism
-from stress.explore.search import make_search
+from stress.explore.search import Search, make_search
 from stress.explore.shrink import Candidate, replay, shrink
 from stress.explore.token import Token, scenario_digest
 from stress.explore.world import Outcome, World, actor_groups, count_programs
@@ -80,12 +82,15 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
                 progress: Callable[[Progress], None] | None = None,
                 stop: Callable[[], bool] | None = None) -> JobResult:
     x = scn.explore
-    worlds = [World(scn, group) for group in actor_groups(scn, x.actors)]
-    search = make_search(worlds, x, seed, job, jobs)
     r = JobResult(strategy=x.strategy)
+    worlds: list[World] = []
+    search: Search | None = None
     t0 = time.monotonic()
     next_report = t0 + 0.5
     try:
+        for actors in actor_groups(scn, x.actors):  # (in the try: an interrupt closes them)
+            worlds.append(World(scn, actors))
+        search = make_search(worlds, x, seed, job, jobs)
         while r.schedules < x.schedules:
             if (nxt := search.next()) is None:
                 r.searched = True
@@ -115,8 +120,9 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
                 break
     finally:
         r.seconds = time.monotonic() - t0
-        r.programs, r.programs_total = search.programs, search.total
-        r.proven_bound = search.proven_bound
+        if search is not None:
+            r.programs, r.programs_total = search.programs, search.total
+            r.proven_bound = search.proven_bound
         for world in worlds:
             world.close()
     r.exhausted = r.searched and r.abandoned == 0
@@ -128,9 +134,27 @@ def mostly_abandoned(r: JobResult) -> bool:
     return r.finding is None and r.schedules > 0 and 2 * r.abandoned > r.schedules
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """A job process told to stop (the pool's terminate, or Ctrl-C at the terminal): unwind,
+    so its worlds are closed, and exit quietly (the parent says "interrupted")."""
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def _job_signals() -> Iterator[None]:
+    """While a job runs (and only then: an idle pool worker must die as the pool expects)."""
+    old = {sig: signal.signal(sig, _terminated) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def _job_main(scn: Scenario, seed: int, budget: float | None, job: int, jobs: int,
               stop: Any) -> JobResult:
-    r = explore_job(scn, seed, budget, job, jobs, stop=stop.is_set)
+    with _job_signals():
+        r = explore_job(scn, seed, budget, job, jobs, stop=stop.is_set)
     if r.finding is not None:
         stop.set()
     return r
@@ -221,8 +245,10 @@ def _one_strategy(scn: Scenario, opts: ExploreOptions,
         programs = 0
         for group in actor_groups(scn, x.actors):
             world = World(scn, group)
-            programs += count_programs(world.kinds, x.ops)
-            world.close()
+            try:
+                programs += count_programs(world.kinds, x.ops)
+            finally:
+                world.close()
         opts = replace(opts, jobs=min(opts.jobs, max(1, programs // n)))
     opts = replace(opts, jobs=min(opts.jobs, x.schedules))  # a schedule per job
     if opts.jobs <= 1:
@@ -269,7 +295,8 @@ def _lane(members: list[Scenario], seed: int, budget: float | None, split: tuple
 
 def _lane_main(members: list[Scenario], seed: int, budget: float | None,
                split: tuple[int, int], stop: Any) -> list[JobResult]:
-    out = _lane(members, seed, budget, split, None, stop.is_set)
+    with _job_signals():
+        out = _lane(members, seed, budget, split, None, stop.is_set)
     if any(r.finding is not None for r in out):
         stop.set()
     return out

@@ -137,13 +137,21 @@ class World:
         self.scn = replace(small, model=replace(scn.model, delays={}))  # no delays: ever
         self.plan = make_plan(_only(small, roles), 0)
         self.scheme = load_scheme(self.scn.model.scheme)
+        self.n = n
         self.arena = Arena.create(self.plan.config)
+        try:
+            self._boot(scn)
+        except BaseException:
+            self.arena.close()  # an interrupt while booting: no arena left behind
+            raise
+
+    def _boot(self, scn: Scenario) -> None:
         mem_init(self.arena)
         self.boot = self.arena.words.copy()
         self.points = ScheduledMemory(self.arena.atomic)  # the page records' accesses
         self.mem: Memory = RacyMemory(self.points) if scn.backend == "racy" else self.points
         self.sys = ScheduledMemory(self.arena.atomic)
-        self.n = n
+        n = self.n
         # Each actor's operations, as Actor.ops() lists them (a role may leave one out for
         # a scheme), and the table that draws them in proportion to their weights.
         ops = [list(self._actors(lambda a: None, None, None)[k].ops()) for k in range(n)]

@@ -15,6 +15,7 @@ never a SIGBUS in the middle of a race.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import mmap
 import os
@@ -43,6 +44,19 @@ SHM_DIR = Path(os.environ.get("PAGERACE_SHM_DIR", "/dev/shm"))
 PREFIX = "pagerace."
 LOCK_STRIPES = 64
 NEW_FILE_AGE = 60.0  # seconds before a half-made arena file counts as abandoned
+
+
+# Arenas this process made and has not closed: name -> creator pid.  An interrupt between
+# making one and handing it to whoever closes it must not leave it in /dev/shm.
+_OWNED: dict[str, int] = {}
+
+
+@atexit.register
+def _unlink_owned() -> None:
+    me = os.getpid()  # a forked child inherits the table: it unlinks only its own
+    for name, pid in list(_OWNED.items()):
+        if pid == me:
+            arena_path(name).unlink(missing_ok=True)
 
 
 class ArenaError(Exception):
@@ -154,6 +168,7 @@ class Arena:
             making.unlink(missing_ok=True)
             raise ArenaError(f"arena {name}: cannot create in {SHM_DIR}: {e.strerror}") from None
         making.unlink()
+        _OWNED[name] = os.getpid()
         locks: list[Any] = []
         if backend == "locked":
             import multiprocess
@@ -224,6 +239,7 @@ class Arena:
         # The name first: whatever happens below, nothing is left in /dev/shm.
         if self.owner:
             arena_path(self.name).unlink(missing_ok=True)
+            _OWNED.pop(self.name, None)
         self.atomic.release()
         # The numpy views export the buffer too; mmap.close() refuses while they live.
         self.__dict__.pop("words", None)
