@@ -17,6 +17,7 @@ from e2e import DATA, arena_of, pagerace, shm_files, start, start_long_run, summ
 
 import stress
 
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"  # the checkout's, never site's
 pytestmark = pytest.mark.xdist_group("e2e")  # one run at a time: each wants both cores
 
 
@@ -242,7 +243,7 @@ def test_a_pool_that_cannot_drain_is_a_stalled_shutdown(tmp_path: Path) -> None:
 
 def test_lost_recycles_where_none_are_expected_fail_the_run(tmp_path: Path) -> None:
     """C8's control with the stray trygets put back: the lost recycles alone fail it."""
-    scn = (Path(stress.__file__).parent.parent / "scenarios"
+    scn = (SCENARIOS
            / "c08-driver-ref-lost-recycles.toml").read_text()
     f = tmp_path / "lost.toml"
     f.write_text(scn.replace("lost_recycles = true", "lost_recycles = false"))
@@ -256,11 +257,12 @@ def test_lost_recycles_where_none_are_expected_fail_the_run(tmp_path: Path) -> N
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_during_explore_is_130_and_leaves_no_arena(jobs: str, tmp_path: Path) -> None:
     """SIGINT once the explorer reports progress: exit 130, one line, nothing in /dev/shm."""
-    scn = Path(stress.__file__).parent.parent / "scenarios" / "c01-pg-network-tryget.toml"
+    scn = SCENARIOS / "c01-pg-network-tryget.toml"
     proc = start("explore", str(scn), "--strategy", "dfs", "--jobs", jobs, "--out", "runs",
                  cwd=tmp_path)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # an explorer's arena exists: it is exploring
+        assert proc.poll() is None, proc.communicate()[1]
         children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
         if any(shm_files(f"pagerace.{pid}.") for pid in [proc.pid, *children]):
             break
@@ -277,7 +279,7 @@ def test_ctrl_c_during_explore_is_130_and_leaves_no_arena(jobs: str, tmp_path: P
 
 def test_until_detected_still_judges_lost_recycles_over_the_whole_race(tmp_path: Path) -> None:
     """--until-detected would stop at the first pool-alloc-refcount; lost recycles need more."""
-    scn = Path(stress.__file__).parent.parent / "scenarios" / "c08-driver-ref-lost-recycles.toml"
+    scn = SCENARIOS / "c08-driver-ref-lost-recycles.toml"
     res = pagerace("run", str(scn), "--until-detected", "--out", "runs", cwd=tmp_path)
     [s] = summaries(tmp_path / "runs")
     assert res.returncode == 0 and s["verdict"] == "pass", s
