@@ -110,7 +110,10 @@ def __remove_mapping(m: Machine, index: int, p: int, users_expected: int = 1) ->
         page_ref_unfreeze(m, p, refcount)
         return False
     m.mem.store(base + MAPPING, 0)
-    del_page_from_lru_list(m, p, "__remove_mapping")  # isolate_lru_page, before reclaim
+    # Isolated before reclaim: 5.12 isolate_lru_pages' list_move, whose __list_del_entry
+    # validates lru.next; the kernel then links it on the isolation list where the model
+    # poisons it, which nothing here reads.
+    del_page_from_lru_list(m, p, "__remove_mapping")
     m.mem.fetch_and(base + FLAGS, ~F.LRU_FLAGS)
     F.unlock_page(m, p)
     if m.tracing:
