@@ -7,6 +7,7 @@ list pointer, list_del validates it (CONFIG_DEBUG_LIST) and poisons it with LIST
 from __future__ import annotations
 
 import pytest
+from pages import cached_page
 
 from stress.anomalies import HARNESS, KERNEL
 from stress.model import (
@@ -16,31 +17,23 @@ from stress.model import (
     filemap_get_entry,
     get_page,
     page_pool_alloc_pages,
-    put_page,
     release_pages,
     skb_frag_unref,
 )
 from stress.model import flags as F
 from stress.model.dtor import DTOR_FILE, destroy_page, set_page_dtor
 from stress.model.filemap import __remove_mapping as remove_mapping
-from stress.model.filemap import add_to_page_cache_lru, delete_from_page_cache
+from stress.model.filemap import delete_from_page_cache
 from stress.model.lru import LIST_POISON1, LRU_LINKED, add_page_to_lru_list
 
 _SCHEME = {"lru": "dtor_ref1_lru", "dtor": "dtor_ref1"}
 
 
-def _cached_page(h, index: int = 0) -> int:
-    """A page-cache page on the LRU, held only by the cache."""
-    p = alloc_page(h.m)
-    assert add_to_page_cache_lru(h.m, p, index)
-    put_page(h.m, p)
-    return p
-
 
 def test_list_add_links_and_list_del_poisons(harness) -> None:
     """lru.next: a list pointer while on the LRU, LIST_POISON1 once list_del ran."""
     h = harness()
-    p = _cached_page(h)
+    p = cached_page(h.m)
     assert h.page(p)["lru"] == LRU_LINKED
     assert delete_from_page_cache(h.m, 0, p)
     assert h.pstate(p) == PS_FREE and h.page(p)["lru"] == LIST_POISON1 and h.kinds() == []
@@ -50,7 +43,7 @@ def test_list_add_links_and_list_del_poisons(harness) -> None:
 def test_an_lru_page_given_a_destructor_at_truncate(harness, field) -> None:
     """Overlaid, the destructor's store is the list's corruption; in its own word, it runs."""
     h = harness(scheme=_SCHEME[field])
-    p = _cached_page(h)
+    p = cached_page(h.m)
     get_page(h.m, p)  # the truncater's reference, as find_lock_entries takes it
     set_page_dtor(h.m, p, DTOR_FILE)
     assert delete_from_page_cache(h.m, 0, p)
@@ -68,7 +61,7 @@ def test_an_lru_page_given_a_destructor_at_truncate(harness, field) -> None:
 def test_reclaim_finds_the_overlaid_linkage_corrupt(harness) -> None:
     """isolate_lru_page's list_del sees the destructor where the list pointer was."""
     h = harness(scheme="dtor_ref1_lru")
-    p = _cached_page(h, 3)
+    p = cached_page(h.m, 3)
     assert filemap_get_entry(h.m, 3) == p and F.trylock_page(h.m, p)
     set_page_dtor(h.m, p, DTOR_FILE)
     assert remove_mapping(h.m, 3, p, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pages import cached_page
 
 from stress.checks import audit
 from stress.memory.layout import FL_HEAD, FL_HEAD_INDEX, FREELIST_HDR, PP
@@ -32,12 +33,6 @@ def other_worker(h, worker: int = 1) -> Machine:
     return Machine(h.arena, h.m.cfg, load_scheme(h.m.cfg.scheme), h.anomalies.append,
                    worker=worker)
 
-
-def cached_page(h, index: int) -> int:
-    p = alloc_page(h.m)
-    assert add_to_page_cache_lru(h.m, p, index)
-    put_page(h.m, p)
-    return p
 
 
 # Exclusion: the page lock and the free list.
@@ -151,7 +146,7 @@ def test_pool_page_twice_across_pools_is_double_free(harness) -> None:
 def test_cache_slot_and_mapping_must_agree(harness) -> None:
     """A slot naming a page whose mapping says another index is a mapping-mismatch."""
     h = harness()
-    p = cached_page(h, 3)
+    p = cached_page(h.m, 3)
     assert audit(h.arena, h.m.scheme).counts.get("mapping-mismatch") is None
     h.arena.pages["mapping"][p] = 5
     res = audit(h.arena, h.m.scheme)
@@ -205,7 +200,7 @@ def test_gup_rechecks_and_keeps_identity(harness) -> None:
 def test_lookup_without_recheck_is_a_stale_tryget_at_the_tryget(harness) -> None:
     """The tryget lands on the page after its free and reuse: reported by the lookup itself."""
     h = harness(lookup_skips_recheck=True, delays={"lookup_tryget": 1})
-    p = cached_page(h, 6)
+    p = cached_page(h.m, 6)
     gen = h.m.gen(p)
 
     def truncate_and_reuse(_: float) -> None:
@@ -224,7 +219,7 @@ def test_lookup_without_recheck_is_a_stale_tryget_at_the_tryget(harness) -> None
 def test_audit_is_silent_after_a_mixed_workload(harness) -> None:
     """Cache, PTEs, locks and frees in a row leave every structure audit clean."""
     h = harness()
-    p = cached_page(h, 1)
+    p = cached_page(h.m, 1)
     q = alloc_page(h.m)
     assert vm_insert_page(h.m, q, 3, 1)
     put_page(h.m, q)  # only the mapping holds it

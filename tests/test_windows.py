@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pages import cached_page
+
 import stress.model.swap_state as swap_state
 import stress.schemes.dtor_ref1 as dtor_ref1
 from stress.anomalies import Anomaly
@@ -55,12 +57,6 @@ def race_in(m: Machine, other: Callable[[], None]) -> None:
 
     m.spin = once
 
-
-def cached_page(m: Machine, index: int) -> int:
-    p = alloc_page(m)
-    assert add_to_page_cache_lru(m, p, index)
-    put_page(m, p)
-    return p
 
 
 def c10_stale_tryget(h) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
