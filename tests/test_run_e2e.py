@@ -284,3 +284,28 @@ def test_until_detected_still_judges_lost_recycles_over_the_whole_race(tmp_path:
     [s] = summaries(tmp_path / "runs")
     assert res.returncode == 0 and s["verdict"] == "pass", s
     assert s["duration_s"] >= 1.5 and s["pools"][0]["released_shared_race"] > 0
+
+
+def test_a_killed_explorer_leaves_no_job_running(tmp_path: Path) -> None:
+    """SIGKILL to pagerace explore --jobs 2: its jobs notice, close their worlds and exit."""
+    proc = start("explore", str(SCENARIOS / "c01-pg-network-tryget.toml"), "--strategy", "dfs",
+                 "--jobs", "2", "--schedules", "100000000", "--out", "runs", cwd=tmp_path)
+    deadline = time.monotonic() + 120  # the search alone would last hours
+    while time.monotonic() < deadline:  # a job's arena exists: the jobs are exploring
+        assert proc.poll() is None, proc.communicate()[1]
+        family = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        if any(shm_files(f"pagerace.{pid}.") for pid in family):
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("no job ever created its arena")
+    proc.kill()
+    proc.wait(timeout=60)
+    while time.monotonic() < deadline:  # each job checks its parent every half second
+        alive = [pid for pid in family if psutil.pid_exists(pid)
+                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+        if not alive and not any(shm_files(f"pagerace.{pid}.") for pid in family):
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"still running after the command was killed: {alive}")

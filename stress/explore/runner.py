@@ -7,12 +7,15 @@ finding, replays it to check it is deterministic, and writes the run directory.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+
+import psutil
 
 from stress.explore.minimal import fewest_preemptions
 from stress.explore.scheduler import Nondeterminism
@@ -151,12 +154,38 @@ def _job_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+# The jobs' shared stop flag, handed to each pool worker as it starts (a process-shared
+# Event can only be inherited, and a manager process would outlive a killed command).
+_STOP: Any = None
+
+
+def _inherit_stop(stop: Any) -> None:
+    global _STOP
+    _STOP = stop
+
+
+def _stop_when(stop: Any, parent: int) -> Callable[[], bool]:
+    """A job's stop: another job found something, or the command that started it is gone
+    (killed outright: nothing else would end a job whose schedules last hours)."""
+    def should() -> bool:
+        return bool(stop.is_set()) or not psutil.pid_exists(parent)
+    return should
+
+
+def _pool(jobs: int) -> Any:
+    """A pool of `jobs` explorer processes sharing one stop flag."""
+    import multiprocess
+
+    ctx = multiprocess.get_context("forkserver")
+    return ctx.Pool(jobs, initializer=_inherit_stop, initargs=(ctx.Event(),))
+
+
 def _job_main(scn: Scenario, seed: int, budget: float | None, job: int, jobs: int,
-              stop: Any) -> JobResult:
+              parent: int) -> JobResult:
     with _job_signals():
-        r = explore_job(scn, seed, budget, job, jobs, stop=stop.is_set)
+        r = explore_job(scn, seed, budget, job, jobs, stop=_stop_when(_STOP, parent))
     if r.finding is not None:
-        stop.set()
+        _STOP.set()
     return r
 
 
@@ -268,12 +297,8 @@ def _portfolio(scn: Scenario, opts: ExploreOptions,
     lanes = [members[j::jobs] for j in range(jobs)]
     if jobs == 1:
         return _lane(lanes[0], opts.seed, opts.budget, opts.split, progress, None)
-    import multiprocess
-
-    ctx = multiprocess.get_context("forkserver")
-    stop = ctx.Manager().Event()
-    with ctx.Pool(jobs) as pool:
-        args = [(lane, opts.seed, opts.budget, opts.split, stop) for lane in lanes]
+    with _pool(jobs) as pool:
+        args = [(lane, opts.seed, opts.budget, opts.split, os.getpid()) for lane in lanes]
         return [r for rs in pool.starmap(_lane_main, args) for r in rs]
 
 
@@ -294,11 +319,11 @@ def _lane(members: list[Scenario], seed: int, budget: float | None, split: tuple
 
 
 def _lane_main(members: list[Scenario], seed: int, budget: float | None,
-               split: tuple[int, int], stop: Any) -> list[JobResult]:
+               split: tuple[int, int], parent: int) -> list[JobResult]:
     with _job_signals():
-        out = _lane(members, seed, budget, split, None, stop.is_set)
+        out = _lane(members, seed, budget, split, None, _stop_when(_STOP, parent))
     if any(r.finding is not None for r in out):
-        stop.set()
+        _STOP.set()
     return out
 
 
@@ -308,15 +333,12 @@ def job_shares(schedules: int, jobs: int) -> list[int]:
 
 
 def _run_jobs(scn: Scenario, opts: ExploreOptions) -> list[JobResult]:
-    import multiprocess
-
-    ctx = multiprocess.get_context("forkserver")
-    stop = ctx.Manager().Event()
     shares = job_shares(scn.explore.schedules, opts.jobs)
     k, n = opts.split  # local job j of J searches part k + n*j of n*J
-    with ctx.Pool(opts.jobs) as pool:
+    with _pool(opts.jobs) as pool:
         args = [(replace(scn, explore=replace(scn.explore, schedules=share)), opts.seed,
-                 opts.budget, k + n * j, n * opts.jobs, stop) for j, share in enumerate(shares)]
+                 opts.budget, k + n * j, n * opts.jobs, os.getpid())
+                for j, share in enumerate(shares)]
         return list(pool.starmap(_job_main, args))
 
 
