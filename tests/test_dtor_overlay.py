@@ -23,7 +23,7 @@ from stress.model import (
 from stress.model import flags as F
 from stress.model.dtor import DTOR_FILE, destroy_page, set_page_dtor
 from stress.model.filemap import __remove_mapping as remove_mapping
-from stress.model.filemap import delete_from_page_cache
+from stress.model.filemap import add_to_page_cache_lru, delete_from_page_cache
 from stress.model.lru import LIST_POISON1, LRU_LINKED, add_page_to_lru_list
 
 _SCHEME = {"lru": "dtor_ref1_lru", "dtor": "dtor_ref1"}
@@ -111,3 +111,22 @@ def test_a_dtor_field_that_is_neither_is_a_missing_hook() -> None:
     assert missing_hooks(SimpleNamespace(**hooks)) == []
     assert missing_hooks(SimpleNamespace(**hooks, dtor_field="mapping")) == [
         "dtor_field (not one of dtor, lru)"]
+
+
+def test_a_failed_insertion_never_reaches_the_lru(harness) -> None:
+    """add_to_page_cache_lru links the page only once it is in the cache (5.12 order)."""
+    h = harness()
+    cached_page(h.m, 5)
+    p = alloc_page(h.m)
+    assert not add_to_page_cache_lru(h.m, p, 5)  # the index is taken
+    assert h.page(p)["lru"] == 0 and not h.page(p)["flags"] & 1 << F.PG_lru
+
+
+def test_reclaim_isolates_only_a_page_on_the_lru(harness) -> None:
+    """isolate_lru_pages takes PageLRU pages: one off the LRU has no linkage to check."""
+    h = harness()
+    p = cached_page(h.m, 3)
+    F.clear_page_flag(h.m, p, F.PG_lru)
+    assert filemap_get_entry(h.m, 3) == p and F.trylock_page(h.m, p)
+    assert remove_mapping(h.m, 3, p, 1)
+    assert h.kinds() == [] and h.page(p)["lru"] == LRU_LINKED  # never list_del'd

@@ -20,18 +20,19 @@ from stress.model.swap import free_unref_page, put_page
 def add_to_page_cache_lru(m: Machine, p: int, index: int) -> bool:
     """Insert a page the caller holds; the cache takes its own reference.
 
-    mm/filemap.c (5.12): __add_to_page_cache_locked, then lru_cache_add, whose pagevec
-    drain sets PG_lru and links the page (add_page_to_lru_list).
+    mm/filemap.c (5.12): __add_to_page_cache_locked, and only once it succeeded
+    lru_cache_add, whose pagevec drain sets PG_lru and links the page
+    (add_page_to_lru_list).  The caller's reference keeps the page from its final put
+    until then.
     """
     base = m.pages + p * PAGE_WORDS
     get_page(m, p)
     m.mem.store(base + MAPPING, index + 1)
-    lru_cache_add(m, p)
     if m.sys.cas(m.L.cache + index, 0, p + 1) != 0:
-        m.mem.fetch_and(base + FLAGS, ~(1 << F.PG_lru))
         m.mem.store(base + MAPPING, 0)
         put_page(m, p)
         return False
+    lru_cache_add(m, p)
     if m.tracing:
         m.trace(Op.add_to_page_cache, p, 0, 0, 1, index)
     return True
@@ -110,10 +111,11 @@ def __remove_mapping(m: Machine, index: int, p: int, users_expected: int = 1) ->
         page_ref_unfreeze(m, p, refcount)
         return False
     m.mem.store(base + MAPPING, 0)
-    # Isolated before reclaim: 5.12 isolate_lru_pages' list_move, whose __list_del_entry
-    # validates lru.next; the kernel then links it on the isolation list where the model
-    # poisons it, which nothing here reads.
-    del_page_from_lru_list(m, p, "__remove_mapping")
+    # Isolated before reclaim: 5.12 isolate_lru_pages takes PageLRU pages only, and its
+    # list_move's __list_del_entry validates lru.next; the kernel then links it on the
+    # isolation list where the model poisons it, which nothing here reads.
+    if m.mem.load(base + FLAGS) & 1 << F.PG_lru:
+        del_page_from_lru_list(m, p, "__remove_mapping")
     m.mem.fetch_and(base + FLAGS, ~F.LRU_FLAGS)
     F.unlock_page(m, p)
     if m.tracing:
