@@ -117,3 +117,16 @@ def test_bad_sizes_are_refused(bad: dict[str, int]) -> None:
     """Impossible sizes are a ValueError naming the field."""
     with pytest.raises(ValueError, match=next(iter(bad))):
         ArenaConfig(**bad)
+
+
+def test_an_arena_left_open_is_unlinked_when_its_process_exits() -> None:
+    """Made and never closed (an interrupt before anyone could): gone at the process's exit."""
+    code = textwrap.dedent("""
+        from stress.memory import Arena, ArenaConfig
+        a = Arena.create(ArenaConfig(npages=8, nworkers=1, npools=1))
+        print(a.name, flush=True)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    name = out.stdout.strip()
+    assert name.startswith("pagerace.") and not arena_path(name).exists()

@@ -124,6 +124,8 @@ class Supervisor:
         self.last_beat: dict[int, tuple[int, float]] = {}
         self.reported_negative: set[tuple[int, int]] = set()
         self.inflight_at_destroy: dict[int, int] = {}
+        # Per pool, page_pool_put_page's shared finds when the race ended (set by drain).
+        self.released_shared_race: list[int] | None = None
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -574,7 +576,7 @@ class Supervisor:
         ops = self.total_ops()
         pools = []
         L, words = self.arena.layout, self.arena.words
-        race_lost = getattr(self, "released_shared_race", None)
+        race_lost = self.released_shared_race
         for k in range(L.config.npools):
             base = L.pool(k)
             cache, ring, released = (int(words[base + off]) for off in
