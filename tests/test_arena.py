@@ -119,14 +119,15 @@ def test_bad_sizes_are_refused(bad: dict[str, int]) -> None:
         ArenaConfig(**bad)
 
 
-def test_an_arena_left_open_is_unlinked_when_its_process_exits() -> None:
+def test_an_arena_left_open_is_unlinked_when_its_process_exits(tmp_path) -> None:
     """Made and never closed (an interrupt before anyone could): gone at the process's exit."""
     code = textwrap.dedent("""
         from stress.memory import Arena, ArenaConfig
         a = Arena.create(ArenaConfig(npages=8, nworkers=1, npools=1))
         print(a.name, flush=True)
     """)
+    # cwd: not the checkout, whose uncompiled sources would shadow the installed package.
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+                         check=True, timeout=60, cwd=tmp_path)
     name = out.stdout.strip()
     assert name.startswith("pagerace.") and not arena_path(name).exists()
