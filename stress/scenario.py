@@ -95,7 +95,7 @@ class Expect:
         return text + (f", forbid {', '.join(self.forbid)}" if self.forbid else "") + lost
 
 
-EXPLORE_STRATEGIES = ("portfolio", "random", "pct", "dfs")
+EXPLORE_STRATEGIES = ("portfolio", "random", "pct", "dfs", "dpor")
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,9 @@ EXPLORE = {
     "strategy": "how the explorer picks the next actor: portfolio (the default: dfs first, "
                 "pct and random beside it, each a share of the schedules and the time), "
                 "random (a uniform walk), pct (random priorities with depth - 1 change "
-                "points), dfs (every program, every schedule within the preemption bound)",
+                "points), dfs (every program, every schedule within the preemption bound), dpor "
+                "(every program, every interleaving, once up to the order of independent "
+                "steps)",
     "schedules": "at most this many schedules (the budget may end the exploration first)",
     "depth": "pct: the bug depth d it aims at (d - 1 priority change points)",
     "preemptions": "dfs: at most this many switches away from an actor that could go on",

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from stress.explore.record import covered
 from stress.explore.runner import ExploreOptions, explore, replay_token
 from stress.explore.token import Token, TokenError, decode
 from stress.scenario import load_scenario
@@ -59,11 +60,12 @@ def _one_op(path: Path):  # type: ignore[no-untyped-def]
     return replace(scn, explore=replace(scn.explore, ops=1))
 
 
-def test_the_control_is_exhausted_clean_at_one_preemption() -> None:
-    """C10's control under dfs with bound 1: every program, every schedule, nothing found."""
+def test_the_control_is_exhausted_clean_without_preemptions() -> None:
+    """C10's control under dfs with bound 0: every program, every order in which actors that
+    finish hand over (a switch that costs no preemption), nothing found."""
     result, finding = explore(_one_op(C10_CONTROL), ExploreOptions(strategy="dfs",
-                                                                   preemptions=1))
-    assert finding is None and result.exhausted and result.proven_bound == 1
+                                                                   preemptions=0))
+    assert finding is None and result.exhausted and result.proven_bound == 0
     assert result.programs_total == 36 and result.schedules > 36
 
 
@@ -135,9 +137,9 @@ def test_an_unwritable_out_is_one_line(tmp_path: Path, capsys) -> None:
 def test_dfs_jobs_split_the_programs_and_cover_them_once() -> None:
     """dfs with 2 or 9 jobs explores the same schedules as one job: each program once."""
     scn = _one_op(C10_CONTROL)
-    one, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=1))
-    two, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=1, jobs=2))
-    many, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=1, jobs=9))
+    one, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=0))
+    two, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=0, jobs=2))
+    many, _ = explore(scn, ExploreOptions(strategy="dfs", preemptions=0, jobs=9))
     assert one.exhausted and two.exhausted and many.exhausted
     assert one.schedules == two.schedules == many.schedules
 
@@ -226,7 +228,7 @@ def test_a_split_search_merges_into_the_same_proof(tmp_path: Path) -> None:
 
     f = tmp_path / "c10-control-one-op.toml"
     f.write_text(C10_CONTROL.read_text() + "\n[explore]\nops = 1\n")
-    dfs = ["--strategy", "dfs", "--preemptions", "1"]
+    dfs = ["--strategy", "dfs", "--preemptions", "0"]
     assert main(["explore", str(f), *dfs, "--out", str(tmp_path / "whole")]) == 0
     for k in range(1, 5):
         assert main(["explore", str(f), *dfs, "--split", f"{k}/4",
@@ -257,3 +259,99 @@ def test_a_forged_switch_is_refused_not_run() -> None:
     tok = Token(str(C10_CONTROL), 1, ((0,), (0,), (0,), (0,)), ((0, 9),), scenario_digest(scn))
     with pytest.raises(TokenError, match="names an actor"):
         replay_token(tok.encode())
+
+
+def _sized(path: Path, **explore_keys: object):  # type: ignore[no-untyped-def]
+    scn = load_scenario(path)
+    return replace(scn, explore=replace(scn.explore, **explore_keys))
+
+
+def test_dpor_exhausts_the_control_and_says_what_that_covers() -> None:
+    """Every program, every interleaving: exhausted, with the repeats it cut counted and the
+    audit's part in the proof stated."""
+    scn = _sized(C10_CONTROL, ops=1, actors=2)
+    result, finding = explore(scn, ExploreOptions(strategy="dpor"))
+    assert finding is None and result.exhausted and result.abandoned == 0
+    assert result.schedules >= result.programs_total == 6 and result.blocked > 0
+    statement = covered(scn, result, 1)["statement"]
+    assert statement.startswith("dpor: every program of 1 operation per actor (6), every "
+                                "interleaving")
+    assert "every state between operations audited" in statement
+
+
+def test_dpor_finds_the_racy_refcount_as_an_interleaving() -> None:
+    """C9's lost update, found by the reduced search and labelled with its fewest preemptions."""
+    scn = _sized(SCENARIOS / "c09-racy-refcount.toml", ops=2, actors=2, audit=False)
+    result, finding = explore(scn, ExploreOptions(strategy="dpor"))
+    assert finding is not None and finding.kind in scn.expect.detect
+    assert result.found_by == "dpor" and finding.label == "interleaving"
+
+
+def test_preemptions_are_refused_for_dpor(capsys: pytest.CaptureFixture[str]) -> None:
+    """dpor has no bound: --preemptions with it is one line and exit 2."""
+    assert main(["explore", "--strategy", "dpor", "--preemptions", "1", str(C10_CONTROL)]) == 2
+    assert "--preemptions applies to dfs only" in capsys.readouterr().err
+
+
+def _one_op_file(tmp_path: Path) -> Path:
+    """C10's control as a file with one operation per actor (the CLI reads files)."""
+    text = C10_CONTROL.read_text()
+    assert "[explore]" not in text
+    f = tmp_path / "c10-one-op.toml"
+    f.write_text(text + "\n[explore]\nops = 1\n")
+    return f
+
+
+def test_a_search_stopped_and_resumed_from_its_checkpoint_is_the_whole_search(
+        tmp_path: Path) -> None:
+    """Cut after 100 schedules, then resumed from the checkpoint: the same schedules, the
+    same exhausted and proven bound as one uninterrupted run; every schedule counted once."""
+    f = _one_op_file(tmp_path)
+    dfs = ["--strategy", "dfs", "--preemptions", "0"]
+    assert main(["explore", str(f), *dfs, "--out", str(tmp_path / "whole")]) == 0
+    cp = ["--checkpoint", str(tmp_path / "cp")]
+    assert main(["explore", str(f), *dfs, *cp, "--schedules", "100",
+                 "--out", str(tmp_path / "cut")]) == 0
+    assert main(["explore", str(f), *dfs, *cp, "--out", str(tmp_path / "resumed")]) == 0
+
+    def summary(name: str) -> dict:  # type: ignore[type-arg]
+        return json.loads(next((tmp_path / name).glob("*/summary.json")).read_text())
+    whole, cut, resumed = summary("whole"), summary("cut"), summary("resumed")
+    assert not cut["exhausted"] and cut["schedules"] == 100
+    assert resumed["exhausted"] and resumed["schedules"] == whole["schedules"] > 100
+    assert resumed["covered"]["proven_bound"] == whole["covered"]["proven_bound"] == 0
+
+
+@pytest.mark.parametrize("damage, reason", [
+    ("{", "damaged"), ('{"version": 1, "digest": "x"}', "damaged"), ("[]", "damaged")])
+def test_a_damaged_checkpoint_is_one_line(damage: str, reason: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A checkpoint file that is not one: the file and why, exit 2, nothing explored."""
+    f = _one_op_file(tmp_path)
+    cp = tmp_path / "cp"
+    cp.mkdir()
+    (cp / "c10-lookup-rechecks.1-of-1.json").write_text(damage)
+    assert main(["explore", str(f), "--strategy", "dfs", "--checkpoint", str(cp),
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert reason in err and "c10-lookup-rechecks.1-of-1.json" in err and "\n" not in err
+
+
+def test_a_checkpoint_of_another_search_is_refused(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Saved at bound 0, resumed at bound 1: another search, refused in one line."""
+    f = _one_op_file(tmp_path)
+    cp = ["--checkpoint", str(tmp_path / "cp"), "--out", str(tmp_path)]
+    assert main(["explore", str(f), "--strategy", "dfs", "--preemptions", "0",
+                 "--schedules", "5", *cp]) == 0
+    capsys.readouterr()
+    assert main(["explore", str(f), "--strategy", "dfs", "--preemptions", "1", *cp]) == 2
+    assert "another search" in capsys.readouterr().err
+
+
+def test_checkpoints_are_for_systematic_searches(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """pct samples: there is no position to go on from, so --checkpoint is refused."""
+    assert main(["explore", str(C10_CONTROL), "--strategy", "pct", "--checkpoint",
+                 str(tmp_path / "cp"), "--out", str(tmp_path)]) == 2
+    assert "--checkpoint applies to dfs or dpor only" in capsys.readouterr().err

@@ -43,7 +43,7 @@ CASES = [
      "roles[1].mix.recv: weight must be a finite number"),
     (GOOD + "\n[explore]\nsteps = 3\n", "explore.steps: unknown key (known: actors"),
     (GOOD + "\n[explore]\nstrategy = \"bfs\"\n",
-     "explore.strategy: must be one of portfolio, random, pct, dfs, got 'bfs'"),
+     "explore.strategy: must be one of portfolio, random, pct, dfs, dpor, got 'bfs'"),
     (GOOD + "\n[explore]\nops = \"two\"\n", "explore.ops: expected int, got str 'two'"),
     (GOOD + "\n[explore]\npreemptions = 99\n", "explore.preemptions: must be in [0, 16]"),
     (GOOD + "\n[explore]\nqueue_size = 6\n", "explore.queue_size: must be a power of two"),

@@ -61,6 +61,20 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> dict[str, Any]:
         else:
             parts.append(f"dfs: nothing proven ({r.programs:,} of {r.programs_total:,} "
                          "programs searched at bound 0)")
+    if "dpor" in r.strategy:
+        if r.exhausted:
+            parts.append(f"dpor: every program of {x.ops} operation{'' if x.ops == 1 else 's'} "
+                         f"per actor ({r.programs_total:,}), every interleaving of each, up to "
+                         "the order of independent steps" + (
+                             ", every state between operations audited" if x.audit else
+                             " (no audit between operations: [explore] audit = false; the "
+                             "operations' own checks and the final audit only)")
+                         + f" ({r.blocked:,} of {r.schedules:,} schedules ended asleep as "
+                         "repeats)")
+        else:
+            parts.append(f"dpor: nothing proven ({r.programs:,} of {r.programs_total:,} "
+                         "programs begun" + (f", {r.abandoned:,} schedules abandoned"
+                                             if r.abandoned else "") + ")")
     for m in (r.members or [r]):
         if m.strategy in ("pct", "random"):
             parts.append(f"{m.strategy}: {m.schedules:,} sampled schedule"
@@ -121,6 +135,7 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
                      "found": m.finding_kind or None} for m in r.members],
         "schedules": r.schedules, "steps": r.steps,
         "exhausted": r.exhausted, "searched": r.searched, "abandoned": r.abandoned,
+        "blocked": r.blocked,
         "seconds": round(r.seconds, 3),
         "steps_per_s": round(r.steps / r.seconds) if r.seconds else 0,
         "token": finding.token if finding else None,

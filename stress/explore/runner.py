@@ -13,13 +13,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 import psutil
 
+from stress.explore.checkpoint import EVERY_S as CHECKPOINT_EVERY_S
+from stress.explore.checkpoint import Position, path_for
+from stress.explore.checkpoint import load as load_position
+from stress.explore.checkpoint import save as save_position
 from stress.explore.minimal import fewest_preemptions
 from stress.explore.scheduler import Nondeterminism
-from stress.explore.search import Search, make_search
+from stress.explore.search import SYSTEMATIC, Search, Systematic, make_search
 from stress.explore.shrink import Candidate, replay, shrink
 from stress.explore.token import Token, scenario_digest
 from stress.explore.world import Outcome, World, actor_groups, count_programs
@@ -38,6 +43,7 @@ class ExploreOptions:
     seed: int = 1
     jobs: int = 1
     split: tuple[int, int] = (0, 1)  # (k, n): this machine searches part k of n (0-based)
+    checkpoint: Path | None = None  # dfs, dpor: a directory to go on from and save to
 
     def apply(self, scn: Scenario) -> Scenario:
         x = scn.explore
@@ -61,6 +67,7 @@ class JobResult:
     schedules: int = 0
     steps: int = 0
     abandoned: int = 0  # schedules cut at max_steps: never part of a proof
+    blocked: int = 0  # dpor: schedules ended asleep, repeats of ones run (not failures)
     searched: bool = False  # the strategy ran out of schedules (dfs: the bounded tree)
     exhausted: bool = False  # searched, and no schedule abandoned: a proof of the bound
     programs: int = 0  # programs begun
@@ -83,28 +90,49 @@ def decisive(scn: Scenario, kind: str) -> bool:
 
 def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jobs: int = 1,
                 progress: Callable[[Progress], None] | None = None,
-                stop: Callable[[], bool] | None = None) -> JobResult:
+                stop: Callable[[], bool] | None = None,
+                checkpoint: Path | None = None) -> JobResult:
+    """One job's share of the search; with `checkpoint` (a directory), a systematic search
+    goes on from where a run given the same directory stopped, and says where it got to."""
     x = scn.explore
     r = JobResult(strategy=x.strategy)
     worlds: list[World] = []
     search: Search | None = None
     t0 = time.monotonic()
     next_report = t0 + 0.5
+    saved: Position | None = None
+    earlier = 0.0  # seconds the runs before this one searched (a checkpoint's)
+    if checkpoint is not None:  # (refused before anything starts when it does not fit)
+        saved = Position(scenario_digest(scn), x.strategy, x.preemptions, seed, job, jobs,
+                         x.max_steps)
+        where = path_for(checkpoint, scn.name, job, jobs)
+        if (before := load_position(where, saved)) is not None:
+            saved = before
+            r.schedules, r.steps, r.abandoned = saved.schedules, saved.steps, saved.abandoned
+            r.blocked, earlier = saved.blocked, saved.seconds
+        mark = saved  # the last program boundary: what is saved
+        next_save = t0 + CHECKPOINT_EVERY_S
     try:
         for actors in actor_groups(scn, x.actors):  # (in the try: an interrupt closes them)
             worlds.append(World(scn, actors))
         search = make_search(worlds, x, seed, job, jobs)
-        while r.schedules < x.schedules:
+        if saved is not None and isinstance(search, Systematic):
+            search.resume(saved.bound, saved.programs_done, saved.clean, saved.proven_bound)
+            r.searched = saved.searched
+        while r.schedules < x.schedules and not r.searched:
             if (nxt := search.next()) is None:
                 r.searched = True
                 break
             group, seed_now, program = nxt
+            if saved is not None and isinstance(search, Systematic):
+                mark = _boundary(search, r, mark)
             o = worlds[group].run(seed_now, program, search.strategy, x.max_steps,
                                   audit_ops=x.audit)
             search.end(o.schedule.steps, o.abandoned)
             r.schedules += 1
             r.steps += o.schedule.steps
             r.abandoned += o.abandoned
+            r.blocked += o.blocked
             if o.anomaly is not None:
                 kind = o.anomaly.kind.value
                 if decisive(scn, kind):
@@ -119,17 +147,39 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
                     progress(Progress(scn.name, r.schedules, r.steps, now - t0))
                 if stop and stop():
                     break
+            if saved is not None and now >= next_save:
+                next_save = now + CHECKPOINT_EVERY_S
+                _save(where, saved, mark, earlier + now - t0)
             if budget is not None and now - t0 >= budget:
                 break
     finally:
-        r.seconds = time.monotonic() - t0
+        r.seconds = earlier + time.monotonic() - t0
         if search is not None:
             r.programs, r.programs_total = search.programs, search.total
             r.proven_bound = search.proven_bound
+            if saved is not None and r.finding is None and isinstance(search, Systematic):
+                if r.searched:
+                    mark = _boundary(search, r, mark, force=True)
+                _save(where, saved, mark, r.seconds)
         for world in worlds:
             world.close()
     r.exhausted = r.searched and r.abandoned == 0
     return r
+
+
+def _boundary(search: Systematic, r: JobResult, mark: Position, force: bool = False) -> Position:
+    """The position at the start of the program the search has just begun (or at its end):
+    what a checkpoint saves, so that a resumed search counts every schedule once."""
+    if not force and (search.bound, search.programs_done) == (mark.bound, mark.programs_done):
+        return mark
+    return replace(mark, bound=search.bound, programs_done=search.programs_done,
+                   clean=search.clean, proven_bound=search.proven_bound, searched=r.searched,
+                   schedules=r.schedules, steps=r.steps, abandoned=r.abandoned,
+                   blocked=r.blocked, programs_total=search.total)
+
+
+def _save(where: Path, pos: Position, mark: Position, seconds: float) -> None:
+    save_position(where, replace(mark, seconds=seconds))
 
 
 def mostly_abandoned(r: JobResult) -> bool:
@@ -181,9 +231,10 @@ def _pool(jobs: int) -> Any:
 
 
 def _job_main(scn: Scenario, seed: int, budget: float | None, job: int, jobs: int,
-              parent: int) -> JobResult:
+              parent: int, checkpoint: Path | None) -> JobResult:
     with _job_signals():
-        r = explore_job(scn, seed, budget, job, jobs, stop=_stop_when(_STOP, parent))
+        r = explore_job(scn, seed, budget, job, jobs, stop=_stop_when(_STOP, parent),
+                        checkpoint=checkpoint)
     if r.finding is not None:
         _STOP.set()
     return r
@@ -244,11 +295,11 @@ def explore(scn: Scenario, opts: ExploreOptions,
 
 def merge_results(results: list[JobResult]) -> JobResult:
     """One result from jobs or members: a proof only from the systematic ones, all of them."""
-    dfs = [r for r in results if r.strategy == "dfs"]
+    dfs = [r for r in results if r.strategy in SYSTEMATIC]
     merged = JobResult(
         strategy="+".join(dict.fromkeys(r.strategy for r in results)),
         schedules=sum(r.schedules for r in results), steps=sum(r.steps for r in results),
-        abandoned=sum(r.abandoned for r in results),
+        abandoned=sum(r.abandoned for r in results), blocked=sum(r.blocked for r in results),
         programs=sum(r.programs for r in dfs), programs_total=sum(r.programs_total for r in dfs),
         proven_bound=min((r.proven_bound for r in dfs), default=-1),
         searched=bool(dfs) and all(r.searched for r in dfs),
@@ -270,7 +321,7 @@ def _one_strategy(scn: Scenario, opts: ExploreOptions,
                   progress: Callable[[Progress], None] | None) -> list[JobResult]:
     x = scn.explore
     k, n = opts.split
-    if x.strategy == "dfs":  # jobs split the programs: at least one each
+    if x.strategy in SYSTEMATIC:  # jobs split the programs: at least one each
         programs = 0
         for group in actor_groups(scn, x.actors):
             world = World(scn, group)
@@ -281,7 +332,8 @@ def _one_strategy(scn: Scenario, opts: ExploreOptions,
         opts = replace(opts, jobs=min(opts.jobs, max(1, programs // n)))
     opts = replace(opts, jobs=min(opts.jobs, x.schedules))  # a schedule per job
     if opts.jobs <= 1:
-        return [explore_job(scn, opts.seed, opts.budget, k, n, progress=progress)]
+        return [explore_job(scn, opts.seed, opts.budget, k, n, progress=progress,
+                            checkpoint=opts.checkpoint)]
     return _run_jobs(scn, opts)
 
 
@@ -337,7 +389,7 @@ def _run_jobs(scn: Scenario, opts: ExploreOptions) -> list[JobResult]:
     k, n = opts.split  # local job j of J searches part k + n*j of n*J
     with _pool(opts.jobs) as pool:
         args = [(replace(scn, explore=replace(scn.explore, schedules=share)), opts.seed,
-                 opts.budget, k + n * j, n * opts.jobs, os.getpid())
+                 opts.budget, k + n * j, n * opts.jobs, os.getpid(), opts.checkpoint)
                 for j, share in enumerate(shares)]
         return list(pool.starmap(_job_main, args))
 

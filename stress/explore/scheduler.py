@@ -14,12 +14,17 @@ from dataclasses import dataclass, field
 
 from greenlet import GreenletExit, greenlet
 
-from stress.explore.memory import ScheduledMemory, _no_point
+from stress.explore.memory import Footprint, ScheduledMemory, _no_point
 from stress.explore.strategies import Strategy, default_choice
 
 
 class StepBound(Exception):
     """A schedule ran past its step bound: abandoned, never a finding."""
+
+
+class SleepBlocked(Exception):
+    """Every actor that could run is asleep (strategies/dpor.py): this schedule can only
+    repeat, up to the order of independent steps, one already run; it ends here."""
 
 
 class Nondeterminism(Exception):
@@ -39,9 +44,14 @@ class Schedule:
 class Scheduler:
     """Drives programs over scheduled memories, one strategy choice per step."""
 
-    def __init__(self, strategy: Strategy, max_steps: int) -> None:
+    def __init__(self, strategy: Strategy, max_steps: int,
+                 fp: Footprint | None = None) -> None:
         self.strategy = strategy
         self.max_steps = max_steps
+        # A strategy that reduces by dependence sees each step's footprint (recorded into
+        # `fp` by the memories, which the world points at it).
+        self.observe = getattr(strategy, "observe", None) if fp is not None else None
+        self.fp = fp
         self.step = -1  # before the race (the warm-up)
         self.partial: Schedule | None = None  # the schedule so far, when an exception ends it
 
@@ -57,11 +67,14 @@ class Scheduler:
             for g in threads:
                 g.switch()  # to its first scheduling point
             enabled = [k for k, g in enumerate(threads) if not g.dead]
-            current, step, choose = -1, 0, self.strategy.choose
+            current, step, choose, observe, fp = -1, 0, self.strategy.choose, self.observe, \
+                self.fp
             while enabled:
                 if step >= self.max_steps:
                     raise StepBound(f"more than {self.max_steps} steps")
                 k = choose(enabled, current, step)
+                if k < 0:
+                    raise SleepBlocked(f"step {step}: every actor of {enabled} asleep")
                 if k != current:
                     if k not in enabled:
                         raise Nondeterminism(f"step {step}: actor {k} chosen, {enabled} can run")
@@ -71,7 +84,15 @@ class Scheduler:
                         sched.switches.append((step, k))
                 sched.choices.append(k)
                 self.step = step
-                threads[k].switch()
+                if observe is not None:
+                    assert fp is not None
+                    fp.clear()
+                    try:
+                        threads[k].switch()
+                    finally:  # (an anomaly ends the step early: what it read still races)
+                        observe(k, fp.frozen())
+                else:
+                    threads[k].switch()
                 if threads[k].dead:
                     enabled.remove(k)
                 current = k

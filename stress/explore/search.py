@@ -9,19 +9,25 @@ every schedule within dfs's preemption bound, so that its end is a statement abo
 all of them.  It deepens the bound as CHESS does: every program at bound 0 first
 (most bugs here need no interleaving at all), then every program at bound 1, and so
 on, so a search cut short still proves the highest bound it finished
-(`proven_bound`).  Jobs split the work: every jobs-th schedule index, or every
-jobs-th program.
+(`proven_bound`).  With `dpor` instead of dfs there is no bound to deepen: each
+program's every interleaving is searched once, up to the order of independent
+steps.  Jobs split the work: every jobs-th schedule index, or every jobs-th
+program.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Protocol
 
 from stress.explore.strategies import Strategy, make_strategy
 from stress.explore.strategies.dfs import Dfs
+from stress.explore.strategies.dpor import Dpor
 from stress.explore.world import Program, World, all_programs, count_programs
 from stress.scenario import ExploreSpec
+
+SYSTEMATIC = ("dfs", "dpor")  # the strategies whose end is a statement about every program
 
 
 def program_seed(base: int, index: int) -> int:
@@ -67,7 +73,8 @@ class Sampled:
 class Systematic:
     def __init__(self, worlds: list[World], x: ExploreSpec, seed: int, job: int,
                  jobs: int) -> None:
-        self.seed, self.max_bound = seed, x.preemptions
+        self.reduced = x.strategy == "dpor"  # every interleaving: no bound to deepen
+        self.seed, self.max_bound = seed, 0 if self.reduced else x.preemptions
         self.kinds, self.ops, self.job, self.jobs = [w.kinds for w in worlds], x.ops, job, jobs
         n = sum(count_programs(k, x.ops) for k in self.kinds)
         self.total = n // jobs + (job < n % jobs)
@@ -75,7 +82,7 @@ class Systematic:
         self._programs = self._share()
         self._program: tuple[int, Program] | None = None
         self._clean = True  # no schedule abandoned at this bound
-        self.strategy: Strategy = Dfs(0)
+        self.strategy: Strategy = self._fresh()
         self.programs = 0
         self.proven_bound = -1
 
@@ -99,7 +106,27 @@ class Systematic:
                 self._programs, self._clean, self.programs = self._share(), True, 0
                 continue
             self.programs += 1
-            self.strategy = Dfs(self.bound)
+            self.strategy = self._fresh()
+
+    @property
+    def clean(self) -> bool:
+        """No schedule abandoned at the current bound so far."""
+        return self._clean
+
+    @property
+    def programs_done(self) -> int:
+        """Programs searched to the end at the current bound."""
+        return self.programs - (self._program is not None)
+
+    def resume(self, bound: int, programs_done: int, clean: bool, proven_bound: int) -> None:
+        """Go on from a checkpoint: at `bound`, the first `programs_done` programs skipped."""
+        self.bound, self._clean, self.proven_bound = bound, clean, proven_bound
+        self._programs = itertools.islice(self._share(), programs_done, None)
+        self.programs, self._program = programs_done, None
+        self.strategy = self._fresh()
+
+    def _fresh(self) -> Strategy:
+        return Dpor() if self.reduced else Dfs(self.bound)
 
     def end(self, steps: int, abandoned: bool) -> None:
         self.strategy.end(steps)
@@ -108,5 +135,5 @@ class Systematic:
 
 def make_search(worlds: list[World], x: ExploreSpec, seed: int, job: int = 0,
                 jobs: int = 1) -> Search:
-    cls = Systematic if x.strategy == "dfs" else Sampled
+    cls = Systematic if x.strategy in SYSTEMATIC else Sampled
     return cls(worlds, x, seed, job, jobs)

@@ -23,11 +23,12 @@ import numpy as np
 from stress.anomalies import Anomaly
 from stress.checks import audit, final_audit
 from stress.checks.teardown import guarded, teardown
-from stress.explore.memory import ScheduledMemory
-from stress.explore.scheduler import Schedule, Scheduler, StepBound
+from stress.explore.memory import Footprint, RecordedMemory, ScheduledMemory
+from stress.explore.scheduler import Schedule, Scheduler, SleepBlocked, StepBound
 from stress.explore.strategies import Strategy
 from stress.memory import Arena
 from stress.memory.backends import Memory, RacyMemory
+from stress.memory.bound import bind
 from stress.memory.layout import W_LEDGER_LEN
 from stress.model import Machine, mem_init, page_pool_init
 from stress.processes.plan import make_plan
@@ -55,6 +56,7 @@ class Outcome:
     step: int = -1  # where the anomaly came: -1 in the warm-up, steps at the teardown
     phase: str = ""  # warmup, race, teardown
     abandoned: bool = False  # past the step bound
+    blocked: bool = False  # every actor asleep (dpor): a repeat, ended early
     trace: list[tuple[int, ...]] = field(default_factory=list)
 
 
@@ -184,7 +186,11 @@ class World:
         """One schedule of `program`, from the boot state; `seed` draws the warm-up and the
         roles' own choices (page index, cgroup)."""
         self.arena.words[:] = self.boot
-        sched = Scheduler(strategy, max_steps)
+        # A reducing strategy sees every step's footprint: the scheduled accesses, the
+        # harness's shadow reads, the per-operation bookkeeping and the audit.
+        fp = Footprint() if hasattr(strategy, "observe") else None
+        self.points.fp = self.sys.fp = fp
+        sched = Scheduler(strategy, max_steps, fp)
         records: list[tuple[int, ...]] = []
         phase = ["warmup"]
 
@@ -192,7 +198,7 @@ class World:
             raise Found(a, -1 if phase[0] == "warmup" else sched.step)
 
         rngs = [random.Random(_actor_seed(seed, k)) for k in range(self.n)]
-        actors = self._actors(report, sched, records if trace else None, rngs)
+        actors = self._actors(report, sched, records if trace else None, rngs, fp)
         calls = [[op for op, _ in a.ops()] for a in actors]
         tables = [[ops[i] for i in table] for ops, table in zip(calls, self._draws, strict=True)]
         in_op = [False] * self.n
@@ -203,7 +209,7 @@ class World:
                     guarded(report, tables[k][rngs[k].getrandbits(8)])
             phase[0] = "race"
             programs = [self._program(k, actors, [calls[k][i] for i in program[k]], in_op,
-                                      report, audit_ops) for k in range(self.n)]
+                                      report, audit_ops, fp) for k in range(self.n)]
             outcome.schedule = sched.run(programs, [self.points, self.sys])
             phase[0] = "teardown"  # (the scheduler's step stays at the schedule's end)
             L = self.arena.layout
@@ -218,14 +224,24 @@ class World:
         except StepBound:
             outcome.abandoned = True
             outcome.schedule = sched.partial or outcome.schedule
+        except SleepBlocked:
+            outcome.blocked = True
+            outcome.schedule = sched.partial or outcome.schedule
+        finally:
+            self.points.fp = self.sys.fp = None
         outcome.trace = records
         return outcome
 
     def _actors(self, report: Callable[[Anomaly], None], sched: Scheduler | None,
                 records: list[tuple[int, ...]] | None,
-                rngs: Sequence[random.Random] | None = None) -> list[Actor]:
+                rngs: Sequence[random.Random] | None = None,
+                fp: Footprint | None = None) -> list[Actor]:
         """A machine and an actor per actor spec, the pools initialised."""
         machines = [self._machine(spec, report, sched, records) for spec in self.plan.actors]
+        if fp is not None:  # the oracles' own reads are part of the step that makes them
+            shadow = bind(RecordedMemory(self.arena.atomic, fp))
+            for m in machines:
+                m.shadow = shadow
         for pool, owner in enumerate(self.plan.pool_owners):
             page_pool_init(machines[0], pool, owner)
         rngs = rngs or [random.Random(0) for _ in machines]
@@ -249,23 +265,50 @@ class World:
 
     def _program(self, k: int, actors: list[Actor], ops: list[Callable[[], None]],
                  in_op: list[bool], report: Callable[[Anomaly], None],
-                 audit_ops: bool) -> Callable[[], None]:
+                 audit_ops: bool, fp: Footprint | None) -> Callable[[], None]:
         point = self.sys  # an access-free scheduling point: the start of an operation
+        if fp is None:
+            def program() -> None:
+                for op in ops:
+                    point.point()
+                    in_op[k] = True
+                    guarded(report, op)
+                    in_op[k] = False
+                    if audit_ops and not any(in_op):
+                        self._audit(actors, report)
+                point.point()
+                in_op[k] = True
+                guarded(report, actors[k].drain)
+                in_op[k] = False
 
-        def program() -> None:
+            return program
+        # The same, telling the footprint what it does outside the memories: in_op[k] is
+        # word -1 - k (whether the audit runs reads every actor's); the audit reads every
+        # word and writes the ledgers (word -1 - n, which only audits read).
+        mine, everyone, ledgers = -1 - k, range(-self.n, 0), -1 - self.n
+
+        def recorded() -> None:
             for op in ops:
                 point.point()
                 in_op[k] = True
+                fp.writes.add(mine)
                 guarded(report, op)
                 in_op[k] = False
-                if audit_ops and not any(in_op):
-                    self._audit(actors, report)
+                fp.writes.add(mine)
+                if audit_ops:
+                    fp.reads.update(everyone)
+                    if not any(in_op):
+                        fp.reads_all = True
+                        fp.writes.add(ledgers)
+                        self._audit(actors, report)
             point.point()
             in_op[k] = True
+            fp.writes.add(mine)
             guarded(report, actors[k].drain)
             in_op[k] = False
+            fp.writes.add(mine)
 
-        return program
+        return recorded
 
     def _audit(self, actors: list[Actor], report: Callable[[Anomaly], None]) -> None:
         """Every actor is between operations: publish the ledgers, run the full audit."""

@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                     help="scenario TOML files (default: the suite in scenarios/)")
     ex.add_argument("--strategy", choices=EXPLORE_STRATEGIES,
-                    help="portfolio, random, pct or dfs (default: each scenario's [explore] "
+                    help="portfolio, random, pct, dfs or dpor (default: each scenario's [explore] "
                          "strategy, portfolio unless it says)")
     ex.add_argument("--depth", type=_number_in(int, *EXPLORE_RANGES["depth"]),
                     help="pct: the bug depth (change points + 1)")
@@ -141,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--split", type=_shard,
                     help="K/N: search the K-th of N parts of each scenario (dfs: every N-th "
                          "program; random, pct: every N-th schedule); merge joins the parts")
+    ex.add_argument("--checkpoint", type=Path, metavar="DIR",
+                    help="dfs, dpor: save where each scenario's search got to in DIR, and go "
+                         "on from there when DIR already holds it")
     ex.add_argument("--out", type=Path, default=Path("runs"), help="parent of run directories")
     ex.add_argument("--junitxml", type=Path, metavar="FILE",
                     help="also write the verdicts as JUnit XML")
@@ -283,6 +286,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_explore(args: argparse.Namespace) -> int:
+    from stress.explore.checkpoint import CheckpointError
     from stress.explore.runner import ExploreOptions
     from stress.processes.rundir import OutputError, check_out
     from stress.surfaces import runner
@@ -296,18 +300,27 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         out = check_out(args.out)
     except OutputError as e:
         raise UsageError(f"pagerace: {e}") from None
-    for option, given, takes in (("--preemptions", args.preemptions, "dfs"),
-                                 ("--depth", args.depth, "pct")):
+    for option, given, takes, also in (("--preemptions", args.preemptions, "dfs", "portfolio"),
+                                       ("--depth", args.depth, "pct", "portfolio"),
+                                       ("--checkpoint", args.checkpoint, "dfs", "dpor")):
         for scn in scenarios if given is not None else ():
-            if (args.strategy or scn.explore.strategy) not in (takes, "portfolio"):
-                raise UsageError(f"pagerace explore: {option} applies to {takes} only; "
+            if (args.strategy or scn.explore.strategy) not in (takes, also):
+                raise UsageError(f"pagerace explore: {option} applies to {takes}"
+                                 f"{' or ' + also if also != 'portfolio' else ''} only; "
                                  f"{scn.name} explores with "
                                  f"{args.strategy or scn.explore.strategy} "
                                  f"(add --strategy {takes})")
+    if args.checkpoint is not None:
+        try:
+            args.checkpoint.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"pagerace explore: --checkpoint {args.checkpoint}: cannot be "
+                             f"made a directory ({e.strerror})") from None
     opts = ExploreOptions(strategy=args.strategy, depth=args.depth,
                           preemptions=args.preemptions, schedules=args.schedules,
                           seed=args.seed, jobs=args.jobs,
-                          split=(args.split[0] - 1, args.split[1]) if args.split else (0, 1))
+                          split=(args.split[0] - 1, args.split[1]) if args.split else (0, 1),
+                          checkpoint=args.checkpoint)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
     try:
@@ -315,6 +328,8 @@ def _cmd_explore(args: argparse.Namespace) -> int:
     except OutputError as e:  # a run directory could not be written mid-way
         print(f"pagerace: {e}", file=sys.stderr)
         return EXIT_ERROR
+    except CheckpointError as e:
+        raise UsageError(f"pagerace explore: {e}") from None
     print_explore(console_for(sys.stdout.isatty()), summaries)
     return _junit_and_exit(args.junitxml, summaries)
 

@@ -9,7 +9,10 @@ would drive any program over a scheduled memory.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from stress.explore.memory import Access
 
 
 class Strategy(Protocol):
@@ -21,7 +24,13 @@ class Strategy(Protocol):
     def end(self, steps: int) -> None: ...
 
 
-STRATEGIES = ("random", "pct", "dfs")
+class Observer(Protocol):
+    """A strategy that reduces by dependence also sees what each step touched."""
+
+    def observe(self, actor: int, access: Access) -> None: ...
+
+
+STRATEGIES = ("random", "pct", "dfs", "dpor")
 
 
 def default_choice(enabled: Sequence[int], current: int) -> int:
@@ -39,6 +48,7 @@ def make_strategy(name: str, seed: int, *, depth: int = 3, preemptions: int = 2,
                   max_steps: int = 10_000) -> Strategy:
     """A strategy by name."""
     from stress.explore.strategies.dfs import Dfs
+    from stress.explore.strategies.dpor import Dpor
     from stress.explore.strategies.pct import Pct
     from stress.explore.strategies.random_walk import RandomWalk
 
@@ -48,4 +58,6 @@ def make_strategy(name: str, seed: int, *, depth: int = 3, preemptions: int = 2,
         return Pct(seed, depth, max_steps)
     if name == "dfs":
         return Dfs(preemptions)
+    if name == "dpor":
+        return Dpor()
     raise ValueError(f"strategy: must be one of {', '.join(STRATEGIES)}, got {name!r}")

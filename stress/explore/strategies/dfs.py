@@ -4,10 +4,13 @@ A preemption is a switch away from an actor that could have gone on.  Each
 schedule replays the choices of the one before up to its last step that still
 has an alternative within the bound, takes that alternative, and continues with
 the default (the current actor, or the next in order once it is done).  When no
-step has an alternative left, the bounded space is exhausted.  Only the first
-step and preemptions branch: after an actor finishes, the next in order takes
-over (reaching another order costs a preemption earlier), which keeps the space
-to (steps x actors)^bound schedules.
+step has an alternative left, the bounded space is exhausted.  Every step
+branches: a switch away from an actor that could go on costs a preemption; the
+first step and a switch after an actor finishes cost nothing (CHESS's
+non-preemptive context switches).  Not branching after an actor finishes would
+lose orders no earlier preemption reaches: with A and B reading a word and C
+writing it, one step each, A, C, B is the only schedule where A reads the old
+value and B the new (tests/test_explore_dpor.py found it).
 """
 
 from __future__ import annotations
@@ -65,12 +68,9 @@ class Dfs:
         before = self._cost(self._stack[-1], self._stack[-1].order[self._stack[-1].k]) \
             if self._stack else 0
         first = default_choice(enabled, current)
-        if current < 0:  # the first step: any actor may begin, at no cost
-            order = [first] + [k for k in enabled if k != first]
-        elif current in enabled:
-            order = [first] + [k for k in enabled if k != first]
-        else:
-            order = [first]  # an actor finished: the next in order, no branching
+        # Every actor that can run is an alternative: at no cost at the first step and
+        # after an actor finishes (a switch, not a preemption), at one otherwise.
+        order = [first] + [k for k in enabled if k != first]
         self._stack.append(_Frame(order, 0, current, before))
         self._pos += 1
         return order[0]
