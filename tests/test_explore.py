@@ -102,7 +102,10 @@ def test_a_malformed_token_is_one_line_and_exit_2(text: str, capsys) -> None:
 
 def test_explore_command_writes_the_run_directory_and_replays(tmp_path: Path, capsys) -> None:
     """explore finds C10, writes summary (mode explore) and a log report can read; replay agrees."""
-    assert main(["explore", str(C10), "--out", str(tmp_path / "x"), "--seed", "1"]) == 0
+    # (pct: the default portfolio spends a third of its schedules on dfs first, minutes on a
+    # loaded machine; what is tested here is the run directory and the replay)
+    assert main(["explore", str(C10), "--strategy", "pct", "--out", str(tmp_path / "x"),
+                 "--seed", "1"]) == 0
     out = capsys.readouterr().out
     [run] = list((tmp_path / "x").iterdir())
     summary = json.loads((run / "summary.json").read_text())
@@ -123,7 +126,7 @@ def test_a_clean_scenario_that_fails_under_exploration_exits_1(tmp_path: Path) -
     broken = tmp_path / "c10-control-broken.toml"
     broken.write_text(C10_CONTROL.read_text().replace("lookup_skips_recheck = false",
                                                       "lookup_skips_recheck = true"))
-    assert main(["explore", str(broken), "--out", str(tmp_path / "x")]) == 1
+    assert main(["explore", str(broken), "--strategy", "pct", "--out", str(tmp_path / "x")]) == 1
 
 
 def test_an_unwritable_out_is_one_line(tmp_path: Path, capsys) -> None:
@@ -267,12 +270,12 @@ def _sized(path: Path, **explore_keys: object):  # type: ignore[no-untyped-def]
 
 
 def test_dpor_exhausts_the_control_and_says_what_that_covers() -> None:
-    """Every program, every interleaving: exhausted, with the repeats it cut counted and the
-    audit's part in the proof stated."""
+    """Every program, every interleaving: exhausted, with the audit's part in the proof
+    stated."""
     scn = _sized(C10_CONTROL, ops=1, actors=2)
     result, finding = explore(scn, ExploreOptions(strategy="dpor"))
     assert finding is None and result.exhausted and result.abandoned == 0
-    assert result.schedules >= result.programs_total == 6 and result.blocked > 0
+    assert result.schedules > result.programs_total == 6
     statement = covered(scn, result, 1)["statement"]
     assert statement.startswith("dpor: every program of 1 operation per actor (6), every "
                                 "interleaving")

@@ -1,16 +1,17 @@
 """`dpor`: every interleaving, up to the order of independent steps (DPOR with sleep sets).
 
-Flanagan and Godefroid's dynamic partial-order reduction (POPL 2005), with
-Godefroid's sleep sets, over the steps the scheduler reports (`observe`): two
-steps depend on each other when one writes a word the other reads or writes
-(memory.Access), and a step that runs the audit depends on every other.  After
-each step the strategy looks back for the steps it races with (dependent, of
-another actor, not ordered before it by the happens-before of the execution)
-and marks, at the state before each of them, that this actor must also be tried
-there.  An actor whose step was already explored from an earlier state, and
-which nothing since has disturbed, sleeps: it is not tried again.  A schedule
-where every actor that could run sleeps repeats one already run and ends
-(`SleepBlocked`).
+Source-DPOR (Abdulla, Aronis, Jonsson and Sagonas, POPL 2014, Algorithm 1: Flanagan
+and Godefroid's dynamic partial-order reduction with source sets) and sleep sets,
+over the steps the scheduler reports (`observe`): two steps depend on each other
+when one writes a word the other reads or writes (memory.Access); the audit reads
+every word.  After each step the strategy looks back for the steps it is in a race
+with (dependent, of another actor, ordered before it by nothing but that
+dependence) and makes sure the state before each of them tries an actor that can
+start a schedule where the race goes the other way (an initial of the steps that
+do not depend on the earlier one, then the later one).  An actor whose step was
+already explored from an earlier state, and which nothing since has disturbed,
+sleeps: it is not tried again.  A schedule where every actor that could run sleeps
+repeats one already run and ends (`SleepBlocked`).
 
 Unlike dfs there is no preemption bound: a bound on preemptions makes otherwise
 independent steps depend on each other, and DPOR pruned by a bound misses states
@@ -18,9 +19,10 @@ the bound reaches (Coons, Musuvathi and McKinley, OOPSLA 2013).  So `exhausted`
 here means every interleaving of the program, each once up to swapping
 independent neighbours, and every final state plain dfs reaches without a bound.
 
-FG05 looks for races of every actor's next step at every state; here each next
-step is seen when it runs (`observe`), or, at a schedule that ends asleep, from the
-sleep set, which holds the next step of every actor that did not run again.
+FG05's own rule (add the racing actor itself) is not enough with sleep sets: with
+A writing y, B reading x then y and C reading y, the schedule C, A, B where C reads
+the old y and B the new is lost when A sleeps where the rule would add it
+(tests/test_explore_dpor.py found it); the initials find C there.
 """
 
 from __future__ import annotations
@@ -95,10 +97,8 @@ class Dpor:
                     if k != parent.chosen and k not in sleep and not acc.depends(moved):
                         sleep[k] = acc
         awake = [k for k in enabled if k not in sleep]
-        if not awake:  # the sleepers' next steps never run here: their races still count
+        if not awake:
             self.blocked += 1
-            for k, acc in sleep.items():
-                self._races(k, acc, len(self._actors))
             return -1
         first = default_choice(awake, current)
         self._stack.append(_Frame(enabled, sleep, first))
@@ -111,44 +111,59 @@ class Dpor:
         f = self._stack[j]
         f.access = access
         f.done.setdefault(actor, access)
-        clock = self._races(actor, access, j)
+        clock, races = self._races(actor, access, j)
         clock[actor] = j + 1
         self._actors.append(actor)
         self._clocks.append(clock)
         self._actor_clock[actor] = clock
+        for i in races:
+            self._reverse(i, j)
 
-    def _races(self, actor: int, access: Access, j: int) -> list[int]:
-        """Add `actor` to the backtrack set before each earlier step its step at `j` races
-        with; its vector clock joined with theirs.
+    def _races(self, actor: int, access: Access, j: int) -> tuple[list[int], list[int]]:
+        """The earlier steps step `j` is in a race with (dependent, of another actor, and
+        ordered before it by nothing but that dependence), and its vector clock.
 
-        FG05 looks, at every state, for the last step racing with each actor's next
-        step.  That next step is the one this actor takes at `j` from its previous step
-        on, so those states' answers are: every racing step since its previous one, and
-        the last racing step before it.
+        Walking back from `j`, the clock gathers what the steps already met happen
+        after; a dependent step not in it reaches `j` directly: a race.
         """
         n = self._n
-        before = self._actor_clock.get(actor) or [0] * n
-        since = before[actor]  # its previous step's index + 1 (0: none)
-        clock = list(before)
+        clock = list(self._actor_clock.get(actor) or [0] * n)
         stack, actors, clocks = self._stack, self._actors, self._clocks
-        last_before = False
+        races = []
         for i in range(j - 1, -1, -1):
             a = actors[i]
             if a == actor:
-                continue
-            ci = clocks[i]
-            if ci[a] <= before[a]:
-                continue  # step i happens before this actor's state: ordered, no race
+                continue  # (its own steps are in its clock already)
             acc = stack[i].access
             assert acc is not None
-            if acc.depends(access):
-                if i >= since or not last_before:
-                    stack[i].backtrack.add(actor)  # try this actor before step i
-                    last_before = last_before or i < since
+            if not acc.depends(access):
+                continue
+            ci = clocks[i]
+            if ci[a] > clock[a]:  # not ordered before j by another step: a race
+                races.append(i)
                 for x in range(n):
                     if ci[x] > clock[x]:
                         clock[x] = ci[x]
-        return clock
+        return clock, races
+
+    def _reverse(self, i: int, j: int) -> None:
+        """Make sure the state before step `i` tries an actor that can start a schedule in
+        which step `j` comes first (source-DPOR's initials of notdep(i).j)."""
+        actors, clocks = self._actors, self._clocks
+        ai = actors[i]
+        # The steps after i that do not happen after it, then j: who of them could go first.
+        v = [k for k in range(i + 1, j) if clocks[k][ai] < i + 1] + [j]
+        initials: list[int] = []
+        for pos, k in enumerate(v):
+            if not any(clocks[k][actors[y]] >= y + 1 for y in v[:pos]):
+                if actors[k] not in initials:
+                    initials.append(actors[k])
+        f = self._stack[i]
+        if any(q in f.backtrack for q in initials):
+            return
+        awake = [q for q in initials if q not in f.sleep]
+        if awake:  # (all asleep: schedules starting with them are covered elsewhere)
+            f.backtrack.add(actors[j] if actors[j] in awake else awake[0])
 
     def end(self, steps: int) -> None:
         del self._stack[self._pos:]  # (a schedule cut short keeps only what it ran)
