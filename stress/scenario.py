@@ -429,8 +429,9 @@ def _parse_role(where: str, k: int, r: Any) -> RoleSpec:
     cls = ROLES[name]
     _unknown(where, f"{at}.", r, {"role", "count", "mix"} | set(cls.PARAMS))
     count = _check_type(where, f"{at}.count", r.get("count", 1), int)
-    if count < 1:
-        raise _fail(where, f"{at}.count", f"must be at least 1, got {count}")
+    if not 1 <= count <= MAX_ROLE_COUNT:
+        raise _fail(where, f"{at}.count", f"must be 1 to {MAX_ROLE_COUNT}, got {count} (each "
+                    "actor is its own state in a worker: more only queue for the CPU)")
     mix = dict(cls.OPS)
     for op, w in _check_type(where, f"{at}.mix", r.get("mix", {}), dict).items():
         if op not in cls.OPS:
@@ -451,12 +452,22 @@ def _parse_role(where: str, k: int, r: Any) -> RoleSpec:
     return RoleSpec(name, count, mix, params)
 
 
+MAX_SCENARIO_BYTES = 1 << 20  # a scenario file larger is not one
+MAX_ROLE_COUNT = 1024  # actors of one role
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate one scenario file."""
     path = Path(path)
     where = str(path)
     try:
-        raw = path.read_bytes()
+        if not path.is_file() and path.exists():  # /dev/zero, a FIFO: never read whole
+            raise ScenarioError(f"{where}: not a regular file")
+        with path.open("rb") as f:
+            raw = f.read(MAX_SCENARIO_BYTES + 1)
+        if len(raw) > MAX_SCENARIO_BYTES:
+            raise ScenarioError(f"{where}: larger than {MAX_SCENARIO_BYTES // 1024} KiB: not "
+                                "a scenario")
     except FileNotFoundError:
         raise ScenarioError(f"{where}: no such file") from None
     except OSError as e:
@@ -470,4 +481,6 @@ def load_scenario(path: str | Path) -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{where}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise ScenarioError(f"{where}: not valid TOML: nested too deep") from None
     return parse_scenario(data, where, path.parent)

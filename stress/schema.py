@@ -23,6 +23,7 @@ from stress.roles import ROLES
 from stress.scenario import (
     EXPLORE_RANGES,
     EXPLORE_STRATEGIES,
+    MAX_ROLE_COUNT,
     MAX_SEEDS,
     PARAM_RANGES,
     RUN_RANGES,
@@ -176,7 +177,7 @@ def _role(name: str) -> dict[str, Any]:
     cls = ROLES[name]
     props: dict[str, Any] = {
         "role": {"const": name, "description": ROLE_KEYS["role"]},
-        "count": {"type": "integer", "minimum": 1, "default": 1,
+        "count": {"type": "integer", "minimum": 1, "maximum": MAX_ROLE_COUNT, "default": 1,
                   "description": ROLE_KEYS["count"]},
         "mix": {"type": "object", "additionalProperties": False,
                 "description": ROLE_KEYS["mix"],

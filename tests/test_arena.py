@@ -131,3 +131,20 @@ def test_an_arena_left_open_is_unlinked_when_its_process_exits(tmp_path) -> None
                          check=True, timeout=60, cwd=tmp_path)
     name = out.stdout.strip()
     assert name.startswith("pagerace.") and not arena_path(name).exists()
+
+
+def test_a_private_arena_has_no_name_to_leave_behind() -> None:
+    """The explorer's arena is unlinked as soon as it is mapped: usable, and nothing in
+    /dev/shm for a SIGKILL to leave."""
+    from stress.memory.arena import SHM_DIR
+
+    arena = Arena.create(CONFIG, private=True)
+    try:
+        arena.words[100] = 7
+        assert arena.atomic.load(100) == 7
+        # (other tests' arenas come and go meanwhile: look for this one's name only)
+        assert not [f for f in os.listdir(SHM_DIR) if arena.name in f]
+        with pytest.raises(ArenaError, match="no such segment"):
+            Arena.attach(arena.name)
+    finally:
+        arena.close()

@@ -63,3 +63,33 @@ def test_new_refuses_a_bad_or_taken_name(tmp_path: Path, name: str, needle: str)
     with pytest.raises(ScenarioError, match=needle):
         new_scenario(name, None, tmp_path)
     assert (tmp_path / "taken.toml").read_text() == "keep me"
+
+
+def test_new_on_a_full_disk_leaves_no_empty_file(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails half-way (ENOSPC) removes the file: the name stays free."""
+    import errno
+
+    real_open = Path.open
+
+    class Full:
+        """A file on a full disk: it opens, and every write fails."""
+
+        def __init__(self, f: object) -> None:
+            self.f = f
+
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.f.close()  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: Full(real_open(self, *a, **k)))
+    with pytest.raises(ScenarioError, match="cannot write: No space left on device"):
+        new_scenario("mine", None, tmp_path)
+    monkeypatch.undo()
+    assert not (tmp_path / "mine.toml").exists()
+    assert new_scenario("mine", None, tmp_path) == tmp_path / "mine.toml"

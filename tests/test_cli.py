@@ -83,3 +83,48 @@ def test_bench_options_count_on_either_side_of_atomics(argv: list[str]) -> None:
     args = build_parser().parse_args(argv)
     assert (args.what, args.repeat, args.json, args.start_method) == (
         "atomics", 3, True, "forkserver")
+
+
+# Where the output goes can fail too: one line, exit 3, never a traceback.
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("command", [["list"], ["schema"], ["roles"]])
+def test_a_full_output_is_one_line(command: list[str]) -> None:
+    """Standard output on a full device: the reason in one line on stderr, exit 3."""
+    with open("/dev/full", "w") as full:
+        res = subprocess.run([sys.executable, "-m", "stress", *command], cwd=ROOT, stdout=full,
+                             stderr=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 3
+    assert res.stderr.strip() == "pagerace: cannot write the output (No space left on device)"
+
+
+def test_a_closed_output_is_one_line() -> None:
+    """Started with standard output closed (>&-): said so, exit 3, not exit 0 with the
+    output lost."""
+    res = subprocess.run(f"'{sys.executable}' -m stress list >&-", shell=True, cwd=ROOT,
+                         stderr=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 3 and "standard output is closed" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_a_reader_that_goes_away_is_one_line() -> None:
+    """The output's reader has gone (a pipe with no reader): one line, exit 3, no traceback."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        res = subprocess.run([sys.executable, "-m", "stress", "list"], cwd=ROOT, stdout=w,
+                             stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(w)
+    assert res.returncode == 3, res.stderr
+    assert "reader went away" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_explore_jobs_are_admitted_against_the_cpus(capsys: pytest.CaptureFixture[str]) -> None:
+    """--jobs 256 on this machine: refused in one line naming its CPUs, before any work."""
+    assert main(["explore", "--jobs", "256", "--strategy", "random"]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert f"this machine has {os.cpu_count()} CPU" in err and "\n" not in err

@@ -132,3 +132,24 @@ def test_admission_refuses_huge_pages(tmp_path: Path,
     path.write_text(_with(GOOD, "pages = 1024", "pages = 2147483647"), encoding="utf-8")
     assert main(["run", str(path), "--out", str(tmp_path / "runs")]) == EXIT_USAGE
     assert "lower model.pages" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, says", [
+    ("a = " + "[" * 5000 + "]" * 5000 + "\n", "not valid TOML: nested too deep"),
+    ('name = "x"\n[[roles]]\nrole = "nic"\ncount = 1000000\n',
+     "roles[0].count: must be 1 to 1024, got 1000000"),
+    ("# " + "x" * (1 << 20) + "\n", "larger than 1024 KiB"),
+])
+def test_unbounded_inputs_are_refused_in_one_line(tmp_path: Path, text: str, says: str) -> None:
+    """Deep nesting, a million actors, a file of megabytes: refused before any work."""
+    f = tmp_path / "big.toml"
+    f.write_text(text)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(f)
+    assert str(e.value).startswith(f"{f}: ") and says in str(e.value)
+
+
+def test_a_device_is_not_read_as_a_scenario() -> None:
+    """/dev/zero named as a scenario (or in a token): refused, never read whole."""
+    with pytest.raises(ScenarioError, match="/dev/zero: not a regular file"):
+        load_scenario("/dev/zero")

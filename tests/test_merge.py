@@ -69,7 +69,7 @@ def test_a_folder_named_twice_counts_once(tmp_path: Path,
 @pytest.mark.parametrize(("setup", "needle"), [
     ("missing", "no such directory"),
     ("empty", "no run directories in it"),
-    ("corrupt", "not a pagerace summary"),
+    ("corrupt", "summary.json: not JSON"),
 ])
 def test_merge_bad_input_is_one_line(tmp_path: Path, setup: str, needle: str,
                                      capsys: pytest.CaptureFixture[str]) -> None:
@@ -140,6 +140,10 @@ def test_python_m_stress_works_from_the_repository_root() -> None:
     res = subprocess.run([sys.executable, "-m", "stress", "--version"], capture_output=True,
                          text=True, cwd=ROOT)
     assert res.returncode == 0 and res.stdout.startswith("pagerace "), res.stderr
+    # ... and says the installed build, not the checkout's pure sources.
+    expected = os.environ.get("PAGERACE_EXPECT_BUILD")
+    if expected:
+        assert f"({expected} build" in res.stdout, res.stdout
 
 
 def test_a_failed_run_names_its_reproducer() -> None:

@@ -32,6 +32,15 @@ class Plain:
 
 class NoRoute(Plain):
     put_page_route = None
+
+class Seven(Plain):
+    pool_free_refcount = 7
+
+class Yes(Plain):
+    def put_page_route(self, m, p): return "yes"
+
+class Raises(Plain):
+    def release_page_route(self, m, p): raise KeyError(p)
 '''
 
 
@@ -86,17 +95,45 @@ def test_file_scheme_resolves_relative_to_the_scenario(tmp_path: Path) -> None:
     ("my.py:Nothing", "has no 'Nothing'"),
     ("gone.py:Plain", "no such file"),
     ("broken.py:Plain", "cannot import"),
+    ("my.py:Seven", "pool_free_refcount (7, not 0 or 1)"),
+    ("exits.py:Plain", "exits.py called sys.exit(7) while being imported"),
+    ("loops.py:Plain", "importing it did not finish in 3 s"),
 ])
-def test_bad_file_scheme_is_one_line_naming_the_key(tmp_path: Path, spec: str,
-                                                    needle: str) -> None:
-    """A scheme file that is missing, broken or incomplete: file, model.scheme, reason."""
+def test_bad_file_scheme_is_one_line_naming_the_key(tmp_path: Path, spec: str, needle: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scheme file that is missing, broken, incomplete, out of range, or that exits or
+    loops while imported (tried in a child first, with a time limit): one line each."""
+    import stress.schemes
+
+    monkeypatch.setattr(stress.schemes, "IMPORT_TIMEOUT_S", 3.0)
     (tmp_path / "my.py").write_text(SCHEME_FILE)
     (tmp_path / "broken.py").write_text("import nowhere_to_be_found\n")
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(7)\n")
+    (tmp_path / "loops.py").write_text("while True:\n    pass\n")
     path = _scenario(tmp_path, spec)
     with pytest.raises(ScenarioError) as e:
         load_scenario(path)
     msg = str(e.value)
     assert msg.startswith(f"{path}: model.scheme: ") and needle in msg and "\n" not in msg, msg
+
+
+@pytest.mark.parametrize(("cls", "hook", "says"), [
+    ("Yes", "put_page_route", "returned 'yes', not bool"),
+    ("Raises", "release_page_route", "raised KeyError: 3"),
+])
+def test_a_hook_that_breaks_its_contract_names_itself(tmp_path: Path, cls: str, hook: str,
+                                                      says: str) -> None:
+    """A plug-in's hook returning the wrong type or raising: the error names the scheme, the
+    hook and the value, not the model."""
+    from stress.schemes import HookError
+
+    (tmp_path / "my.py").write_text(SCHEME_FILE)
+    spec = f"{tmp_path / 'my.py'}:{cls}"
+    scheme = load_scheme(spec)
+    with pytest.raises(HookError) as e:
+        getattr(scheme, hook)(None, 3)
+    assert str(e.value) == f"scheme {spec!r}: {hook} {says}"
+    assert scheme.page_pool_clear_pp_info(None, 3) is None  # a good hook goes through
 
 
 def test_entry_point_scheme_is_found_and_loaded(tmp_path: Path,

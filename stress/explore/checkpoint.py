@@ -91,5 +91,8 @@ def load(path: Path, want: Position) -> Position | None:
 def save(path: Path, pos: Position) -> None:
     """Write atomically: a crash mid-write leaves the previous checkpoint whole."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"version": VERSION, **asdict(pos)}, indent=1) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps({"version": VERSION, **asdict(pos)}, indent=1) + "\n")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise CheckpointError(f"checkpoint {path}: cannot be written ({e.strerror})") from None

@@ -138,9 +138,9 @@ class World:
         small = replace(scn, sizes=sizes, run=replace(scn.run, workers=n))
         self.scn = replace(small, model=replace(scn.model, delays={}))  # no delays: ever
         self.plan = make_plan(_only(small, roles), 0)
-        self.scheme = load_scheme(self.scn.model.scheme)
+        self.scheme = load_scheme(self.scn.model.scheme, probe=False)  # (probed on load)
         self.n = n
-        self.arena = Arena.create(self.plan.config)
+        self.arena = Arena.create(self.plan.config, private=True)  # (gone even on SIGKILL)
         try:
             self._boot(scn)
         except BaseException:

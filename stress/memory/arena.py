@@ -132,11 +132,13 @@ class Arena:
 
     @classmethod
     def create(cls, config: ArenaConfig, *, backend: str = "atomic", run_id: str | None = None,
-               start_method: str = "forkserver") -> Arena:
+               start_method: str = "forkserver", private: bool = False) -> Arena:
         """Make a fresh, zeroed arena file and map it; reaps dead runs' files first.
 
         The locked backend's locks come from the context the workers will be
         started with: a lock of one start method cannot be handed to another's child.
+        `private`: no other process will attach (the explorer's), so the file is
+        unlinked as soon as it is mapped, and not even SIGKILL can leave it behind.
         """
         if backend not in BACKENDS:
             raise ArenaError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
@@ -161,14 +163,16 @@ class Arena:
             raise ArenaError(f"arena {name}: cannot reserve {layout.nbytes:,} bytes in "
                              f"{SHM_DIR}: {e.strerror}") from None
         try:
-            os.link(making, path)  # unlike rename, never replaces another run's file
+            if not private:
+                os.link(making, path)  # unlike rename, never replaces another run's file
         except OSError as e:
             mm.close()
             os.close(fd)
             making.unlink(missing_ok=True)
             raise ArenaError(f"arena {name}: cannot create in {SHM_DIR}: {e.strerror}") from None
         making.unlink()
-        _OWNED[name] = os.getpid()
+        if not private:
+            _OWNED[name] = os.getpid()
         locks: list[Any] = []
         if backend == "locked":
             import multiprocess

@@ -92,4 +92,17 @@ def missing_hooks(obj: object) -> list[str]:
             missing.append(f"{hook} (not a {want.__name__})")
     if (f := getattr(obj, "dtor_field", None)) is not None and f not in DTOR_FIELDS:
         missing.append(f"dtor_field (not one of {', '.join(DTOR_FIELDS)})")
+    refcount = getattr(obj, "pool_free_refcount", 0)
+    if not any(m.startswith("pool_free_refcount") for m in missing) \
+            and refcount not in POOL_FREE_REFCOUNTS:
+        # 0: the page is free in the pool (pg_network); 1: the pool's own reference.
+        missing.append(f"pool_free_refcount ({refcount!r}, not 0 or 1)")
     return missing
+
+
+POOL_FREE_REFCOUNTS = (0, 1)
+# What each hook returns, checked on a plug-in's every call (stress/schemes: checked_hooks).
+RETURNS: dict[str, type | None] = {
+    "page_pool_set_pp_info": None, "page_pool_clear_pp_info": None,
+    "put_page_route": bool, "release_page_route": bool, "skb_frag_unref": None,
+}

@@ -112,7 +112,7 @@ class Supervisor:
         self.start_method = start_method
         self.on_progress = progress or (lambda p: None)
         self.plan: Plan = make_plan(scn, seed)
-        self.scheme = load_scheme(scn.model.scheme)
+        self.scheme = load_scheme(scn.model.scheme, probe=False)  # (loaded with it)
         self.counts: dict[str, int] = {}  # the supervisor's own detections
         self.first: dict[str, float] = {}
         self.errors: list[str] = []

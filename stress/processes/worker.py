@@ -65,7 +65,7 @@ class Worker:
         self.state_slot = arena.layout.globals + G_RUN_STATE
         self.epoch_slot = arena.layout.globals + G_PAUSE_EPOCH
         self.supervisor_pid = supervisor_pid
-        scheme = load_scheme(scn.model.scheme)
+        scheme = load_scheme(scn.model.scheme, probe=False)  # (the parent probed it)
         self.reporter = WorkerReporter(arena, w, log, {"scheme": scheme.name, "seed": seed})
         self.m = Machine(arena, scn.model, scheme, self.reporter, worker=w,
                          trace=scn.run.trace, checks=scn.run.checks)

@@ -97,10 +97,15 @@ def new_scenario(name: str, source: Path | None, folder: Path) -> Path:
         text = (f"# Made with `pagerace new {name} --from {source}`.\n"
                 + text.replace(head, f'name = "{name}"', 1))
     try:
-        with path.open("x", encoding="utf-8") as f:
-            f.write(text)
+        f = path.open("x", encoding="utf-8")
     except FileExistsError:
         raise ScenarioError(f"{path}: already exists; choose another name") from None
     except OSError as e:
+        raise ScenarioError(f"{path}: cannot write: {e.strerror}") from None
+    try:
+        with f:
+            f.write(text)
+    except OSError as e:  # (a full disk: no empty file left behind to block the name)
+        path.unlink(missing_ok=True)
         raise ScenarioError(f"{path}: cannot write: {e.strerror}") from None
     return path

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from stress import __version__
+from stress import BUILD, __version__
 from stress.processes.stop import request_stop
 from stress.scenario import (
     EXPLORE_RANGES,
@@ -95,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     from stress.memory import BACKENDS
 
     parser = _Parser(prog="pagerace", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"pagerace {__version__}")
+    parser.add_argument("--version", action="version", version=f"pagerace {__version__} "
+                        f"({BUILD.name} build{': ' + BUILD.reason if BUILD.reason else ''})",
+                        help="the version, and which build runs (compiled or pure, and why)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run scenarios (default: the suite in scenarios/)")
@@ -310,6 +314,11 @@ def _cmd_explore(args: argparse.Namespace) -> int:
                                  f"{scn.name} explores with "
                                  f"{args.strategy or scn.explore.strategy} "
                                  f"(add --strategy {takes})")
+    cpus = os.cpu_count() or 1
+    if args.jobs > max(2, cpus):  # (2 on one CPU: a test's split must run anywhere)
+        raise UsageError(f"pagerace explore: --jobs {args.jobs}: this machine has {cpus} "
+                         f"CPU{'s' if cpus != 1 else ''}; each job is a process that keeps "
+                         f"one busy, so at most {max(2, cpus)}")
     if args.checkpoint is not None:
         try:
             args.checkpoint.mkdir(parents=True, exist_ok=True)
@@ -469,17 +478,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from stress.memory import ArenaError
+    from stress.runrecord import RecordError
     from stress.scenario import ScenarioError
-    from stress.surfaces.report import ReportError
 
+    if sys.stdout is None:  # started with its standard output closed (>&-)
+        print("pagerace: standard output is closed: nothing it prints would be seen",
+              file=sys.stderr)
+        return EXIT_ERROR
     try:
         args = build_parser().parse_args(argv)
         commands = {"bench": _cmd_bench, "run": _cmd_run, "list": _cmd_list,
                     "report": _cmd_report, "schemes": _cmd_schemes, "merge": _cmd_merge,
                     "roles": _cmd_roles, "new": _cmd_new, "schema": _cmd_schema,
                     "explore": _cmd_explore, "replay": _cmd_replay}
-        return commands[args.command](args)
-    except (ScenarioError, ArenaError, ReportError) as e:
+        code = commands[args.command](args)
+        sys.stdout.flush()  # (a write error shows here, not at exit as a traceback)
+        return code
+    except (ScenarioError, ArenaError, RecordError) as e:
         print(f"pagerace: {e}", file=sys.stderr)
         return EXIT_USAGE
     except UsageError as e:
@@ -489,11 +504,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("pagerace: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`pagerace list | head`): not ours to report.
-        import os
+        # The reader went away (`pagerace list | head`): the rest of the output is lost.
+        _drop_stdout()
+        print("pagerace: the output's reader went away: output cut short", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as e:
+        if e.errno not in _OUTPUT_ERRNOS or e.filename is not None:
+            raise  # (not a write to standard output: a bug to see whole)
+        _drop_stdout()
+        print(f"pagerace: cannot write the output ({e.strerror})", file=sys.stderr)
+        return EXIT_ERROR
 
+
+# A write to standard output that fails this way is the output's fault, not the run's (the
+# files pagerace writes report their own failures, naming the file, where they are written).
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EBADF, errno.EFBIG})
+
+
+def _drop_stdout() -> None:
+    """Send what is still buffered nowhere, so the exit does not fail on it again."""
+    try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

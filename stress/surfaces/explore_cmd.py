@@ -13,6 +13,7 @@ from stress.explore.world import pick_actors
 from stress.processes.rundir import RunDir
 from stress.scenario import Scenario
 from stress.surfaces import runner
+from stress.surfaces.results import plain
 
 
 class PlainProgress(runner.EverySecond):
@@ -62,11 +63,12 @@ def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any
                     if f.get("label") else "")) if f else "nothing"
         shrunk = f"{f['steps_before']} -> {f['steps_after']}" if f else "-"
         first = next(iter(s["first_detection_s"].values()), None)
-        t.add_row(s.get("claim") or "-", s["scenario"],
-                  f"[{style.get(s['verdict'], 'white')}]{s['verdict']}[/]", s["expected"],
-                  found, s["strategy"] + (f" ({s['found_by']} found it)"
-                                          if s.get("found_by") and s["found_by"] != s["strategy"]
-                                          else ""), f"{s['schedules']:,}", f"{s['steps_per_s']:,}",
+        t.add_row(plain(s.get("claim") or "-"), plain(s["scenario"]),
+                  f"[{style.get(s['verdict'], 'white')}]{s['verdict']}[/]", plain(s["expected"]),
+                  plain(found), plain(s["strategy"] + (
+                      f" ({s['found_by']} found it)"
+                      if s.get("found_by") and s["found_by"] != s["strategy"] else "")),
+                  f"{s['schedules']:,}", f"{s['steps_per_s']:,}",
                   _exhausted(s), f"{s.get('abandoned', 0):,}", shrunk,
                   f"{s['seconds']:.2f}" if first is None else f"{first:.2f} (to find)")
     return t

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from stress.runrecord import read_summary
 from stress.surfaces.report import ReportError
 
 
@@ -24,16 +24,7 @@ def find_summaries(dirs: Sequence[Path]) -> list[dict[str, Any]]:
         if not files:
             raise ReportError(f"{d}: no run directories in it (no */summary.json)")
         for f in files:
-            try:
-                s = json.loads(f.read_text(encoding="utf-8"))
-                s["run_dir"] = s.get("run_dir") or str(f.parent)
-                for key in ("scenario", "seed", "verdict", "expected", "anomalies"):
-                    s[key]  # noqa: B018 - a summary without them is not one
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError,
-                    TypeError) as e:
-                raise ReportError(f"{f}: not a pagerace summary ({type(e).__name__}: {e})") \
-                    from None
-            found[f.parent.resolve()] = s
+            found[f.parent.resolve()] = read_summary(f)
     return sorted(join_splits(list(found.values())),
                   key=lambda s: (s["scenario"], s["seed"], s["run_dir"]))
 

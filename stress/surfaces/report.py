@@ -9,19 +9,20 @@ timeline into kernel terms.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stress.model.memcontrol import MEMCG_ID
+from stress.runrecord import RecordError, read_log, read_manifest, read_summary, read_trace
+from stress.surfaces.results import plain
 from stress.surfaces.windows import find_window, noise, window_account
 
 TIMELINE = 16  # operations shown per anomaly
 
 
-class ReportError(Exception):
+class ReportError(RecordError):
     """A run directory that cannot be reported: one line, exit code 2."""
 
 
@@ -60,35 +61,17 @@ class Run:
         return f"step {ts}" if self.explored else f"{self.rel_ms(ts):.3f} ms"
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return data
-    except (FileNotFoundError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    out = []
-    with path.open(encoding="utf-8", errors="replace") as f:
-        for line in f:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash
-    return out
-
-
 def load_run(path: Path) -> Run:
     if not path.is_dir():
         raise ReportError(f"{path}: no such run directory")
     logs = sorted(path.glob("*.jsonl"))
-    manifest = _read_json(path / "manifest.json")
+    manifest = read_manifest(path / "manifest.json")
     if manifest is None and not logs:
         raise ReportError(f"{path}: not a pagerace run directory (no manifest.json, no logs)")
-    run = Run(path, manifest, _read_json(path / "summary.json"))
+    summary = path / "summary.json"
+    run = Run(path, manifest, read_summary(summary) if summary.exists() else None)
     for log in logs:
-        for rec in _read_jsonl(log):
+        for rec in read_log(log):
             event = rec.get("event")
             if event == "anomaly":
                 run.anomalies.append(rec)
@@ -100,7 +83,8 @@ def load_run(path: Path) -> Run:
                 run.t0_ns = rec["t0_ns"]
             elif event == "worker crashed":
                 run.crashes.append(rec)
-    run.anomalies.sort(key=lambda a: a.get("ts_ns", 0))
+    run.anomalies.sort(key=lambda a: a.get("ts_ns", 0) if isinstance(a.get("ts_ns"), int)
+                       else 0)
     run.progress.sort(key=lambda p: p["t"])
     return run
 
@@ -118,13 +102,10 @@ def last_operations(run: Run, worker: int, last: int = 12) -> list[dict[str, Any
     path = run.path / "traces.npz"
     if not path.exists():
         return []
-    import numpy as np
-
     from stress.processes.logs import history_rows
 
-    with np.load(path) as rings:
-        key = f"worker_{worker}"
-        return history_rows(rings[key][-last:]) if key in rings else []
+    ring = read_trace(path, f"worker_{worker}")
+    return history_rows(ring[-last:]) if ring is not None else []
 
 
 HEALTH = ("worker-crash", "worker-hang", "budget-overrun")  # shown as errors, not pages
@@ -318,17 +299,20 @@ def _header(console: Any, run: Run) -> None:
     m, s = run.manifest or {}, run.summary or {}
     scn = m.get("scenario", {})
     model = scn.get("model", {})
-    console.print(f"[bold]pagerace report[/] {run.path}")
-    console.print(f"scenario {scn.get('name', '?')} ({scn.get('claim') or 'no claim'}), "
-                  f"seed {m.get('seed', '?')}, verdict "
+    console.print(f"[bold]pagerace report[/] {plain(run.path)}")
+    console.print(f"scenario {plain(scn.get('name', '?'))} "
+                  f"({plain(scn.get('claim') or 'no claim')}), "
+                  f"seed {plain(m.get('seed', '?'))}, verdict "
                   f"[bold]{s.get('verdict', 'unknown (no summary)')}[/], expected "
-                  f"{s.get('expected', '?')}")
+                  f"{plain(s.get('expected', '?'))}")
     delays = model.get("delays") or {}
     if run.explored:
         _explore_header(console, run, model)
         return
-    console.print(f"model: scheme {model.get('scheme', '?')}, {kernel_words(model)}, "
-                  f"memcg {model.get('memcg', '?')}, backend {m.get('backend', '?')}, "
+    console.print(f"model: scheme {plain(model.get('scheme', '?'))}, "
+                  f"{plain(kernel_words(model))}, "
+                  f"memcg {plain(model.get('memcg', '?'))}, "
+                  f"backend {plain(m.get('backend', '?'))}, "
                   f"start method {m.get('start_method', '?')}, "
                   f"workers {len(m.get('worker_seeds', []))}, delays "
                   f"{', '.join(f'{k} {v} us' for k, v in delays.items()) or 'none'}")
@@ -348,13 +332,13 @@ def _header(console: Any, run: Run) -> None:
                               f"{pool['inflight_at_destroy']:,} pages still in flight at destroy")
     counts = run.counts
     first = s.get("first_detection_s", {})
-    console.print("anomalies: " + (", ".join(
+    console.print("anomalies: " + plain(", ".join(
         f"{k} {n:,}" + (f" (first at {first[k]:.3f} s)" if k in first else "")
         for k, n in counts.items()) or "none"))
     for err in s.get("errors", []):
-        console.print(f"[red]error[/]: {err}")
+        console.print(f"[red]error[/]: {plain(err)}")
     for e in run.crashes:
-        console.print(f"[red]worker {e.get('worker')} crashed[/]: {_exception_line(e)}")
+        console.print(f"[red]worker {e.get('worker')} crashed[/]: {plain(_exception_line(e))}")
     if not s:
         console.print("[yellow]no summary.json: the supervisor did not finish; "
                       "this report is built from the logs[/]")
@@ -389,14 +373,14 @@ def _explore_header(console: Any, run: Run, model: dict[str, Any]) -> None:
                       f"of warm-up, {b.get('pages', '?')} pages")
         f = s.get("finding")
         if f:
-            console.print(f"found {f['kind']} on page {f['page']} at step {f['step']} "
+            console.print(f"found {plain(f['kind'])} on page {f['page']} at step {f['step']} "
                           f"({f['phase']}), shrunk from {f['steps_before']} to "
                           f"{f['steps_after']} steps, {f['switches_before']} to "
                           f"{f['switches_after']} switches, operations {f['ops_before']} to "
                           f"{f['ops_after']}")
             if f.get("label"):
                 console.print(f"{f['label']}: {minimal_line(f)}")
-            console.print(f"replay: pagerace replay '{s['token']}'", soft_wrap=True)
+            console.print(f"replay: pagerace replay '{s['token']}'", soft_wrap=True, markup=False)
         else:
             console.print("found nothing")
 

@@ -3,13 +3,13 @@ for every run that did not pass, the closing line, and the exit code (docs/desig
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-NARROW, VERY_NARROW = 120, 100  # console widths below which less important columns go
 
 
 def reproducer(s: dict[str, Any]) -> str | None:
@@ -21,43 +21,90 @@ def reproducer(s: dict[str, Any]) -> str | None:
     return None
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich exits 1 here, which says "a verdict failed": let the command say what it is."""
+        raise BrokenPipeError(errno.EPIPE, "the output's reader went away")
+
+
 def console_for(stdout_isatty: bool) -> Console:
     """A terminal's own width; piped output whole, never cut at 80 columns."""
-    return Console() if stdout_isatty else Console(width=1000)
+    return _Console() if stdout_isatty else _Console(width=1000)
+
+
+def plain(value: object) -> str:
+    """Text from a run's files, for a string rich reads as markup: printed as it is."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
+# The verdict table's columns, and the order in which a narrow console loses them.
+COLUMNS = ("claim", "scenario", "seed", "verdict", "expected", "seen", "first detection",
+           "ops/s", "audits")
+DROPPED_FIRST = ("audits", "ops/s", "first detection", "claim")
+_STYLE = {"pass": "green", "fail": "red", "error": "bold red"}
+
+
+def _cells(s: dict[str, Any]) -> dict[str, str]:
+    """A run's row as plain text (a line per kind: a kind is a name, never folded)."""
+    return {
+        "claim": s.get("claim") or "-", "scenario": s["scenario"], "seed": str(s["seed"]),
+        "verdict": s["verdict"] + (" (interrupted)" if s.get("interrupted") else ""),
+        "expected": s["expected"],
+        "seen": "\n".join(f"{k} {n}" for k, n in s["anomalies"].items()) or "nothing",
+        "first detection": "\n".join(f"{k} {t:.3f}s"
+                                     for k, t in s["first_detection_s"].items()) or "-",
+        "ops/s": f"{s['ops_per_s']:,}", "audits": str(s["audits"]),
+    }
+
+
+def _width(col: str, rows: list[dict[str, str]]) -> int:
+    """The narrowest the column can be without cutting a name: its longest line (for
+    `expected`, which wraps between kinds, its longest word)."""
+    split = str.split if col == "expected" else str.splitlines
+    return max([min(len(col), 7)] + [len(w) for r in rows for w in split(r[col])])
 
 
 def verdict_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any:
-    """One row per run.  Narrow consoles lose throughput, timing, then the claim (the
-    scenario's name carries it), never a name or a verdict."""
+    """One row per run.  Narrow consoles lose the audits, the throughput, the timing, then
+    the claim (the scenario's name carries it); where even the rest would cut a name or a
+    kind, each run is a short block of lines instead.  Never a cut name or verdict."""
     from rich import box
     from rich.table import Table
 
-    narrow = width < VERY_NARROW
-    # Narrow: no vertical rules, so the columns get the characters the rules took.
-    table = Table(title="pagerace verdicts", box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD)
-    cols = [] if narrow else ["claim"]
-    cols += ["scenario", "seed", "verdict", "expected", "seen"]
-    if width >= VERY_NARROW:
-        cols.append("first detection")
-    if width >= NARROW:
-        cols += ["ops/s", "audits"]
-    longest = max((len(s["scenario"]) for s in summaries), default=8)
-    for col in cols:  # fold, never truncate: a cut name cannot be looked up
-        table.add_column(col, overflow="fold",
-                         min_width=longest if col == "scenario" else min(len(col), 7))
-    style = {"pass": "green", "fail": "red", "error": "bold red"}
-    for s in summaries:
-        v = s["verdict"] + (" (interrupted)" if s.get("interrupted") else "")
-        cells = {
-            "claim": s.get("claim") or "-", "scenario": s["scenario"], "seed": str(s["seed"]),
-            "verdict": f"[{style[s['verdict']]}]{v}[/]", "expected": s["expected"],
-            "seen": ", ".join(f"{k} {n}" for k, n in s["anomalies"].items()) or "nothing",
-            "first detection": ", ".join(f"{k} {t:.3f}s"
-                                         for k, t in s["first_detection_s"].items()) or "-",
-            "ops/s": f"{s['ops_per_s']:,}", "audits": str(s["audits"]),
-        }
-        table.add_row(*(cells[c] for c in cols))
+    rows = [_cells(s) for s in summaries]
+    cols = list(COLUMNS)
+
+    def need(cs: list[str]) -> int:  # the content, a space each side, a rule between
+        return sum(_width(c, rows) for c in cs) + 3 * len(cs) + 1
+
+    for col in DROPPED_FIRST:
+        if need(cols) <= width:
+            break
+        cols.remove(col)
+    if need(cols) > width:
+        return _verdict_blocks(rows)
+    table = Table(title="pagerace verdicts", box=box.HEAVY_HEAD)
+    for col in cols:
+        table.add_column(col, overflow="fold", min_width=_width(col, rows))
+    for r in rows:
+        table.add_row(*(f"[{_STYLE[r['verdict'].split()[0]]}]{plain(r[c])}[/]"
+                        if c == "verdict" else plain(r[c]) for c in cols))
     return table
+
+
+def _verdict_blocks(rows: list[dict[str, str]]) -> Any:
+    from rich.console import Group
+    from rich.text import Text
+
+    lines: list[Text] = [Text("pagerace verdicts", style="italic")]
+    for r in rows:
+        head = Text(f"{r['scenario']} seed {r['seed']}: ")
+        head.append(r["verdict"], style=_STYLE[r["verdict"].split()[0]])
+        head.append(f" (expected {r['expected']})")
+        lines += [head, Text("  seen: " + r["seen"].replace("\n", ", "))]
+    return Group(*lines)
 
 
 def reliability_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any:
@@ -78,7 +125,8 @@ def reliability_table(summaries: Sequence[dict[str, Any]], width: int = 1000) ->
         times = [min(r["first_detection_s"].values()) for r in runs
                  if r["verdict"] == "pass" and r["first_detection_s"]]
         clean = runs[0]["expected"] == "clean"
-        table.add_row(runs[0].get("claim") or "-", name, runs[0]["expected"], str(len(runs)),
+        table.add_row(plain(runs[0].get("claim") or "-"), plain(name),
+                      plain(runs[0]["expected"]), str(len(runs)),
                       str(ok), f"{ok / len(runs):.0%}",
                       "-" if clean or not times else f"{statistics.median(times):.3f} s",
                       "-" if clean or not times else f"{max(times):.3f} s")
