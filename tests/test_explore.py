@@ -172,7 +172,7 @@ def test_a_search_cut_at_the_step_bound_proves_nothing(path: Path, tmp_path: Pat
 
     scn = _one_op(path)
     scn = replace(scn, explore=replace(scn.explore, max_steps=10))
-    s = explore_one(scn, ExploreOptions(strategy="dfs", preemptions=1), tmp_path)
+    s = explore_one(scn, ExploreOptions(strategy="dfs", preemptions=0), tmp_path)
     assert s["searched"] and not s["exhausted"] and 2 * s["abandoned"] > s["schedules"] > 0
     assert s["verdict"] == "error" and "step bound" in s["errors"][0]
     assert s["covered"]["proven_bound"] == -1

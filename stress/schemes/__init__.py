@@ -119,9 +119,12 @@ except SchemeError as e:
 
 def _probe(spec: str) -> None:
     """Import the plug-in in a child first: a loop or an exit there cannot take us with it."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    # The child imports this very `stress` (not a checkout's sources in its working
+    # directory: -P), then finds the plug-in's own imports where this process does.
+    here = str(Path(__file__).resolve().parent.parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([here, *(p for p in sys.path if p)]))
     try:
-        res = subprocess.run([sys.executable, "-c", _PROBE, spec], env=env, text=True,
+        res = subprocess.run([sys.executable, "-P", "-c", _PROBE, spec], env=env, text=True,
                              capture_output=True, timeout=IMPORT_TIMEOUT_S,
                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
