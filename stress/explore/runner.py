@@ -149,7 +149,7 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
                     break
             if saved is not None and now >= next_save:
                 next_save = now + CHECKPOINT_EVERY_S
-                _save(where, saved, mark, earlier + now - t0)
+                _save(where, mark, earlier + now - t0)
             if budget is not None and now - t0 >= budget:
                 break
     finally:
@@ -160,7 +160,7 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
             if saved is not None and r.finding is None and isinstance(search, Systematic):
                 if r.searched:
                     mark = _boundary(search, r, mark, force=True)
-                _save(where, saved, mark, r.seconds)
+                _save(where, mark, r.seconds)
         for world in worlds:
             world.close()
     r.exhausted = r.searched and r.abandoned == 0
@@ -178,7 +178,7 @@ def _boundary(search: Systematic, r: JobResult, mark: Position, force: bool = Fa
                    blocked=r.blocked, programs_total=search.total)
 
 
-def _save(where: Path, pos: Position, mark: Position, seconds: float) -> None:
+def _save(where: Path, mark: Position, seconds: float) -> None:
     save_position(where, replace(mark, seconds=seconds))
 
 

@@ -9,10 +9,7 @@ would drive any program over a scheduled memory.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from stress.explore.memory import Access
+from typing import Protocol
 
 
 class Strategy(Protocol):
@@ -22,12 +19,8 @@ class Strategy(Protocol):
     def begin(self, index: int) -> bool: ...
     def choose(self, enabled: Sequence[int], current: int, step: int) -> int: ...
     def end(self, steps: int) -> None: ...
-
-
-class Observer(Protocol):
-    """A strategy that reduces by dependence also sees what each step touched."""
-
-    def observe(self, actor: int, access: Access) -> None: ...
+    # A strategy that reduces by dependence (dpor) also has observe(actor, Access): the
+    # footprint of each step, which the scheduler hands it when the strategy has one.
 
 
 STRATEGIES = ("random", "pct", "dfs", "dpor")
