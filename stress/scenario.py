@@ -86,6 +86,15 @@ class Expect:
     # experiences as lost recycles); None: not judged.
     lost_recycles: bool | None = None
 
+    @property
+    def decided_at_first_detection(self) -> bool:
+        """Whether the first detected kind settles the verdict: racing on cannot change it.
+
+        Not so for a clean run, a forbid list (a forbidden kind may come later) or a
+        lost-recycles expectation (judged over the whole race).
+        """
+        return not self.clean and not self.forbid and self.lost_recycles is None
+
     def describe(self) -> str:
         lost = {None: "", True: ", lost recycles", False: ", no lost recycles"}[
             self.lost_recycles]

@@ -101,10 +101,7 @@ class Supervisor:
                  progress: Callable[[Progress], None] | None = None,
                  until_detected: bool = False, budget: float | None = None) -> None:
         self.scn = scn
-        # Stopping early could hide a forbidden kind seen later: only without a forbid list.
-        # A forbid list or a lost-recycles expectation is judged over the whole race.
-        self.until_detected = (until_detected and not scn.expect.clean and not scn.expect.forbid
-                               and scn.expect.lost_recycles is None)
+        self.until_detected = until_detected and scn.expect.decided_at_first_detection
         # Racing time allowed before budget-overrun (ops mode, or a duration that was cut).
         self.budget = budget
         self.seed = seed

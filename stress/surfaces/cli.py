@@ -114,12 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--start-method", choices=START_METHODS, default="forkserver")
     run.add_argument("--out", type=Path, default=Path("runs"), help="parent of run directories")
     run.add_argument("--budget", type=_number_in(float, 0.1, WEEK),
-                     help="seconds for the whole run, split across scenarios and seeds")
+                     help="seconds for the whole run, shared across scenarios and seeds (a "
+                          "buggy run stops at its first detection, may use time others left)")
     run.add_argument("--shard", type=_shard, help="K/N: run the K-th of N stable slices")
     run.add_argument("--repeat", type=_number_in(int, 1, MAX_SEEDS),
                      help="run every scenario with seeds 1..N and report reliability")
     run.add_argument("--until-detected", action="store_true",
-                     help="end a buggy scenario's race at its first expected detection")
+                     help="end a buggy scenario's race at its first expected detection (always so "
+                          "under a budget)")
     run.add_argument("--junitxml", type=Path, metavar="FILE",
                      help="also write the verdicts as JUnit XML, one test case per run")
 
@@ -245,6 +247,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from stress.processes.rundir import OutputError, check_out
     from stress.surfaces import runner
+    from stress.surfaces.suite_budget import overrun_warning
 
     paths = runner.find_scenarios(args.scenarios)
     if args.shard:
@@ -279,6 +282,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         outcome = runner.execute(req, runner.PlainProgress())
     print_results(console, outcome.summaries, reliability=bool(args.repeat),
                   output_error=outcome.output_error)
+    overrun = overrun_warning(outcome.wall_s, budget) if budget and not outcome.interrupted \
+        else None
+    if overrun:
+        print(f"pagerace: warning: {overrun}", file=sys.stderr)
     code = exit_code(outcome.summaries, output_error=outcome.output_error)
     if args.junitxml:
         try:

@@ -14,6 +14,7 @@ from stress.processes.plan import make_plan
 from stress.processes.rundir import OutputError, RunDir
 from stress.processes.supervisor import Progress, Supervisor
 from stress.scenario import Scenario, ScenarioError, load_scenario
+from stress.surfaces.suite_budget import Allowance, SuiteBudget
 
 SUITE_DIR = Path("scenarios")
 
@@ -45,15 +46,9 @@ def shard(paths: list[Path], k: int, n: int) -> list[Path]:
     return [p for i, p in enumerate(sorted(paths)) if i % n == k - 1]
 
 
-def plan_runs(req: RunRequest) -> list[tuple[Scenario, int, float | None]]:
-    """(scenario, seed, racing budget) for every run, the budget split evenly."""
-    runs = [(scn, seed) for scn in req.scenarios for seed in (req.seeds or scn.run.seeds)]
-    if req.budget is None or not runs:
-        return [(s, seed, None) for s, seed in runs]
-    # Racing gets 60 % of the budget; startup, audits and the drain take the rest.
-    share = req.budget * 0.6 / len(runs)
-    return [(s if s.run.duration <= share or s.run.ops else s.with_overrides(duration=share),
-             seed, share) for s, seed in runs]
+def plan_runs(req: RunRequest) -> list[tuple[Scenario, int]]:
+    """(scenario, seed) for every run, in the order they run."""
+    return [(scn, seed) for scn in req.scenarios for seed in (req.seeds or scn.run.seeds)]
 
 
 class EverySecond:
@@ -89,6 +84,7 @@ class Outcome:
     summaries: list[dict[str, Any]]
     interrupted: bool = False
     output_error: str | None = None  # the suite stopped: a run directory could not be made
+    wall_s: float = 0.0
 
 
 def admit_all(req: RunRequest) -> list[str]:
@@ -106,19 +102,27 @@ def admit_all(req: RunRequest) -> list[str]:
 def execute(req: RunRequest, progress: Callable[[Progress], None] | None) -> Outcome:
     """Run every (scenario, seed); stop early on Ctrl-C or when --out fails."""
     out = Outcome([])
-    for scn, seed, budget in plan_runs(req):
+    runs = plan_runs(req)
+    shares = SuiteBudget(req.budget, len(runs)) if req.budget is not None and runs else None
+    t0 = time.monotonic()
+    for scn, seed in runs:
+        terms = shares.next(scn) if shares else Allowance(scn, None, req.until_detected)
         try:
             run_dir = RunDir.create(req.out, scn.name, seed)
         except OutputError as e:
             out.output_error = str(e)
             return out
-        sup = Supervisor(scn, seed, run_dir, start_method=req.start_method, progress=progress,
-                         until_detected=req.until_detected, budget=budget)
+        sup = Supervisor(terms.scenario, seed, run_dir, start_method=req.start_method,
+                         progress=progress, until_detected=terms.until_detected,
+                         budget=terms.budget)
         summary = sup.run()
+        if shares:
+            shares.spent(float(summary.get("duration_s") or 0.0))
         out.summaries.append(summary)
         if summary.get("interrupted"):
             out.interrupted = True
-            return out
+            break
+    out.wall_s = time.monotonic() - t0
     return out
 
 
