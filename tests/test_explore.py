@@ -80,6 +80,27 @@ def test_a_changed_scenario_refuses_its_old_tokens(c10_finding, tmp_path: Path) 
         replay_token(bad)
 
 
+def test_a_relative_token_replays_from_elsewhere_with_scenario(
+        c10_finding, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """A token made in the checkout names its file relatively: from another directory it
+    says so in one line, and --scenario points it at the file."""
+    _, _, finding = c10_finding
+    relative = replace(decode(finding.token), scenario="scenarios/" + C10.name).encode()
+    monkeypatch.chdir(tmp_path)
+    assert main(["replay", relative, "--out", "r"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no such file" in err and "--scenario" in err
+    assert main(["replay", relative, "--scenario", str(C10), "--out", "r"]) == 0
+    assert capsys.readouterr().out.startswith(f"{finding.kind} on page {finding.page}")
+
+
+def test_scenario_for_a_token_must_be_the_same_configuration(c10_finding) -> None:
+    """--scenario cannot replay a token against another scenario: the digest refuses it."""
+    _, _, finding = c10_finding
+    with pytest.raises(TokenError, match="another configuration"):
+        replay_token(finding.token, C10_CONTROL)
+
+
 @given(st.integers(0, 1 << 62),
        st.lists(st.lists(st.integers(0, 300), max_size=6), min_size=1, max_size=8),
        st.lists(st.tuples(st.integers(0, 500), st.integers(0, 7)), max_size=20),

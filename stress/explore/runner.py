@@ -432,12 +432,23 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     return {k.name: getattr(f, k.name) for k in fields(f) if k.name != "outcome"}
 
 
-def replay_token(text: str) -> tuple[Scenario, Token, JobResult, Finding | None]:
-    """Replay a token exactly; the finding it ends in (None: it no longer fails)."""
+def replay_token(text: str, scenario: Path | None = None
+                 ) -> tuple[Scenario, Token, JobResult, Finding | None]:
+    """Replay a token exactly; the finding it ends in (None: it no longer fails).
+
+    `scenario`: the file to replay it against, instead of the path the token names (that
+    path is as `pagerace explore` was given it, relative to where it ran); the digest
+    still has to match.
+    """
     from stress.explore.token import TokenError, decode
 
     tok = decode(text)
-    scn = load_scenario(tok.scenario)
+    path = Path(tok.scenario) if scenario is None else scenario
+    if scenario is None and not path.is_absolute() and not path.exists():
+        raise TokenError(f"token for {tok.scenario}: no such file from {Path.cwd()} (the path "
+                         "is relative to where the token was made: run there, or name the "
+                         "file with --scenario)")
+    scn = load_scenario(path)
     if scenario_digest(scn) != tok.digest:
         raise TokenError(f"token for {tok.scenario}: made for another configuration (the "
                          "scenario's model, roles or [explore] changed since, or the token "

@@ -157,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("replay", help="replay an explorer token: the same anomaly at the same "
                                        "step, every time")
     rp.add_argument("token", metavar="TOKEN")
+    rp.add_argument("--scenario", type=Path, metavar="FILE",
+                    help="the scenario file to replay against, instead of the path in the "
+                         "token (relative to where it was made); it must be the same "
+                         "configuration")
     rp.add_argument("--out", type=Path, default=Path("runs"), help="parent of run directories")
 
     merge = sub.add_parser("merge", help="one verdict table and exit code from many --out "
@@ -368,7 +372,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     try:
         out = check_out(args.out)
-        summary, line = replay_command(args.token, out)
+        summary, line = replay_command(args.token, out, args.scenario)
     except (TokenError, ScenarioError, OutputError) as e:
         raise UsageError(f"pagerace replay: {e}") from None
     print(line)

@@ -112,9 +112,10 @@ def print_explore(console: Any, summaries: Sequence[dict[str, Any]]) -> None:
     console.print(f"pagerace explore: {passed} passed, {len(summaries) - passed} failed")
 
 
-def replay_command(token: str, out: Path) -> tuple[dict[str, Any], str]:
+def replay_command(token: str, out: Path, scenario: Path | None = None
+                   ) -> tuple[dict[str, Any], str]:
     """Replay, write the run directory; the summary and a line saying what happened."""
-    scn, tok, r, f = replay_token(token)
+    scn, tok, r, f = replay_token(token, scenario)
     run_dir = RunDir.create(out, scn.name, tok.seed)
     summary = write_run(run_dir, scn, ExploreOptions(seed=tok.seed), r, f, len(tok.program))
     if f is None:
