@@ -85,6 +85,15 @@ def test_bench_options_count_on_either_side_of_atomics(argv: list[str]) -> None:
         "atomics", 3, True, "forkserver")
 
 
+@pytest.mark.parametrize("argv", [["bench", "--duration", "0.5", "explore"],
+                                  ["bench", "explore", "--duration", "0.5"]])
+def test_bench_explore_takes_duration_on_either_side(argv: list[str]) -> None:
+    """`bench explore --duration S`, as the README writes it, means `bench --duration S
+    explore`; without it, the bench's default."""
+    assert build_parser().parse_args(argv).duration == 0.5
+    assert build_parser().parse_args(["bench", "explore"]).duration == 1.0
+
+
 # Where the output goes can fail too: one line, exit 3, never a traceback.
 
 ROOT = Path(__file__).resolve().parent.parent

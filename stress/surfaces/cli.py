@@ -192,14 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure the harness (default) or the atomics")
     _bench_options(bench, with_defaults=True)
-    bench.add_argument("--duration", type=_number_in(float, 0.01, 3600.0), default=1.0,
-                       help="seconds of racing per throughput run")
+    duration = {"type": _number_in(float, 0.01, 3600.0), "help": "seconds per measured run"}
+    bench.add_argument("--duration", default=1.0, **duration)  # type: ignore[arg-type]
     bsub = bench.add_subparsers(dest="what", parser_class=_Parser)
     atomics = bsub.add_parser("atomics", help="ns per memory-interface call, every backend")
     _bench_options(atomics, with_defaults=False)
     atomics.add_argument("--calls", type=_number_in(int, 1, 1 << 40), default=1_000_000)
     bex = bsub.add_parser("explore", help="the explorer's scheduling points per second")
     _bench_options(bex, with_defaults=False)
+    bex.add_argument("--duration", default=argparse.SUPPRESS, **duration)  # type: ignore[arg-type]
     binl = bsub.add_parser("inline", help="one worker's operations in this process: ns per op")
     _bench_options(binl, with_defaults=False)
     binl.add_argument("--ops", type=_number_in(int, 1, 1 << 40), default=200_000,
