@@ -36,6 +36,12 @@ class NoRoute(Plain):
 class Seven(Plain):
     pool_free_refcount = 7
 
+class Multiline(Plain):
+    name = "two\\nlines"
+
+class Essay(Plain):
+    summary = "x" * 301
+
 class Yes(Plain):
     def put_page_route(self, m, p): return "yes"
 
@@ -96,6 +102,8 @@ def test_file_scheme_resolves_relative_to_the_scenario(tmp_path: Path) -> None:
     ("gone.py:Plain", "no such file"),
     ("broken.py:Plain", "cannot import"),
     ("my.py:Seven", "pool_free_refcount (7, not 0 or 1)"),
+    ("my.py:Multiline", "name (not one printable line of 1 to 64 characters)"),
+    ("my.py:Essay", "summary (not one printable line of 1 to 300 characters)"),
     ("exits.py:Plain", "exits.py called sys.exit(7) while being imported"),
     ("loops.py:Plain", "importing it did not finish in 3 s"),
 ])

@@ -92,6 +92,11 @@ def missing_hooks(obj: object) -> list[str]:
             missing.append(f"{hook} (not a {want.__name__})")
     if (f := getattr(obj, "dtor_field", None)) is not None and f not in DTOR_FIELDS:
         missing.append(f"dtor_field (not one of {', '.join(DTOR_FIELDS)})")
+    for text, limit in (("name", NAME_MAX), ("summary", SUMMARY_MAX)):
+        v = getattr(obj, text, "")
+        # Printed in every table and summary: one printable line of a bounded length.
+        if isinstance(v, str) and not (0 < len(v) <= limit and v.isprintable()):
+            missing.append(f"{text} (not one printable line of 1 to {limit} characters)")
     refcount = getattr(obj, "pool_free_refcount", 0)
     if not any(m.startswith("pool_free_refcount") for m in missing) \
             and refcount not in POOL_FREE_REFCOUNTS:
@@ -101,6 +106,7 @@ def missing_hooks(obj: object) -> list[str]:
 
 
 POOL_FREE_REFCOUNTS = (0, 1)
+NAME_MAX, SUMMARY_MAX = 64, 300
 # What each hook returns, checked on a plug-in's every call (stress/schemes: checked_hooks).
 RETURNS: dict[str, type | None] = {
     "page_pool_set_pp_info": None, "page_pool_clear_pp_info": None,
