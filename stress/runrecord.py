@@ -96,6 +96,7 @@ _OPTIONAL: dict[str, tuple[Callable[[object], bool], str]] = {
     "steps": (lambda v: _is_int(v) and v >= 0, "a count"),  # type: ignore[operator]
     "abandoned": (lambda v: _is_int(v) and v >= 0, "a count"),  # type: ignore[operator]
     "blocked": (lambda v: _is_int(v) and v >= 0, "a count"),  # type: ignore[operator]
+    "cut": (lambda v: _is_int(v) and v >= 0, "a count"),  # type: ignore[operator]
     "steps_per_s": (_is_number, "a number"),
     "seconds": (_is_number, "a number"),
     "exhausted": (lambda v: isinstance(v, bool), "true or false"),

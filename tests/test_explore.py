@@ -379,3 +379,29 @@ def test_checkpoints_are_for_systematic_searches(tmp_path: Path,
     assert main(["explore", str(C10_CONTROL), "--strategy", "pct", "--checkpoint",
                  str(tmp_path / "cp"), "--out", str(tmp_path)]) == 2
     assert "--checkpoint applies to dfs or dpor only" in capsys.readouterr().err
+
+
+def test_a_schedule_cut_by_a_stop_is_counted_apart_and_proves_nothing() -> None:
+    """A stop (or the budget) inside the first schedule: no schedule counted, one cut, and the
+    run is an error, not a pass."""
+    from stress.explore.runner import explore_job, nothing_run
+
+    scn = load_scenario(C10_CONTROL)
+    scn = replace(scn, explore=replace(scn.explore, ops=200, strategy="dfs"))
+    r = explore_job(scn, 1, None, stop=lambda: True)
+    assert (r.schedules, r.cut, r.exhausted) == (0, 1, False)
+    assert nothing_run(r)
+
+
+def test_a_step_bound_no_machine_can_hold_is_refused(tmp_path: Path, capsys) -> None:
+    """max_steps = 2 ** 30: a dpor schedule's state could need terabytes; one line naming
+    the file and key, exit 2, before anything runs.  The suite's own bound is admitted."""
+    from stress.explore.admission import admit_explore
+
+    huge = tmp_path / "huge.toml"
+    huge.write_text(C10_CONTROL.read_text() + "\n[explore]\nmax_steps = 1073741824\n")
+    assert main(["explore", str(huge), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"pagerace: {huge}: explore.max_steps: ") and "\n" not in err
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+    assert admit_explore(load_scenario(C10_CONTROL), 2) is None

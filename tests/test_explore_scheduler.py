@@ -131,3 +131,64 @@ def test_default_choice_stays_or_moves_on_in_order(enabled: list[int], current: 
         assert k == current
     elif any(e > current for e in enabled):
         assert k == min(e for e in enabled if e > current)
+
+
+@given(st.lists(st.integers(0, 3), min_size=0, max_size=3), st.integers(0, 3))
+def test_programs_come_in_product_order(kinds: list[int], ops: int) -> None:
+    """Every program, once each, in itertools.product's order (checkpoints count by it)."""
+    import itertools
+
+    from stress.explore.world import all_programs, count_programs
+
+    want = list(itertools.product(*(itertools.product(range(k), repeat=ops) for k in kinds)))
+    assert list(all_programs(kinds, ops)) == want
+    assert len(want) == count_programs(kinds, ops)
+
+
+def test_the_first_program_of_a_huge_space_comes_at_once() -> None:
+    """8 actors of 1,000 operations: the first program without building 3 ** 1000 of them
+    (in a child under a 1 GiB address-space limit, so a regression fails, not the machine)."""
+    import subprocess
+    import sys
+
+    code = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+            "from stress.explore.world import all_programs\n"
+            "p = next(all_programs([3] * 8, 1000))\n"
+            "assert p == ((0,) * 1000,) * 8\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr[-500:]
+
+
+def test_an_expired_clock_ends_a_schedule_midway() -> None:
+    """The scheduler asks `expired` every EXPIRY_EVERY steps and ends the schedule when told,
+    as OutOfTime: neither a finding nor a step bound."""
+    from stress.explore.scheduler import EXPIRY_EVERY, OutOfTime
+
+    a = Atomic64(bytearray(64))
+    mem = ScheduledMemory(a)
+
+    def spinner() -> None:
+        for _ in range(10 * EXPIRY_EVERY):
+            mem.load(X)
+
+    asked: list[int] = []
+
+    def expired() -> bool:
+        asked.append(1)
+        return len(asked) == 3
+
+    with pytest.raises(OutOfTime):
+        Scheduler(make_strategy("random", 1), 1 << 20, expired=expired).run(
+            [spinner, spinner], [mem])
+    assert len(asked) == 3
+
+
+def test_program_counts_saturate_and_say_so() -> None:
+    """A space past 2 ** 63 programs counts as the cap, printed as 'at least'."""
+    from stress.explore.world import PROGRAMS_CAP, count_programs, programs_text
+
+    assert count_programs([3] * 8, 1000) == PROGRAMS_CAP
+    assert count_programs([2], 62) == 1 << 62
+    assert programs_text(PROGRAMS_CAP).startswith("at least ")
+    assert programs_text(36) == "36"

@@ -24,8 +24,9 @@ from stress.explore.runner import (
     JobResult,
     finding_dict,
     mostly_abandoned,
+    nothing_run,
 )
-from stress.explore.world import actor_groups, group_roles
+from stress.explore.world import actor_groups, group_roles, programs_text
 from stress.memory.trace import TRACE_DTYPE
 from stress.processes.logs import history_rows, open_log
 from stress.processes.rundir import RunDir
@@ -51,20 +52,21 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> dict[str, Any]:
     x = scn.explore
     roles, left_out = group_roles(scn, actor_groups(scn, x.actors))
     parts = []
+    total = programs_text(r.programs_total)
     if "dfs" in r.strategy:
         if r.proven_bound >= 0:
             parts.append(f"dfs: every program of {x.ops} operations per actor "
-                         f"({r.programs_total:,}), every schedule of each with at most "
+                         f"({total}), every schedule of each with at most "
                          f"{r.proven_bound} preemption{'' if r.proven_bound == 1 else 's'}" + (
                              "" if r.proven_bound == x.preemptions else
                              f" (bound {r.proven_bound + 1} begun: {r.programs:,} programs)"))
         else:
-            parts.append(f"dfs: nothing proven ({r.programs:,} of {r.programs_total:,} "
+            parts.append(f"dfs: nothing proven ({r.programs:,} of {total} "
                          "programs searched at bound 0)")
     if "dpor" in r.strategy:
         if r.exhausted:
             parts.append(f"dpor: every program of {x.ops} operation{'' if x.ops == 1 else 's'} "
-                         f"per actor ({r.programs_total:,}), every interleaving of each, up to "
+                         f"per actor ({total}), every interleaving of each, up to "
                          "the order of independent steps" + (
                              ", every state between operations audited" if x.audit else
                              " (no audit between operations: [explore] audit = false; the "
@@ -72,7 +74,7 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> dict[str, Any]:
                          + f" ({r.blocked:,} of {r.schedules:,} schedules ended asleep as "
                          "repeats)")
         else:
-            parts.append(f"dpor: nothing proven ({r.programs:,} of {r.programs_total:,} "
+            parts.append(f"dpor: nothing proven ({r.programs:,} of {total} "
                          "programs begun" + (f", {r.abandoned:,} schedules abandoned"
                                              if r.abandoned else "") + ")")
     for m in (r.members or [r]):
@@ -122,6 +124,9 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
         errors.append(f"{r.abandoned:,} of {r.schedules:,} schedules hit the step bound "
                       f"(max_steps = {x.max_steps:,}) and were abandoned: the search covered "
                       "nothing; raise [explore] max_steps")
+    if nothing_run(r):
+        errors.append("the budget ended before the first schedule did: nothing was explored; "
+                      "raise the budget or lower [explore] ops, actors or warmup")
     summary: dict[str, Any] = {
         "scenario": scn.name, "claim": scn.claim, "seed": opts.seed, "mode": "explore",
         "verdict": verdict(scn.expect, {finding.kind: 1} if finding else {}, bool(errors)),
@@ -135,7 +140,7 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
                      "found": m.finding_kind or None} for m in r.members],
         "schedules": r.schedules, "steps": r.steps,
         "exhausted": r.exhausted, "searched": r.searched, "abandoned": r.abandoned,
-        "blocked": r.blocked,
+        "blocked": r.blocked, "cut": r.cut,
         "seconds": round(r.seconds, 3),
         "steps_per_s": round(r.steps / r.seconds) if r.seconds else 0,
         "token": finding.token if finding else None,

@@ -27,7 +27,7 @@ from stress.explore.scheduler import Nondeterminism
 from stress.explore.search import SYSTEMATIC, Search, Systematic, make_search
 from stress.explore.shrink import Candidate, replay, shrink
 from stress.explore.token import Token, scenario_digest
-from stress.explore.world import Outcome, World, actor_groups, count_programs
+from stress.explore.world import PROGRAMS_CAP, Outcome, World, actor_groups, count_programs
 from stress.scenario import Scenario, load_scenario
 
 
@@ -68,6 +68,7 @@ class JobResult:
     steps: int = 0
     abandoned: int = 0  # schedules cut at max_steps: never part of a proof
     blocked: int = 0  # dpor: schedules ended asleep, repeats of ones run (not failures)
+    cut: int = 0  # schedules the budget or a stop ended midway: not counted, never a proof
     searched: bool = False  # the strategy ran out of schedules (dfs: the bounded tree)
     exhausted: bool = False  # searched, and no schedule abandoned: a proof of the bound
     programs: int = 0  # programs begun
@@ -116,6 +117,11 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
         for actors in actor_groups(scn, x.actors):  # (in the try: an interrupt closes them)
             worlds.append(World(scn, actors))
         search = make_search(worlds, x, seed, job, jobs)
+
+        def expired() -> bool:
+            return (budget is not None and time.monotonic() - t0 >= budget) \
+                or (stop is not None and stop())
+
         if saved is not None and isinstance(search, Systematic):
             search.resume(saved.bound, saved.programs_done, saved.clean, saved.proven_bound)
             r.searched = saved.searched
@@ -127,7 +133,10 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
             if saved is not None and isinstance(search, Systematic):
                 mark = _boundary(search, r, mark)
             o = worlds[group].run(seed_now, program, search.strategy, x.max_steps,
-                                  audit_ops=x.audit)
+                                  audit_ops=x.audit, expired=expired)
+            if o.cut:
+                r.cut += 1
+                break
             search.end(o.schedule.steps, o.abandoned)
             r.schedules += 1
             r.steps += o.schedule.steps
@@ -180,6 +189,11 @@ def _boundary(search: Systematic, r: JobResult, mark: Position, force: bool = Fa
 
 def _save(where: Path, mark: Position, seconds: float) -> None:
     save_position(where, replace(mark, seconds=seconds))
+
+
+def nothing_run(r: JobResult) -> bool:
+    """The budget or a stop ended the first schedule: nothing at all was explored."""
+    return r.finding is None and r.schedules == 0 and r.cut > 0
 
 
 def mostly_abandoned(r: JobResult) -> bool:
@@ -300,7 +314,8 @@ def merge_results(results: list[JobResult]) -> JobResult:
         strategy="+".join(dict.fromkeys(r.strategy for r in results)),
         schedules=sum(r.schedules for r in results), steps=sum(r.steps for r in results),
         abandoned=sum(r.abandoned for r in results), blocked=sum(r.blocked for r in results),
-        programs=sum(r.programs for r in dfs), programs_total=sum(r.programs_total for r in dfs),
+        cut=sum(r.cut for r in results), programs=sum(r.programs for r in dfs),
+        programs_total=min(sum(r.programs_total for r in dfs), PROGRAMS_CAP),
         proven_bound=min((r.proven_bound for r in dfs), default=-1),
         searched=bool(dfs) and all(r.searched for r in dfs),
         exhausted=bool(dfs) and all(r.exhausted for r in dfs),

@@ -27,6 +27,16 @@ class SleepBlocked(Exception):
     repeat, up to the order of independent steps, one already run; it ends here."""
 
 
+class OutOfTime(Exception):
+    """The budget, or a stop request, ended a schedule before its end: neither a finding
+    nor part of any proof."""
+
+
+# Steps between two looks at the clock: a schedule of the model is thousands of steps, and a
+# look costs about what a step does.
+EXPIRY_EVERY = 1024
+
+
 class Nondeterminism(Exception):
     """A replayed choice named an actor that could not run: the program is not deterministic."""
 
@@ -45,9 +55,13 @@ class Scheduler:
     """Drives programs over scheduled memories, one strategy choice per step."""
 
     def __init__(self, strategy: Strategy, max_steps: int,
-                 fp: Footprint | None = None) -> None:
+                 fp: Footprint | None = None,
+                 expired: Callable[[], bool] | None = None) -> None:
         self.strategy = strategy
         self.max_steps = max_steps
+        # Asked every EXPIRY_EVERY steps: a schedule may outlast a budget on its own (at
+        # [explore] ops = 1000 one dpor schedule took minutes).
+        self.expired = expired
         # A strategy that reduces by dependence sees each step's footprint (recorded into
         # `fp` by the memories, which the world points at it).
         self.observe = getattr(strategy, "observe", None) if fp is not None else None
@@ -69,9 +83,12 @@ class Scheduler:
             enabled = [k for k, g in enumerate(threads) if not g.dead]
             current, step, choose, observe, fp = -1, 0, self.strategy.choose, self.observe, \
                 self.fp
+            expired = self.expired
             while enabled:
                 if step >= self.max_steps:
                     raise StepBound(f"more than {self.max_steps} steps")
+                if expired is not None and not step % EXPIRY_EVERY and step and expired():
+                    raise OutOfTime(f"step {step}: out of time")
                 k = choose(enabled, current, step)
                 if k < 0:
                     raise SleepBlocked(f"step {step}: every actor of {enabled} asleep")

@@ -24,7 +24,7 @@ from typing import Protocol
 from stress.explore.strategies import Strategy, make_strategy
 from stress.explore.strategies.dfs import Dfs
 from stress.explore.strategies.dpor import Dpor
-from stress.explore.world import Program, World, all_programs, count_programs
+from stress.explore.world import PROGRAMS_CAP, Program, World, all_programs, count_programs
 from stress.scenario import ExploreSpec
 
 SYSTEMATIC = ("dfs", "dpor")  # the strategies whose end is a statement about every program
@@ -76,7 +76,7 @@ class Systematic:
         self.reduced = x.strategy == "dpor"  # every interleaving: no bound to deepen
         self.seed, self.max_bound = seed, 0 if self.reduced else x.preemptions
         self.kinds, self.ops, self.job, self.jobs = [w.kinds for w in worlds], x.ops, job, jobs
-        n = sum(count_programs(k, x.ops) for k in self.kinds)
+        n = min(sum(count_programs(k, x.ops) for k in self.kinds), PROGRAMS_CAP)
         self.total = n // jobs + (job < n % jobs)
         self.bound = 0
         self._programs = self._share()

@@ -12,7 +12,6 @@ caches, pools and queues without spending the scheduler's steps on it.
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +23,7 @@ from stress.anomalies import Anomaly
 from stress.checks import audit, final_audit
 from stress.checks.teardown import guarded, teardown
 from stress.explore.memory import Footprint, RecordedMemory, ScheduledMemory
-from stress.explore.scheduler import Schedule, Scheduler, SleepBlocked, StepBound
+from stress.explore.scheduler import OutOfTime, Schedule, Scheduler, SleepBlocked, StepBound
 from stress.explore.strategies import Strategy
 from stress.memory import Arena
 from stress.memory.backends import Memory, RacyMemory
@@ -57,6 +56,7 @@ class Outcome:
     phase: str = ""  # warmup, race, teardown
     abandoned: bool = False  # past the step bound
     blocked: bool = False  # every actor asleep (dpor): a repeat, ended early
+    cut: bool = False  # the budget or a stop ended it first: not a schedule run
     trace: list[tuple[int, ...]] = field(default_factory=list)
 
 
@@ -66,12 +66,47 @@ Program = tuple[tuple[int, ...], ...]
 
 
 def all_programs(kinds: Sequence[int], ops: int) -> Iterator[Program]:
-    """Every program of `ops` operations per actor, actor k choosing among kinds[k]."""
-    return itertools.product(*(itertools.product(range(k), repeat=ops) for k in kinds))
+    """Every program of `ops` operations per actor, actor k choosing among kinds[k].
+
+    In itertools.product's order (the last actor's last operation turns fastest), but
+    lazily: product would first build every program of each actor, kinds[k] ** ops of
+    them, which at ops = 1000 never ends and fills the memory.
+    """
+    radix = [k for k in kinds for _ in range(ops)]
+    if 0 in radix:
+        return
+    digits = [0] * len(radix)
+    while True:
+        yield tuple(tuple(digits[a * ops:(a + 1) * ops]) for a in range(len(kinds)))
+        i = len(digits) - 1
+        while i >= 0:
+            digits[i] += 1
+            if digits[i] < radix[i]:
+                break
+            digits[i] = 0
+            i -= 1
+        if i < 0:
+            return
+
+
+# A count of programs saturates here: a space this large is never searched to its end, and
+# an exact count of 8 actors of 1,000 operations has thousands of digits (more than Python
+# prints, or JSON carries, by default).
+PROGRAMS_CAP = (1 << 63) - 1
 
 
 def count_programs(kinds: Sequence[int], ops: int) -> int:
-    return math.prod(k ** ops for k in kinds)
+    """How many programs `all_programs` yields, or PROGRAMS_CAP when at least that many."""
+    if 0 in kinds and ops:
+        return 0
+    if sum(ops * math.log2(k) for k in kinds if k > 1) >= 63:
+        return PROGRAMS_CAP
+    return min(int(math.prod(k ** ops for k in kinds)), PROGRAMS_CAP)
+
+
+def programs_text(n: int) -> str:
+    """A count of programs as the summary prints it."""
+    return f"at least {PROGRAMS_CAP:,}" if n >= PROGRAMS_CAP else f"{n:,}"
 
 
 def pick_actors(scn: Scenario, limit: int) -> list[int]:
@@ -182,15 +217,17 @@ class World:
         self.arena.close()
 
     def run(self, seed: int, program: Program, strategy: Strategy, max_steps: int, *,
-            audit_ops: bool = True, trace: bool = False) -> Outcome:
+            audit_ops: bool = True, trace: bool = False,
+            expired: Callable[[], bool] | None = None) -> Outcome:
         """One schedule of `program`, from the boot state; `seed` draws the warm-up and the
-        roles' own choices (page index, cgroup)."""
+        roles' own choices (page index, cgroup).  `expired`, asked now and then, ends it
+        early (`Outcome.cut`)."""
         self.arena.words[:] = self.boot
         # A reducing strategy sees every step's footprint: the scheduled accesses, the
         # harness's shadow reads, the per-operation bookkeeping and the audit.
         fp = Footprint() if hasattr(strategy, "observe") else None
         self.points.fp = self.sys.fp = fp
-        sched = Scheduler(strategy, max_steps, fp)
+        sched = Scheduler(strategy, max_steps, fp, expired)
         records: list[tuple[int, ...]] = []
         phase = ["warmup"]
 
@@ -205,6 +242,8 @@ class World:
         outcome = Outcome(Schedule())
         try:
             for _ in range(self.scn.explore.warmup):
+                if expired is not None and expired():
+                    raise OutOfTime("in the warm-up")
                 for k in range(self.n):
                     guarded(report, tables[k][rngs[k].getrandbits(8)])
             phase[0] = "race"
@@ -227,6 +266,8 @@ class World:
         except SleepBlocked:
             outcome.blocked = True
             outcome.schedule = sched.partial or outcome.schedule
+        except OutOfTime:
+            outcome.cut = True
         finally:
             self.points.fp = self.sys.fp = None
         outcome.trace = records

@@ -34,7 +34,7 @@ class Admission:
     warning: str | None  # fits, but will not race as the scenario means
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
@@ -72,9 +72,10 @@ def admit(plan: Plan) -> Admission:
     refusal = None
     short_of_shm = arena > shm_free * SHM_HEADROOM
     if short_of_shm or memory + spare > vm.available:
-        refusal = (f"needs {_size(arena)} of shared memory and {_size(memory)} with its "
-                   f"{plan.config.nworkers:,} workers, but {SHM_DIR} has {_size(shm_free)} free "
-                   f"and {_size(vm.available)} of memory is available; lower "
+        refusal = (f"needs {size_text(arena)} of shared memory and {size_text(memory)} with "
+                   f"its {plan.config.nworkers:,} workers, but {SHM_DIR} has "
+                   f"{size_text(shm_free)} free and {size_text(vm.available)} of memory is "
+                   "available; lower "
                    + ", ".join(_keys_to_lower(layout, processes=not short_of_shm)))
     cpus = os.cpu_count() or 1
     warning = None

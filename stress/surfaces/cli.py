@@ -20,6 +20,7 @@ from stress.scenario import (
     MAX_SEEDS,
     RUN_RANGES,
     WEEK,
+    ScenarioError,
     check_range,
 )
 from stress.surfaces.junit import write_junit
@@ -302,6 +303,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_explore(args: argparse.Namespace) -> int:
+    from stress.explore.admission import admit_explore
     from stress.explore.checkpoint import CheckpointError
     from stress.explore.runner import ExploreOptions
     from stress.processes.rundir import OutputError, check_out
@@ -331,6 +333,9 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         raise UsageError(f"pagerace explore: --jobs {args.jobs}: this machine has {cpus} "
                          f"CPU{'s' if cpus != 1 else ''}; each job is a process that keeps "
                          f"one busy, so at most {max(2, cpus)}")
+    for scn in scenarios:
+        if (why := admit_explore(scn, args.jobs)) is not None:
+            raise ScenarioError(f"{scn.path or scn.name}: {why}")
     if args.checkpoint is not None:
         try:
             args.checkpoint.mkdir(parents=True, exist_ok=True)
@@ -368,7 +373,6 @@ def _junit_and_exit(path: Path | None, summaries: list[dict[str, Any]]) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from stress.explore.token import TokenError
     from stress.processes.rundir import OutputError, check_out
-    from stress.scenario import ScenarioError
     from stress.surfaces.explore_cmd import replay_command
 
     try:
@@ -491,7 +495,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from stress.memory import ArenaError
     from stress.runrecord import RecordError
-    from stress.scenario import ScenarioError
 
     if sys.stdout is None:  # started with its standard output closed (>&-)
         print("pagerace: standard output is closed: nothing it prints would be seen",

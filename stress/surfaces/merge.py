@@ -52,7 +52,7 @@ def _joined(parts: list[dict[str, Any]], n: int) -> dict[str, Any]:
     missing = sorted(set(range(1, n + 1)) - {p["split"][0] for p in parts})
     found = [p for p in parts if p.get("finding")]
     j = dict(found[0] if found else parts[0])
-    for key in ("schedules", "steps", "abandoned", "blocked"):
+    for key in ("schedules", "steps", "abandoned", "blocked", "cut"):
         j[key] = sum(p.get(key, 0) for p in parts)
     j["seconds"] = j["duration_s"] = max(p.get("seconds", 0) for p in parts)
     j["exhausted"] = not missing and all(p.get("exhausted") for p in parts)
