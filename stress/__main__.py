@@ -27,6 +27,6 @@ if importlib.util.find_spec("stress._atomic") is None:
           "package (pip install .), or build it in place (pip install -e .)", file=sys.stderr)
     sys.exit(2)
 
-from stress.surfaces.cli import main  # noqa: E402  (after the check above)
+from stress.surfaces.entry import main  # noqa: E402  (after the check above)
 
 sys.exit(main())

@@ -137,3 +137,27 @@ def test_explore_jobs_are_admitted_against_the_cpus(capsys: pytest.CaptureFixtur
     assert main(["explore", "--jobs", "256", "--strategy", "random"]) == EXIT_USAGE
     err = capsys.readouterr().err.strip()
     assert f"this machine has {os.cpu_count()} CPU" in err and "\n" not in err
+
+
+def test_an_interrupt_while_the_command_loads_is_one_line(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C (or SIGTERM, which the entry point turns into it) while the command line is
+    still being imported: 'pagerace: interrupted', exit 130, no traceback."""
+    import signal
+
+    from stress.surfaces import entry
+
+    class Interrupting:
+        def find_spec(self, name: str, path: object, target: object = None) -> None:
+            if name == "stress.surfaces.cli":
+                raise KeyboardInterrupt
+
+    monkeypatch.delitem(sys.modules, "stress.surfaces.cli")
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        assert entry.main(["list"]) == 130
+        assert signal.getsignal(signal.SIGTERM) is entry._terminate
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert capsys.readouterr().err == "pagerace: interrupted\n"
