@@ -155,7 +155,8 @@ def test_the_first_program_of_a_huge_space_comes_at_once() -> None:
             "from stress.explore.world import all_programs\n"
             "p = next(all_programs([3] * 8, 1000))\n"
             "assert p == ((0,) * 1000,) * 8\n")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    # -P: not the current directory first on sys.path (a checkout's root has no extension)
+    res = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert res.returncode == 0, res.stderr[-500:]
 

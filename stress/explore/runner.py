@@ -238,9 +238,9 @@ def _stop_when(stop: Any, parent: int) -> Callable[[], bool]:
 
 def _pool(jobs: int) -> Any:
     """A pool of `jobs` explorer processes sharing one stop flag."""
-    import multiprocess
+    from stress.processes import forkserver
 
-    ctx = multiprocess.get_context("forkserver")
+    ctx = forkserver.context("forkserver")
     return ctx.Pool(jobs, initializer=_inherit_stop, initargs=(ctx.Event(),))
 
 

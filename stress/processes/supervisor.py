@@ -54,7 +54,7 @@ from stress.model import (
     mem_init,
     page_pool_init,
 )
-from stress.processes import tempdir
+from stress.processes import forkserver, tempdir
 from stress.processes.logs import open_log
 from stress.processes.plan import Plan, make_plan
 from stress.processes.reporting import KIND_INDEX, AnomalyLog
@@ -276,14 +276,7 @@ class Supervisor:
         self.run_dir.write_json("manifest.json", manifest)
 
     def start_workers(self) -> None:
-        import multiprocess
-
-        ctx = multiprocess.get_context(self.start_method)
-        if self.start_method == "forkserver":
-            # The forkserver imports the worker's modules once per pagerace process and
-            # forks every worker from that: otherwise each worker imports them itself, which
-            # took 0.6 s a run on an idle 2-core machine and 1.8 s with 4 busy loops on it.
-            ctx.set_forkserver_preload(["stress.processes.worker"])
+        ctx = forkserver.context(self.start_method)
         handle = self.arena.handle()
         tmp = tempdir.claim()
         for w, seed in enumerate(self.plan.worker_seeds):
