@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 
-from stress.processes import forkserver, tempdir
+from stress.runs import forkserver, tempdir
 
 
 def test_the_forkserver_runs_in_our_tempdir_and_we_stay_where_we_were() -> None:

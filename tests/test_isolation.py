@@ -21,8 +21,8 @@ from e2e import DATA, summaries, wait_for_event
 
 from stress.memory import Arena, ArenaConfig
 from stress.memory.arena import arena_path
-from stress.processes import tempdir
-from stress.processes.rundir import RunDir
+from stress.runs import tempdir
+from stress.runs.rundir import RunDir
 
 CONFIG = ArenaConfig(npages=64, nworkers=1, trace_entries=0)
 
@@ -186,7 +186,7 @@ def test_live_arena_survives_a_reaper_in_another_pid_namespace(tmp_path: Path) -
 
 def test_stale_temp_dir_is_reaped_and_a_live_one_kept(tmp_path: Path) -> None:
     """A killed supervisor's multiprocess directory is reaped; a live one's is not."""
-    code = ("from stress.processes import tempdir\n"
+    code = ("from stress.runs import tempdir\n"
             "import signal\n"
             "print(tempdir.claim(), flush=True)\n"
             "signal.pause()\n")  # alive, holding its lock, until the test kills it
@@ -225,8 +225,8 @@ def test_sigint_before_the_race_is_interrupted_not_failed(tmp_path: Path) -> Non
 
 def test_admission_warns_past_four_workers_per_cpu() -> None:
     """More workers than four per CPU fit, but are told they will mostly wait."""
-    from stress.processes.admission import admit
-    from stress.processes.plan import make_plan
+    from stress.runs.admission import admit
+    from stress.runs.plan import make_plan
     from stress.scenario import load_scenario
 
     scn = load_scenario(DATA / "clean_pg_network.toml")

@@ -74,7 +74,7 @@ def test_a_worker_reports_a_damaged_ring_and_goes_on(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """In a run, a stuck ring is a retry-bound anomaly: the verdict fails, nothing hangs."""
     from stress.processes import supervisor as sup_mod
-    from stress.processes.rundir import RunDir
+    from stress.runs.rundir import RunDir
     from stress.scenario import load_scenario
 
     real_setup = sup_mod.Supervisor.setup

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from stress.memory.arena import arena_path
-from stress.processes.rundir import RunDir
 from stress.processes.supervisor import Supervisor
+from stress.runs.rundir import RunDir
 from stress.scenario import load_scenario
 
 DATA = Path(__file__).parent / "data"

@@ -4,14 +4,14 @@ The work of a search is bounded by its budget (stress/explore/scheduler.py asks 
 clock inside a schedule), but not its memory: a reducing strategy keeps state for
 every step of the schedule it runs (the step's frame, footprint and vector clock),
 so `[explore] max_steps` bounds it.  Refused, like a stress run that does not fit
-(stress/processes/admission.py), in one line naming the keys to lower.
+(stress/runs/admission.py), in one line naming the keys to lower.
 """
 
 from __future__ import annotations
 
 import psutil
 
-from stress.processes.admission import MIN_FREE_MEMORY, WORKER_BYTES, size_text
+from stress.runs.admission import MIN_FREE_MEMORY, WORKER_BYTES, size_text
 from stress.scenario import Scenario
 
 # A dpor step's state besides its vector clock: measured ~1.3 kB (c10's control, 4 actors,

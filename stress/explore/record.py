@@ -28,8 +28,8 @@ from stress.explore.runner import (
 )
 from stress.explore.world import actor_groups, group_roles, programs_text
 from stress.memory.trace import TRACE_DTYPE
-from stress.processes.logs import history_rows, open_log
-from stress.processes.rundir import RunDir
+from stress.runs.logs import history_rows, open_log
+from stress.runs.rundir import RunDir
 from stress.scenario import Scenario
 
 HISTORY = 32  # trace records of the page shown with the anomaly

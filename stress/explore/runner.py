@@ -238,7 +238,7 @@ def _stop_when(stop: Any, parent: int) -> Callable[[], bool]:
 
 def _pool(jobs: int) -> Any:
     """A pool of `jobs` explorer processes sharing one stop flag."""
-    from stress.processes import forkserver
+    from stress.runs import forkserver
 
     ctx = forkserver.context("forkserver")
     return ctx.Pool(jobs, initializer=_inherit_stop, initargs=(ctx.Event(),))

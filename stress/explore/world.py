@@ -30,9 +30,9 @@ from stress.memory.backends import Memory, RacyMemory
 from stress.memory.bound import bind
 from stress.memory.layout import W_LEDGER_LEN
 from stress.model import Machine, mem_init, page_pool_init
-from stress.processes.plan import make_plan
 from stress.roles import ROLES, Actor, ActorSpec
 from stress.roles.base import build_schedule
+from stress.runs.plan import make_plan
 from stress.scenario import RoleSpec, Scenario
 from stress.schemes import load_scheme
 

@@ -17,7 +17,7 @@ from stress.memory import Arena
 from stress.memory.layout import W_COUNTS, W_FIRST_NS
 from stress.memory.trace import all_records, page_history
 from stress.model.machine import Op
-from stress.processes.logs import history_rows
+from stress.runs.logs import history_rows
 
 KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
 BURST = 10

@@ -54,13 +54,13 @@ from stress.model import (
     mem_init,
     page_pool_init,
 )
-from stress.processes import forkserver, tempdir
-from stress.processes.logs import open_log
-from stress.processes.plan import Plan, make_plan
 from stress.processes.reporting import KIND_INDEX, AnomalyLog
-from stress.processes.rundir import OutputError, RunDir
 from stress.processes.stop import stop_requested
 from stress.processes.worker import EXIT_LOG_FAILED, worker_main
+from stress.runs import forkserver, tempdir
+from stress.runs.logs import open_log
+from stress.runs.plan import Plan, make_plan
+from stress.runs.rundir import OutputError, RunDir
 from stress.scenario import Scenario
 from stress.schemes import load_scheme
 

@@ -36,11 +36,11 @@ from stress.memory.layout import (
 )
 from stress.model import Machine
 from stress.model.ptr_ring import RingStuck
-from stress.processes.logs import open_log
 from stress.processes.loop import SCHEDULE_BITS, run_batch
 from stress.processes.reporting import WorkerReporter
-from stress.processes.rundir import OutputError, RunDir
 from stress.roles import ROLES, Actor, ActorSpec, build_schedule
+from stress.runs.logs import open_log
+from stress.runs.rundir import OutputError, RunDir
 from stress.scenario import Scenario
 from stress.schemes import load_scheme
 

@@ -19,8 +19,8 @@ from stress.checks import audit, live_scan
 from stress.memory import Arena, ArenaConfig
 from stress.model import ModelConfig, alloc_page, collect, mem_init
 from stress.model.machine import Machine
-from stress.processes.rundir import RunDir
 from stress.processes.supervisor import Supervisor
+from stress.runs.rundir import RunDir
 from stress.scenario import Scenario, parse_scenario
 from stress.schemes import DEFAULT_SCHEME, load_scheme
 from stress.surfaces.bench_atomics import CONFIG as ATOMIC_CONFIG

@@ -20,10 +20,10 @@ from stress.anomalies import KINDS
 from stress.memory import Arena
 from stress.memory.layout import W_COUNTS
 from stress.model import Machine, collect, mem_init, page_pool_init
-from stress.processes.logs import open_log
 from stress.processes.loop import run_batch
-from stress.processes.plan import make_plan
 from stress.processes.worker import Worker
+from stress.runs.logs import open_log
+from stress.runs.plan import make_plan
 from stress.schemes import load_scheme
 from stress.surfaces.bench_harness import bench_scenario
 

@@ -251,7 +251,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
 
-    from stress.processes.rundir import OutputError, check_out
+    from stress.runs.rundir import OutputError, check_out
     from stress.surfaces import runner
     from stress.surfaces.suite_budget import overrun_warning
 
@@ -306,7 +306,7 @@ def _cmd_explore(args: argparse.Namespace) -> int:
     from stress.explore.admission import admit_explore
     from stress.explore.checkpoint import CheckpointError
     from stress.explore.runner import ExploreOptions
-    from stress.processes.rundir import OutputError, check_out
+    from stress.runs.rundir import OutputError, check_out
     from stress.surfaces import runner
     from stress.surfaces.explore_cmd import explore_all, print_explore
 
@@ -372,7 +372,7 @@ def _junit_and_exit(path: Path | None, summaries: list[dict[str, Any]]) -> int:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from stress.explore.token import TokenError
-    from stress.processes.rundir import OutputError, check_out
+    from stress.runs.rundir import OutputError, check_out
     from stress.surfaces.explore_cmd import replay_command
 
     try:

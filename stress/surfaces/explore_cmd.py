@@ -10,7 +10,7 @@ from typing import Any
 from stress.explore.record import write_run
 from stress.explore.runner import ExploreOptions, Progress, explore, replay_token
 from stress.explore.world import pick_actors
-from stress.processes.rundir import RunDir
+from stress.runs.rundir import RunDir
 from stress.scenario import Scenario
 from stress.surfaces import runner
 from stress.surfaces.results import plain

@@ -69,8 +69,8 @@ class ScenarioItem(pytest.Item):
         self.seed = seed
 
     def runtest(self) -> None:
-        from stress.processes.rundir import RunDir
         from stress.processes.supervisor import Supervisor
+        from stress.runs.rundir import RunDir
 
         out = Path(self.config.getoption("--pagerace-out"))
         run_dir = RunDir.create(out, self.scenario.name, self.seed)

@@ -102,7 +102,7 @@ def last_operations(run: Run, worker: int, last: int = 12) -> list[dict[str, Any
     path = run.path / "traces.npz"
     if not path.exists():
         return []
-    from stress.processes.logs import history_rows
+    from stress.runs.logs import history_rows
 
     ring = read_trace(path, f"worker_{worker}")
     return history_rows(ring[-last:]) if ring is not None else []

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stress.processes.admission import admit
-from stress.processes.plan import make_plan
-from stress.processes.rundir import OutputError, RunDir
 from stress.processes.supervisor import Progress, Supervisor
+from stress.runs.admission import admit
+from stress.runs.plan import make_plan
+from stress.runs.rundir import OutputError, RunDir
 from stress.scenario import Scenario, ScenarioError, load_scenario
 from stress.surfaces.suite_budget import Allowance, SuiteBudget
 

@@ -16,7 +16,7 @@ import psutil
 
 from stress.memory.arena import SHM_DIR
 from stress.memory.layout import CTRL_WORDS, PAGE_WORDS, TRACE_WORDS, WORD, Layout
-from stress.processes.plan import Plan
+from stress.runs.plan import Plan
 
 WORKER_BYTES = 48 << 20  # a worker's own resident memory besides the arena (measured: ~41 MiB)
 SHM_HEADROOM = 0.9  # of /dev/shm's free space

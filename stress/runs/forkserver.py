@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from stress.processes import tempdir
+from stress.runs import tempdir
 
 PRELOAD = ["stress.processes.worker"]
 
