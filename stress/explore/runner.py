@@ -65,7 +65,7 @@ class Progress:
 class JobResult:
     strategy: str = ""  # who ran it: a strategy, or a portfolio's members joined by +
     schedules: int = 0
-    steps: int = 0
+    steps: int = 0  # every step run, a cut schedule's too (throughput, not coverage)
     abandoned: int = 0  # schedules cut at max_steps: never part of a proof
     blocked: int = 0  # dpor: schedules ended asleep, repeats of ones run (not failures)
     cut: int = 0  # schedules the budget or a stop ended midway: not counted, never a proof
@@ -134,8 +134,9 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
                 mark = _boundary(search, r, mark)
             o = worlds[group].run(seed_now, program, search.strategy, x.max_steps,
                                   audit_ops=x.audit, expired=expired)
-            if o.cut:
+            if o.cut:  # (its steps were run: work, for throughput, though never a proof)
                 r.cut += 1
+                r.steps += o.schedule.steps
                 break
             search.end(o.schedule.steps, o.abandoned)
             r.schedules += 1

@@ -23,7 +23,14 @@ from stress.anomalies import Anomaly
 from stress.checks import audit, final_audit
 from stress.checks.teardown import guarded, teardown
 from stress.explore.memory import Footprint, RecordedMemory, ScheduledMemory
-from stress.explore.scheduler import OutOfTime, Schedule, Scheduler, SleepBlocked, StepBound
+from stress.explore.scheduler import (
+    EXPIRY_EVERY,
+    OutOfTime,
+    Schedule,
+    Scheduler,
+    SleepBlocked,
+    StepBound,
+)
 from stress.explore.strategies import Strategy
 from stress.memory import Arena
 from stress.memory.backends import Memory, RacyMemory
@@ -241,8 +248,10 @@ class World:
         in_op = [False] * self.n
         outcome = Outcome(Schedule())
         try:
-            for _ in range(self.scn.explore.warmup):
-                if expired is not None and expired():
+            # (asked about as often as the scheduler asks: a short warm-up never is)
+            every = max(1, EXPIRY_EVERY // max(self.n, 1))
+            for n in range(self.scn.explore.warmup):
+                if n and not n % every and expired is not None and expired():
                     raise OutOfTime("in the warm-up")
                 for k in range(self.n):
                     guarded(report, tables[k][rngs[k].getrandbits(8)])
@@ -268,6 +277,7 @@ class World:
             outcome.schedule = sched.partial or outcome.schedule
         except OutOfTime:
             outcome.cut = True
+            outcome.schedule = sched.partial or outcome.schedule
         finally:
             self.points.fp = self.sys.fp = None
         outcome.trace = records
