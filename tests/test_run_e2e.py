@@ -93,10 +93,12 @@ def test_killed_worker_is_an_error_long_before_the_run_would_end(tmp_path: Path)
 
 
 def test_killed_supervisor_takes_the_workers_with_it(tmp_path: Path) -> None:
-    """SIGKILL of the supervisor: every worker exits, the arena and the temp dir are gone."""
+    """SIGKILL of the supervisor: every worker exits, the arena and the temp dir are gone,
+    even while whoever started it waits for its pipes (which the workers hold) before
+    reaping it, so that it stays a zombie."""
     proc, run_dir, pids = start_long_run(tmp_path)
     proc.kill()
-    proc.wait()
+    proc.communicate(timeout=60)  # (pipes first: the supervisor is a zombie until then)
     deadline = time.monotonic() + 30.0  # workers look for their parent every few ms
     while time.monotonic() < deadline and any(_alive(p) for p in pids):
         time.sleep(0.05)
@@ -302,7 +304,8 @@ def _maps_an_arena(pids: list[int]) -> bool:
 
 
 def test_a_killed_explorer_leaves_no_job_running(tmp_path: Path) -> None:
-    """SIGKILL to pagerace explore --jobs 2: its jobs notice, close their worlds and exit."""
+    """SIGKILL to pagerace explore --jobs 2: its jobs notice (its zombie, while its pipes
+    are waited for, is gone too), close their worlds, remove its directory and exit."""
     proc = start("explore", str(SCENARIOS / "c01-pg-network-tryget.toml"), "--strategy", "dfs",
                  "--jobs", "2", "--schedules", "100000000", "--out", "runs", cwd=tmp_path)
     deadline = time.monotonic() + 120  # the search alone would last hours
@@ -315,7 +318,7 @@ def test_a_killed_explorer_leaves_no_job_running(tmp_path: Path) -> None:
     else:
         pytest.fail("no job ever created its arena")
     proc.kill()
-    proc.wait(timeout=60)
+    proc.communicate(timeout=60)  # (pipes first: the command is a zombie until then)
     while time.monotonic() < deadline:  # each job checks its parent every half second
         alive = [pid for pid in family if psutil.pid_exists(pid)
                  and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
@@ -324,3 +327,4 @@ def test_a_killed_explorer_leaves_no_job_running(tmp_path: Path) -> None:
         time.sleep(0.05)
     else:
         pytest.fail(f"still running after the command was killed: {alive}")
+    assert not list(Path(tempfile.gettempdir()).glob(f"pagerace-mp.{proc.pid}.*"))

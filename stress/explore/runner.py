@@ -8,6 +8,7 @@ finding, replays it to check it is deterministic, and writes the run directory.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -15,8 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-
-import psutil
 
 from stress.explore.checkpoint import EVERY_S as CHECKPOINT_EVERY_S
 from stress.explore.checkpoint import Position, path_for
@@ -28,6 +27,7 @@ from stress.explore.search import SYSTEMATIC, Search, Systematic, make_search
 from stress.explore.shrink import Candidate, replay, shrink
 from stress.explore.token import Token, scenario_digest
 from stress.explore.world import PROGRAMS_CAP, Outcome, World, actor_groups, count_programs
+from stress.runs.liveness import gone
 from stress.scenario import Scenario, load_scenario
 
 
@@ -220,29 +220,38 @@ def _job_signals() -> Iterator[None]:
 
 
 # The jobs' shared stop flag, handed to each pool worker as it starts (a process-shared
-# Event can only be inherited, and a manager process would outlive a killed command).
+# Event can only be inherited, and a manager process would outlive a killed command), and
+# the command's multiprocess directory, which a job removes when it finds the command gone.
 _STOP: Any = None
+_MP_TEMPDIR = ""
 
 
-def _inherit_stop(stop: Any) -> None:
-    global _STOP
-    _STOP = stop
+def _inherit_stop(stop: Any, mp_tempdir: str) -> None:
+    global _STOP, _MP_TEMPDIR
+    _STOP, _MP_TEMPDIR = stop, mp_tempdir
+
+
+def _orphaned(parent: int) -> None:
+    """The command was killed outright: nobody else is left to remove its multiprocess
+    directory (idempotent; every job tries, as the stress workers do)."""
+    if _MP_TEMPDIR and gone(parent):
+        shutil.rmtree(_MP_TEMPDIR, ignore_errors=True)
 
 
 def _stop_when(stop: Any, parent: int) -> Callable[[], bool]:
     """A job's stop: another job found something, or the command that started it is gone
     (killed outright: nothing else would end a job whose schedules last hours)."""
     def should() -> bool:
-        return bool(stop.is_set()) or not psutil.pid_exists(parent)
+        return bool(stop.is_set()) or gone(parent)
     return should
 
 
 def _pool(jobs: int) -> Any:
     """A pool of `jobs` explorer processes sharing one stop flag."""
-    from stress.runs import forkserver
+    from stress.runs import forkserver, tempdir
 
     ctx = forkserver.context("forkserver")
-    return ctx.Pool(jobs, initializer=_inherit_stop, initargs=(ctx.Event(),))
+    return ctx.Pool(jobs, initializer=_inherit_stop, initargs=(ctx.Event(), tempdir.claim()))
 
 
 def _job_main(scn: Scenario, seed: int, budget: float | None, job: int, jobs: int,
@@ -250,6 +259,7 @@ def _job_main(scn: Scenario, seed: int, budget: float | None, job: int, jobs: in
     with _job_signals():
         r = explore_job(scn, seed, budget, job, jobs, stop=_stop_when(_STOP, parent),
                         checkpoint=checkpoint)
+    _orphaned(parent)
     if r.finding is not None:
         _STOP.set()
     return r
@@ -390,6 +400,7 @@ def _lane_main(members: list[Scenario], seed: int, budget: float | None,
                split: tuple[int, int], parent: int) -> list[JobResult]:
     with _job_signals():
         out = _lane(members, seed, budget, split, None, _stop_when(_STOP, parent))
+    _orphaned(parent)
     if any(r.finding is not None for r in out):
         _STOP.set()
     return out

@@ -39,6 +39,7 @@ from stress.model.ptr_ring import RingStuck
 from stress.processes.loop import SCHEDULE_BITS, run_batch
 from stress.processes.reporting import WorkerReporter
 from stress.roles import ROLES, Actor, ActorSpec, build_schedule
+from stress.runs.liveness import gone
 from stress.runs.logs import open_log
 from stress.runs.rundir import OutputError, RunDir
 from stress.scenario import Scenario
@@ -79,12 +80,8 @@ class Worker:
         self.sys.store(self.ctrl + W_HEARTBEAT, monotonic_ns())
 
     def check_supervisor(self) -> None:
-        try:
-            os.kill(self.supervisor_pid, 0)
-        except ProcessLookupError:
-            raise SupervisorGone from None
-        except PermissionError:
-            pass
+        if gone(self.supervisor_pid):  # (a killed supervisor's zombie counts as gone)
+            raise SupervisorGone
 
     def publish_ledger(self) -> None:
         base = self.arena.layout.ledger(self.w)
