@@ -1,9 +1,10 @@
-"""Three bugs with windows too narrow for a 2-second stress run, each found by the explorer.
+"""Bugs with windows too narrow for a 2-second stress run, each found by the explorer.
 
-Each is a patch of tests/explore_bugs/ with the scenario it shows in.  The package is
-copied, patched, and `pagerace explore` run on the copy in its own process; the test
-fails if the explorer stops finding the bug within 20,000 pct schedules (a count, not a
-time: the same verdict on a loaded machine; it finds each in 2,400 to 4,500).
+Each is a patch of tests/explore_bugs/ with the scenario it shows in and the strategy
+that finds it (`strategy`, pct unless it says).  The package is copied, patched, and
+`pagerace explore` run on the copy in its own process; the test fails if the explorer
+stops finding the bug within 20,000 schedules (a count, not a time: the same verdict on a
+loaded machine; pct finds the first three in 2,400 to 4,500, dfs the freeze in 2,818).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pytest
 from patches import Patch, patched_copy
 
 BUGS = Path(__file__).resolve().parent / "explore_bugs"
+# The clean control searches at least as far as any bug takes to be found (4,500 at most).
+CONTROL_SCHEDULES = 5_000
 
 
 @pytest.mark.xdist_group("explore-bugs")
@@ -30,7 +33,8 @@ def test_the_explorer_finds_the_narrow_bug(name: str, tmp_path: Path) -> None:
     root = patched_copy(patch, tmp_path / "pkg")
     env = dict(os.environ, PYTHONPATH=str(root), PYTHONSAFEPATH="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "stress", "explore", str(scenario), "--strategy", "pct",
+        [sys.executable, "-m", "stress", "explore", str(scenario),
+         "--strategy", patch.extra.get("strategy", "pct"),
          "--schedules", "20000", "--out", str(tmp_path / "runs")],
         cwd=root, env=env, capture_output=True, text=True, timeout=280)
     [summary_file] = (tmp_path / "runs").glob("*/summary.json")
@@ -39,3 +43,22 @@ def test_the_explorer_finds_the_narrow_bug(name: str, tmp_path: Path) -> None:
     assert finding is not None, f"{name}: not found in {summary['schedules']} schedules"
     assert finding["kind"] == patch.extra["kind"], finding
     assert proc.returncode == 1 and summary["verdict"] == "fail"  # a clean scenario broken
+
+
+@pytest.mark.xdist_group("explore-bugs")
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", sorted(p.stem for p in BUGS.glob("*.toml")))
+def test_the_bugs_scenario_is_clean_without_it(name: str, tmp_path: Path) -> None:
+    """The same exploration of the unpatched package finds nothing, so the finding is the bug's."""
+    patch = Patch.load(BUGS / f"{name}.toml")
+    scenario = (BUGS / patch.extra["scenario"]).resolve()
+    proc = subprocess.run(
+        [sys.executable, "-m", "stress", "explore", str(scenario),
+         "--strategy", patch.extra.get("strategy", "pct"),
+         "--schedules", str(CONTROL_SCHEDULES), "--out", str(tmp_path / "runs")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=280)
+    [summary_file] = (tmp_path / "runs").glob("*/summary.json")
+    summary = json.loads(summary_file.read_text())
+    assert summary["finding"] is None, summary["finding"]
+    assert proc.returncode == 0 and summary["verdict"] == "pass", proc.stderr[-2000:]
+    assert summary["schedules"] == CONTROL_SCHEDULES or summary["exhausted"]
