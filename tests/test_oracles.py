@@ -6,7 +6,7 @@ import pytest
 from pages import cached_page
 
 from stress.checks import audit
-from stress.memory.layout import FL_HEAD, FL_HEAD_INDEX, FREELIST_HDR, PP
+from stress.memory.layout import FL_HEAD, FL_HEAD_INDEX, FREELIST_HDR, MAPCOUNT, PP
 from stress.model import (
     PS_FREE,
     Machine,
@@ -15,6 +15,8 @@ from stress.model import (
     delete_from_page_cache,
     filemap_get_entry,
     get_user_pages_fast,
+    mem_cgroup_uncharge,
+    page_memcg,
     page_pool_alloc_pages,
     page_pool_put_page,
     page_ref_count,
@@ -25,6 +27,7 @@ from stress.model import (
 from stress.model import flags as F
 from stress.model.page_alloc import _free_list_push
 from stress.model.page_pool import pp_encode
+from stress.model.zerocopy import check_gup_identity
 from stress.schemes import load_scheme
 
 
@@ -314,3 +317,105 @@ def test_a_holder_without_the_lock_bit(harness) -> None:
     res = audit(h.arena, h.m.scheme)
     [a] = [x for x in res.anomalies if x.kind == "page-lock-violation"]
     assert a.page == p and a.reason == "PG_locked clear, the harness knows holder token 2"
+
+
+# GUP-fast's identity: a PTE that still names a page names that page, not a reuse of it.
+
+
+def _munmap_without_clearing_the_pte(h, p: int) -> None:
+    """A broken zap_pte_range: page_remove_rmap and the put, but the PTE left set."""
+    h.arena.words[h.m.page(p) + MAPCOUNT] -= 1
+    put_page(h.m, p)
+
+
+def test_gup_through_a_correct_munmap_is_silent(harness) -> None:
+    """Mapped, GUP-fast, unmapped, freed, reused and mapped again at the same PTE: no anomaly."""
+    h = harness()
+    p = alloc_page(h.m)
+    assert vm_insert_page(h.m, p, pte=0, memcg=1)
+    assert get_user_pages_fast(h.m, 0) == p
+    put_page(h.m, p)
+    zap_page(h.m, p, pte=0)
+    put_page(h.m, p)  # the owner's: the page is free
+    assert alloc_page(h.m) == p and vm_insert_page(h.m, p, pte=0, memcg=1)
+    assert get_user_pages_fast(h.m, 0) == p
+    assert h.kinds() == []
+
+
+def test_gup_of_a_page_reused_under_its_pte_is_a_stale_tryget(harness) -> None:
+    """A PTE left naming a freed page that was reused: the tryget and recheck pass, the oracle fires."""
+    h = harness()
+    p = alloc_page(h.m)
+    assert vm_insert_page(h.m, p, pte=0, memcg=1)
+    _munmap_without_clearing_the_pte(h, p)
+    put_page(h.m, p)  # the owner's: the page is free, the PTE still names it
+    assert alloc_page(h.m) == p  # reused by someone else
+    assert get_user_pages_fast(h.m, 0) == p  # the kernel's recheck passes: same pte value
+    assert h.kinds() == ["stale-tryget"]
+    assert "freed and reused while still mapped" in h.anomalies[0].reason
+
+
+def test_gup_after_a_remap_of_the_pte_says_nothing(harness) -> None:
+    """The shadow names another page (the PTE was remapped): not this oracle's to judge."""
+    h = harness()
+    p, q = alloc_page(h.m), alloc_page(h.m)
+    assert vm_insert_page(h.m, p, pte=0, memcg=1)
+    assert get_user_pages_fast(h.m, 0) == p
+    zap_page(h.m, p, pte=0)
+    assert vm_insert_page(h.m, q, pte=0, memcg=1)
+    assert check_gup_identity(h.m, p, 0) and h.kinds() == []
+
+
+# memcg lifetime: a charge made for the page's lifetime lasts until it is freed.
+
+
+def _escapes(h) -> int:
+    """memcg-escapes a quiescent audit finds (the test's own reference is in no ledger)."""
+    return audit(h.arena, h.m.scheme).counts.get("memcg-escape", 0)
+
+
+def test_a_lifetime_charge_kept_to_the_free_is_silent(harness) -> None:
+    """memcg=lifetime, mapped, unmapped, freed: uncharged at the free, no anomaly, audit clean."""
+    h = harness(memcg="lifetime")
+    p = alloc_page(h.m)
+    assert vm_insert_page(h.m, p, pte=0, memcg=2)
+    zap_page(h.m, p, pte=0)
+    assert page_memcg(h.m, p) == 2 and _escapes(h) == 0
+    put_page(h.m, p)
+    assert page_memcg(h.m, p) == 0 and h.kinds() == []
+    assert audit(h.arena, h.m.scheme).counts == {}
+
+
+def test_a_lifetime_charge_ended_at_unmap_is_found_at_the_free(harness) -> None:
+    """A lifetime page uncharged at its last unmap (v2's rule in the wrong mode), no pipe: the free reports it."""
+    h = harness(memcg="lifetime")
+    p = alloc_page(h.m)
+    assert vm_insert_page(h.m, p, pte=0, memcg=2)
+    zap_page(h.m, p, pte=0)
+    mem_cgroup_uncharge(h.m, p, at_free=False)  # the broken unmap
+    assert h.kinds() == []  # nobody reads the page: memcg-escape's old check never runs
+    put_page(h.m, p)
+    assert h.kinds() == ["memcg-escape"]
+    assert "for its lifetime, found charged to none" in h.anomalies[0].reason
+
+
+def test_the_audit_finds_a_lifetime_charge_gone_before_the_free(harness) -> None:
+    """At a quiescent audit, a live page whose lifetime charge is gone is a memcg-escape."""
+    h = harness(memcg="lifetime")
+    p = alloc_page(h.m)
+    assert vm_insert_page(h.m, p, pte=0, memcg=2)
+    mem_cgroup_uncharge(h.m, p, at_free=False)
+    r = audit(h.arena, h.m.scheme)
+    assert r.counts["memcg-escape"] == 1
+    assert [a.page for a in r.anomalies if a.kind.value == "memcg-escape"] == [p]
+
+
+def test_a_socket_charge_is_not_held_to_the_free(harness) -> None:
+    """memcg=unmap charges as socket memory and uncharges at the last unmap: no lifetime record."""
+    h = harness(memcg="unmap")
+    p = alloc_page(h.m)
+    assert vm_insert_page(h.m, p, pte=0, memcg=2)
+    zap_page(h.m, p, pte=0)
+    assert page_memcg(h.m, p) == 0 and _escapes(h) == 0
+    put_page(h.m, p)
+    assert h.kinds() == []

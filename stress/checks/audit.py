@@ -127,6 +127,11 @@ def _check_memcg(arena: Arena, r: AuditResult) -> None:
         r.add(Kind.MEMCG_MISMATCH, np.zeros(0, np.int64),
               f"memcg {cg}: counter {int(counters[cg])}, {int(charged[cg])} pages charged",
               memcg=int(cg))
+    # A lifetime charge lasts until the page is freed (memcontrol.lifetime_charge_ends).
+    want = words[L.charged:L.charged + L.config.npages]
+    r.where(Kind.MEMCG_ESCAPE, (want != 0) & (ids != want),
+            lambda p: f"charged to memcg {int(want[p])} for its lifetime, now charged to "
+                      f"{int(ids[p]) or 'none'} and not yet freed")
 
 
 def audit(arena: Arena, scheme: Scheme) -> AuditResult:

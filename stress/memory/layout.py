@@ -14,9 +14,9 @@ import numpy as np
 
 # Final: mypyc compiles a use of these to the number itself, not a lookup by name.
 MAGIC: Final = 0x5041474552414345  # "PAGERACE"
-# 4: lru.next in the page record; 3: page lock holders; 2: no worker state word, no pool
-# destroyed word
-LAYOUT_VERSION: Final = 4
+# 5: the lifetime-charge and PTE-map shadows; 4: lru.next in the page record; 3: page lock
+# holders; 2: no worker state word, no pool destroyed word
+LAYOUT_VERSION: Final = 5
 WORD: Final = 8
 
 # struct page: one 72-byte record, nine words (docs/model.md section 1).
@@ -83,6 +83,13 @@ MAX_KINDS: Final = 32
 CTRL_WORDS: Final = W_FIRST_NS + MAX_KINDS
 TRACE_WORDS: Final = 8
 
+# The PTE-map shadow: what each PTE slot was last set to map, as
+# gen(page) mod 2**24 << PTE_MAP_GEN_SHIFT | page + 1 (one word, so a reader never sees a
+# page with another mapping's generation).
+PTE_MAP_GEN_SHIFT: Final = 40
+PTE_MAP_PAGE: Final = (1 << 32) - 1
+PTE_MAP_GEN: Final = (1 << 24) - 1
+
 
 def _align8(n: int) -> int:
     return (n + 7) & ~7
@@ -136,6 +143,7 @@ class Layout:
     pages: int
     pstate: int
     lock_owner: int
+    charged: int
     freelist: int
     pools: int
     pool_words: int
@@ -143,6 +151,7 @@ class Layout:
     queue_words: int
     cache: int
     pte: int
+    pte_map: int
     memcg: int
     workers: int
     worker_words: int
@@ -161,6 +170,7 @@ class Layout:
         pages = take(c.npages * PAGE_WORDS)
         pstate = take(c.npages)
         lock_owner = take(c.npages)  # the harness's shadow: who holds each page lock
+        charged = take(c.npages)  # the harness's shadow: the cgroup of a lifetime charge
         freelist = take(FREELIST_HDR + c.npages)
         pool_words = _align8(POOL_HDR + c.pool_cache_size + ring_words(c.pool_ring_size))
         pools = take(c.npools * pool_words)
@@ -168,11 +178,12 @@ class Layout:
         queues = take(c.nqueues * queue_words)
         cache = take(c.cache_slots)
         pte = take(c.pte_slots)
+        pte_map = take(c.pte_slots)  # the harness's shadow: what each PTE was set to map
         memcg = take(c.ncgroups + 1)  # ids start at 1: 0 means uncharged
         worker_words = _align8(CTRL_WORDS + c.ledger_size + 1 + c.trace_entries * TRACE_WORDS)
         workers = take(c.nworkers * worker_words)
-        return cls(c, globals_, pages, pstate, lock_owner, freelist, pools, pool_words, queues,
-                   queue_words, cache, pte, memcg, workers, worker_words, at)
+        return cls(c, globals_, pages, pstate, lock_owner, charged, freelist, pools, pool_words,
+                   queues, queue_words, cache, pte, pte_map, memcg, workers, worker_words, at)
 
     @property
     def nbytes(self) -> int:

@@ -7,7 +7,14 @@ that GUP-fast in another process can walk it locklessly.
 from __future__ import annotations
 
 from stress.anomalies import Kind
-from stress.memory.layout import MAPCOUNT, PAGE_WORDS, REFCOUNT
+from stress.memory.layout import (
+    MAPCOUNT,
+    PAGE_WORDS,
+    PTE_MAP_GEN,
+    PTE_MAP_GEN_SHIFT,
+    PTE_MAP_PAGE,
+    REFCOUNT,
+)
 from stress.model.lookup import lockless_get
 from stress.model.machine import Machine, Op
 from stress.model.memcontrol import mem_cgroup_charge, mem_cgroup_uncharge, page_memcg
@@ -29,6 +36,8 @@ def vm_insert_page(m: Machine, p: int, pte: int, memcg: int) -> bool:
     old = m.mem.fetch_add(base + MAPCOUNT, 1)
     if old == -1 and m.cfg.memcg != "none":
         mem_cgroup_charge(m, p, memcg, sock=m.cfg.memcg == "unmap")
+    # The harness's record of what this PTE maps, made before the PTE can be seen.
+    m.shadow.store(m.L.pte_map + pte, (m.gen(p) & PTE_MAP_GEN) << PTE_MAP_GEN_SHIFT | p + 1)
     m.sys.store(m.L.pte + pte, p + 1)
     if m.tracing:
         m.trace(Op.vm_insert_page, p, old, old + 1, 1, pte)
@@ -66,7 +75,7 @@ def zap_pte(m: Machine, tlb: MmuGather, p: int, pte: int) -> None:
                         f", not the page mapped there", pte=pte)
     old = m.mem.fetch_add(m.pages + p * PAGE_WORDS + MAPCOUNT, -1)
     if old == 0 and m.cfg.memcg == "unmap":
-        mem_cgroup_uncharge(m, p)  # Arjun's v2: uncharge at the last unmap
+        mem_cgroup_uncharge(m, p, at_free=False)  # Arjun's v2: uncharge at the last unmap
     if m.tracing:
         m.trace(Op.zap_page, p, old, old - 1, 1, pte)
     tlb.pages.append(p)  # __tlb_remove_page
@@ -115,8 +124,41 @@ def pipe_buf_release(m: Machine, p: int) -> None:
 
 
 def get_user_pages_fast(m: Machine, pte: int) -> int:
-    """Tryget the page at a PTE and recheck the PTE; -1 if nothing (stable) is mapped."""
-    return lockless_get(m, m.L.pte, pte, True, "get_user_pages_fast")
+    """Tryget the page at a PTE and recheck the PTE; -1 if nothing (stable) is mapped.
+
+    mm/gup.c (5.12) gup_pte_range: `ptep_get_lockless`, `try_grab_compound_head`, then
+    `if (unlikely(pte_val(pte) != pte_val(*ptep)))` drop it.  The recheck is enough
+    because a mapped page keeps the mapping's reference until its PTE is cleared
+    (zap_pte_range clears, the mmu_gather puts later): a PTE that still names the
+    page after the tryget names this page, not a reuse of it.  The harness checks
+    that promise (`check_gup_identity`).
+    """
+    p = lockless_get(m, m.L.pte, pte, True, "get_user_pages_fast")
+    if p >= 0 and m.checks:
+        check_gup_identity(m, p, pte)
+    return p
+
+
+def check_gup_identity(m: Machine, p: int, pte: int) -> bool:
+    """GUP-fast holds `p` through PTE `pte`: is it the page that PTE was set to map?
+
+    The identity the lookup oracle gives the page cache (filemap.check_page_identity),
+    for user mappings: the PTE-map shadow names the page and its generation when it
+    was mapped.  The same page at another generation was freed and reused while the
+    PTE still named it, and GUP hands its caller someone else's memory.  A shadow
+    naming another page means the PTE was remapped since the recheck: nothing to say.
+    """
+    rec = m.shadow.load(m.L.pte_map + pte)
+    if rec & PTE_MAP_PAGE != p + 1:
+        return True
+    mapped = rec >> PTE_MAP_GEN_SHIFT
+    now = m.gen(p) & PTE_MAP_GEN
+    if mapped == now:
+        return True
+    m.report(Kind.STALE_TRYGET, p, "get_user_pages_fast", refcount=page_ref_count(m, p),
+             reason=f"PTE {pte} was set to map the page at generation {mapped}; GUP-fast "
+                    f"holds generation {now}: freed and reused while still mapped", pte=pte)
+    return False
 
 
 def check_memcg_held(m: Machine, p: int, memcg: int, op: str) -> bool:
