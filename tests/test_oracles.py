@@ -343,7 +343,7 @@ def test_gup_through_a_correct_munmap_is_silent(harness) -> None:
 
 
 def test_gup_of_a_page_reused_under_its_pte_is_a_stale_tryget(harness) -> None:
-    """A PTE left naming a freed page that was reused: the tryget and recheck pass, the oracle fires."""
+    """A PTE left naming a freed, reused page: tryget and recheck pass, the oracle fires."""
     h = harness()
     p = alloc_page(h.m)
     assert vm_insert_page(h.m, p, pte=0, memcg=1)
@@ -387,7 +387,7 @@ def test_a_lifetime_charge_kept_to_the_free_is_silent(harness) -> None:
 
 
 def test_a_lifetime_charge_ended_at_unmap_is_found_at_the_free(harness) -> None:
-    """A lifetime page uncharged at its last unmap (v2's rule in the wrong mode), no pipe: the free reports it."""
+    """A lifetime page uncharged at its last unmap, in no pipe: its free reports it."""
     h = harness(memcg="lifetime")
     p = alloc_page(h.m)
     assert vm_insert_page(h.m, p, pte=0, memcg=2)

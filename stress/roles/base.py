@@ -29,6 +29,11 @@ class Actor:
     PARAM_HELP: ClassVar[Mapping[str, str]] = {}  # name -> what it means (pagerace roles)
     # What the supervisor must provide: a pool and queue of its own, PTE slots, a cgroup.
     NEEDS: ClassVar[frozenset[str]] = frozenset()
+    # Where the role meets pages another role may have too (stress/roles/pairs.py):
+    # the structures it takes them from or holds them in ("pool", "queue", "pte",
+    # "cache"), "any" page at all, "alloc" fresh pages from the allocator, "free" pages
+    # by a final put.
+    SHARES: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
         self.m = m

@@ -39,6 +39,7 @@ class Nic(Actor):
                   "drop_via_put_page": "the rx error path frees a pool page with put_page "
                                        "(a driver bug)"}
     NEEDS = frozenset({"pool", "queue"})
+    SHARES = frozenset({"alloc", "free", "pool", "queue"})
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
         super().__init__(m, rng, spec)

@@ -20,6 +20,7 @@ class Swapcache(Owner):
     """The swap cache holds a reference; removal clears PG_swapcache, then page_ref_subs it."""
 
     name = "swapcache"
+    SHARES = frozenset({"alloc", "free"})
     OPS = {"add": 1.0, "remove": 1.0}
     PARAMS = {"max_pages": (int, 64)}
     PARAM_HELP = Owner.PARAM_HELP
@@ -54,6 +55,7 @@ class Pgtable(Owner):
     leave_pinned: bool
 
     name = "pgtable"
+    SHARES = frozenset({"alloc", "free"})
     OPS = {"pin": 1.0, "free": 1.0}
     PARAMS = {"leave_pinned": (bool, True), "max_pages": (int, 32)}
     PARAM_HELP = {"leave_pinned": "free with PG_pinned still set (the case Johannes asked "

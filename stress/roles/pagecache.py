@@ -28,6 +28,7 @@ class Reader(Holder):
     """filemap_read: look a page up, use it for a while, drop it."""
 
     name = "reader"
+    SHARES = frozenset({"cache", "free"})
     OPS = {"lookup": 1.0, "release": 1.0}
     PARAMS = {"hold": (int, 4)}
     USE = "filemap_read"
@@ -55,6 +56,7 @@ class Truncater(Actor):
     truncate_pages: int
 
     name = "truncater"
+    SHARES = frozenset({"alloc", "cache", "free"})
     OPS = {"add": 3.0, "set_checked": 1.0, "truncate": 1.0, "reclaim": 1.0, "dirty": 0.0,
            "set_dtor": 0.0}
     PARAMS = {"truncate_pages": (int, 3)}

@@ -45,6 +45,7 @@ class Zerocopy(Actor):
                   "tlb_batch": "pages the munmap's mmu_gather batch holds before it is "
                                "flushed through release_pages (the kernel's: about 500)"}
     NEEDS = frozenset({"queue", "pte", "memcg"})
+    SHARES = frozenset({"queue", "pte", "free"})
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
         super().__init__(m, rng, spec)

@@ -26,6 +26,7 @@ from stress.scenario import (
 from stress.surfaces.junit import write_junit
 from stress.surfaces.results import (
     EXIT_ERROR,
+    EXIT_FAIL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
@@ -175,7 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
                                       "expectations")
     lst.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("schemes", help="the schemes a scenario can name: built-in and entry points")
-    sub.add_parser("roles", help="every role with its operations and parameters")
+    roles = sub.add_parser("roles", help="every role with its operations and parameters")
+    roles.add_argument("--pairs", nargs="*", metavar="SCENARIO",
+                       help="instead: every pair of roles that can share a page and the "
+                            "clean scenarios (default: the suite) that meet it in each "
+                            "engine; exit 1 if one is met by none")
     schema = sub.add_parser("schema", help="the scenario format as JSON Schema (for editors)")
     schema.add_argument("--markdown", action="store_true",
                         help="the scenario reference generated from it (docs/scenarios.md)")
@@ -460,8 +465,18 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_roles(args: argparse.Namespace) -> int:
     from stress.surfaces.authoring import roles_table
 
-    console_for(sys.stdout.isatty()).print(roles_table())
-    return EXIT_OK
+    if args.pairs is None:
+        console_for(sys.stdout.isatty()).print(roles_table())
+        return EXIT_OK
+    from stress.surfaces.role_pairs import pair_coverage, pairs_table
+    from stress.surfaces.runner import find_scenarios, load_all
+
+    covers = pair_coverage(load_all(find_scenarios(args.pairs)))
+    console_for(sys.stdout.isatty()).print(pairs_table(covers))
+    unmet = [" + ".join(c.pair) for c in covers if not c.met]
+    print(f"role pairs: {len(covers) - len(unmet)} of {len(covers)} met in both engines"
+          + (f"; not: {', '.join(unmet)}" if unmet else ""))
+    return EXIT_FAIL if unmet else EXIT_OK
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
