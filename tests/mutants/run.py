@@ -1,6 +1,7 @@
 """The mutation catalogue: each bug of this folder, alone, against the default suite.
 
-    python tests/mutants/run.py [NAME ...] [--jobs N] [--json FILE]
+    python tests/mutants/run.py [NAME ...] [--jobs N] [--json FILE] [--margin N]
+                                [--explore SECONDS]
 
 Every `*.toml` here is one small patch (`file`, `old`, `new`: `old` must occur exactly
 once) and the `bug` it plants.  For each, the installed package is copied to a scratch
@@ -8,6 +9,15 @@ directory, the patch applied there, and `pagerace run` (the default suite, defau
 run against the copy.  A bug is caught when a scenario fails its expectation; a run that
 ends in a harness error does not count.  The table says which scenario caught it, with
 which anomaly kind, and how long into that scenario's race the first one came.
+
+With `--margin N` each caught bug's margin is measured too: the scenarios that caught it
+(the first three) run again with seeds 1..N at their full duration, and the margin is
+the most seeds out of N on which one of them failed; a detection counts when it holds
+on all N.  With `--explore SECONDS` the explorer looks for each bug too, with that budget:
+on its case in tests/explore_bugs when one plants the same patch (with that bug's
+strategy, to 20,000 schedules), else on the scenario that caught it, else on the whole
+suite; the table gives the schedules it took and the fewest preemptions of its finding.
+A bug found by neither engine is caught by none.
 
 Exit status: 0 when every bug is caught by a failed expectation, 1 otherwise, 2 on a
 malformed patch.
@@ -48,10 +58,23 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    seeds: int = 0  # --margin N: the seeds the catching scenarios reran with
+    margin: int = 0  # the most of them on which one failed
+    margin_on: str = "-"  # that scenario
+    explored: str = "-"  # what the explorer found: "KIND on CASE: S schedules, P preemptions"
 
     @property
     def caught(self) -> bool:
         return bool(self.failed)
+
+    @property
+    def every_seed(self) -> bool:
+        """Stress catches it on every seed of its margin run."""
+        return self.seeds > 0 and self.margin == self.seeds
+
+    @property
+    def found(self) -> bool:
+        return self.explored not in ("-", "nothing")
 
 
 def load(names: list[str]) -> Iterator[Patch]:
@@ -102,12 +125,72 @@ def _unexpected(s: dict[str, object]) -> tuple[str, float | None]:
     return "(expected detection missing)", None
 
 
-def one(m: Patch, pkg: Path, scenarios: list[Path]) -> Outcome:
+def _env(scratch: Path) -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(scratch), PYTHONSAFEPATH="1", NO_COLOR="1")
+
+
+def margin(scratch: Path, o: Outcome, seeds: int) -> None:
+    """The most seeds out of `seeds` on which one of the catching scenarios failed."""
+    o.seeds = seeds
+    for name in o.failed[:3]:
+        out = scratch / f"margin-{name}"
+        subprocess.run([sys.executable, "-m", "stress", "run", "--repeat", str(seeds), "--out",
+                        str(out), str(ROOT / "scenarios" / f"{name}.toml")], cwd=scratch,
+                       env=_env(scratch), timeout=TIMEOUT_S, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
+        n = sum(json.loads(p.read_text())["verdict"] == "fail"
+                for p in out.glob("*/summary.json"))
+        if n > o.margin:
+            o.margin, o.margin_on = n, name
+        if o.every_seed:
+            break
+
+
+def explore_case(m: Patch) -> tuple[Path, str] | None:
+    """The explorer's case for this bug: an explore bug planting the very same patch."""
+    for path in sorted((HERE.parent / "explore_bugs").glob("*.toml")):
+        b = Patch.load(path)
+        if (b.file, b.old, b.new) == (m.file, m.old, m.new):
+            return (path.parent / b.extra["scenario"]).resolve(), b.extra.get("strategy", "pct")
+    return None
+
+
+def explore(scratch: Path, m: Patch, o: Outcome, budget: float) -> str:
+    """What the explorer finds of the bug: kind, schedules, fewest preemptions."""
+    case = explore_case(m)
+    if case is not None:
+        args = [str(case[0]), "--strategy", case[1], "--schedules", "20000"]
+    elif o.failed:
+        args = [str(ROOT / "scenarios" / f"{o.failed[0]}.toml"), "--budget", str(budget)]
+    else:
+        args = [*map(str, SCENARIOS), "--budget", str(budget)]
+    out = scratch / "explore"
+    subprocess.run([sys.executable, "-m", "stress", "explore", "--out", str(out), *args],
+                   cwd=scratch, env=_env(scratch), timeout=TIMEOUT_S,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    for p in sorted(out.glob("*/summary.json")):
+        s = json.loads(p.read_text())
+        f = s.get("finding")
+        if s["verdict"] == "fail" and f:
+            where = case[0].stem if case else s["scenario"]
+            return (f"{f['kind']} on {where}: {s['schedules']:,} schedules, "
+                    f"{f.get('preemptions_min', '?')} preemptions")
+    return "nothing"
+
+
+def one(m: Patch, pkg: Path, scenarios: list[Path], seeds: int = 0,
+        budget: float = 0.0) -> Outcome:
     with tempfile.TemporaryDirectory(prefix=f"pagerace-mutant-{m.name}-") as tmp:
         scratch = patched_copy(m, Path(tmp), pkg)
         start = time.monotonic()
         summaries = run_suite(scratch, scratch / "runs", scenarios)
-        return judge(m, summaries, time.monotonic() - start)
+        o = judge(m, summaries, time.monotonic() - start)
+        o.seeds = seeds
+        if seeds and o.caught:
+            margin(scratch, o, seeds)
+        if budget:
+            o.explored = explore(scratch, m, o, budget)
+        return o
 
 
 def table(outcomes: list[Outcome]) -> None:
@@ -115,18 +198,26 @@ def table(outcomes: list[Outcome]) -> None:
     from rich.table import Table
 
     t = Table(title="pagerace mutation catalogue")
-    for col in ("bug", "module", "caught by", "anomaly kind", "first detection", "suite"):
+    for col in ("bug", "module", "caught by", "anomaly kind", "first detection", "suite",
+                "stress margin", "explorer"):
         t.add_column(col)
     for o in outcomes:
         first = "-" if o.first_s is None else f"{o.first_s:.3f} s"
         caught = o.caught_by if o.caught else "[red]NOT CAUGHT[/]"
         if o.errors:
             caught += f" ({'; '.join(o.errors)})"
+        margin = f"{o.margin}/{o.seeds} on {o.margin_on}" if o.seeds else "-"
         t.add_row(f"{o.name}: {o.bug}", o.file.removeprefix("stress/"), caught, o.kind, first,
-                  f"{o.wall_s:.0f} s")
-    Console(width=200).print(t)
+                  f"{o.wall_s:.0f} s", margin, o.explored)
+    Console(width=240).print(t)
     n = sum(o.caught for o in outcomes)
     print(f"mutants: {n} of {len(outcomes)} caught by the default suite")
+    if any(o.seeds for o in outcomes) and any(o.explored != "-" for o in outcomes):
+        stress = {o.name for o in outcomes if o.every_seed}
+        found = {o.name for o in outcomes if o.found}
+        print(f"engines: {len(stress & found)} by both (stress on every seed), "
+              f"{len(stress - found)} by stress alone, {len(found - stress)} by the explorer "
+              f"alone, {len(outcomes) - len(stress | found)} by neither")
 
 
 def main() -> int:
@@ -136,6 +227,10 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the outcomes as JSON")
     ap.add_argument("--package", type=Path,
                     help="the package folder to mutate (default: the installed one)")
+    ap.add_argument("--margin", type=int, default=0, metavar="N",
+                    help="also rerun the scenarios that caught each bug with seeds 1..N")
+    ap.add_argument("--explore", type=float, default=0.0, metavar="SECONDS",
+                    help="also look for each bug with the explorer, with this budget")
     ap.add_argument("--baseline", action="store_true",
                     help="first check the unmutated copy passes the suite")
     args = ap.parse_args()
@@ -154,7 +249,8 @@ def main() -> int:
             print(f"baseline: the unmutated suite fails: {base.failed + base.errors}")
             return 1
     with ThreadPoolExecutor(max(1, args.jobs)) as ex:
-        outcomes = list(ex.map(lambda m: one(m, pkg, SCENARIOS), mutants))
+        outcomes = list(ex.map(lambda m: one(m, pkg, SCENARIOS, args.margin, args.explore),
+                               mutants))
     table(outcomes)
     if args.json:
         args.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
