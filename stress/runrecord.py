@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-VERDICTS = ("pass", "fail", "error")
+VERDICTS = ("pass", "fail", "inconclusive", "error")
 MAX_READ = 64 << 20  # bytes: a summary, manifest or log larger is not one pagerace wrote
 
 
@@ -104,6 +104,11 @@ _OPTIONAL: dict[str, tuple[Callable[[object], bool], str]] = {
     "covered": (_optional(lambda v: isinstance(v, dict)), "a table"),
     "finding": (_optional(_finding), "a finding (kind, page, step, phase, the shrink's counts)"),
     "pools": (_pools, "a list of pools with their counts"),
+    "windows": (lambda v: isinstance(v, dict) and all(
+        isinstance(w, dict) and _is_int(w.get("windows")) and _is_int(w.get("contested"))
+        for w in v.values()), "windows and contested counts by kind of read"),
+    "contenders": (lambda v: isinstance(v, list) and all(isinstance(r, str) for r in v),
+                   "a list of roles"),
     "split": (lambda v: isinstance(v, list) and len(v) == 2 and _is_int(v[1]) and v[1] >= 1
               and (v[0] is None or _is_int(v[0]) and 1 <= v[0] <= v[1]), "[part, parts]"),
     "health": (lambda v: isinstance(v, dict) and all(isinstance(h, dict) for h in v.values()),

@@ -53,7 +53,7 @@ SUMMARY_DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
     "not text": (_write("summary.json", bytes(range(128, 256))), "not UTF-8"),
     "deep": (_write("summary.json", b"[" * 100_000), "not JSON"),
     "unknown verdict": (_edit_summary(lambda s: s.update(verdict="maybe")),
-                        "verdict is 'maybe', not one of pass, fail, error"),
+                        "verdict is 'maybe', not one of pass, fail, inconclusive, error"),
     "no verdict": (_edit_summary(lambda s: s.pop("verdict")), "no 'verdict'"),
     "seed as text": (_edit_summary(lambda s: s.update(seed="1")), "seed is '1', not an integer"),
     "anomalies a list": (_edit_summary(lambda s: s.update(anomalies=["x"])),

@@ -85,7 +85,8 @@ def test_concurrent_runs_with_one_out_get_a_directory_each(tmp_path: Path) -> No
              for _ in range(4)]
     for p in procs:
         out, err = p.communicate(timeout=300)
-        assert p.returncode == 0, out + err  # (once exit 3 under heavy load: say why)
+        # One worker cannot contest a window, so a clean run may be inconclusive (4).
+        assert p.returncode in (0, 4), out + err
     runs = summaries(tmp_path / "same")
     assert len(runs) == 4 and len({s["run_dir"] for s in runs}) == 4
     assert {s["pids"]["supervisor"] for s in runs} == {p.pid for p in procs}

@@ -5,17 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from stress.anomalies import HEALTH_KINDS
+from stress.checks.contests import never_contested
 from stress.scenario import Expect
 
 _HEALTH = {k.value for k in HEALTH_KINDS}
 
 
 def verdict(expect: Expect, counts: Mapping[str, int], harness_error: bool, *,
-            lost_recycles: int | None = None) -> str:
-    """pass, fail, or error (the harness itself failed).
+            lost_recycles: int | None = None,
+            windows: dict[str, dict[str, int]] | None = None) -> str:
+    """pass, fail, inconclusive, or error (the harness itself failed).
 
     `lost_recycles`: how often page_pool_put_page found a page shared during the race
     (None where nothing counted them: the explorer); held to `expect.lost_recycles`.
+    `windows`: the race windows seen and contested (checks/contests.py); None where
+    nothing counted them (the explorer) or nothing could contest them (no speculative
+    role in the scenario).  A clean run whose windows were never contested, or never
+    opened, is `inconclusive`: it passed races that did not happen.
     """
     if harness_error:
         return "error"
@@ -24,7 +30,9 @@ def verdict(expect: Expect, counts: Mapping[str, int], harness_error: bool, *,
         return "fail"
     seen = {k for k, n in counts.items() if n and k not in _HEALTH}
     if expect.clean:
-        return "pass" if not seen else "fail"
+        if seen:
+            return "fail"
+        return "inconclusive" if windows is not None and never_contested(windows) else "pass"
     if seen & set(expect.forbid):
         return "fail"
     return "pass" if seen & set(expect.detect) else "fail"

@@ -25,6 +25,7 @@ from stress import BUILD, __version__
 from stress.anomalies import HARNESS, Anomaly, Kind
 from stress.checks import audit, final_audit, live_scan
 from stress.checks.audit import audit_says
+from stress.checks.contests import WindowCounter
 from stress.checks.teardown import teardown
 from stress.checks.verdict import verdict
 from stress.memory import Arena
@@ -57,6 +58,7 @@ from stress.model import (
 from stress.processes.reporting import KIND_INDEX, AnomalyLog
 from stress.processes.stop import stop_requested
 from stress.processes.worker import EXIT_LOG_FAILED, worker_main
+from stress.roles import ROLES
 from stress.runs import forkserver, tempdir
 from stress.runs.logs import open_log
 from stress.runs.plan import Plan, make_plan
@@ -115,6 +117,7 @@ class Supervisor:
         self.errors: list[str] = []
         self.audits = 0
         self.audit_ms: list[float] = []
+        self.contests = WindowCounter(self.plan.config.nworkers)
         self.health: dict[int, dict[str, Any]] = {}
         self.interrupted = False
         self.procs: list[Any] = []
@@ -471,6 +474,7 @@ class Supervisor:
             return False
         t = time.perf_counter()
         result = audit(self.arena, self.scheme)
+        self.sample_windows()
         self.audit_ms.append((time.perf_counter() - t) * 1000)
         self.audits += 1
         self.report_audit(result)
@@ -518,6 +522,7 @@ class Supervisor:
                                   f"{how_it_ended(p.exitcode)} while draining")
         if self.errors:
             return
+        self.sample_windows()  # the race's last windows, before the teardown's operations
         self.inflight_at_destroy = teardown(self.m, self.report)
         for pool, inflight in self.inflight_at_destroy.items():
             if inflight > 0:
@@ -547,6 +552,13 @@ class Supervisor:
             self.health[w] = self.health.get(w, {}) | sample
         except psutil.Error:
             pass
+
+    def sample_windows(self) -> None:
+        """Count the contested windows in the trace rings (workers parked or done)."""
+        L = self.arena.layout
+        if L.config.trace_entries:
+            self.contests.sample([ring_records(self.arena.words, L, w)
+                                  for w in range(L.config.nworkers)])
 
     def dump_traces(self) -> None:
         L = self.arena.layout
@@ -585,11 +597,14 @@ class Supervisor:
                           "released_shared_race": race_lost[k] if race_lost else None,
                           "recycle_ratio": round((cache + ring) / total, 4) if total else None,
                           "inflight_at_destroy": self.inflight_at_destroy.get(k)})
+        windows = self.contests.summary()
+        contenders = sorted({a.role for a in self.plan.actors if ROLES[a.role].SPECULATIVE})
         summary = {
             "scenario": self.scn.name, "claim": self.scn.claim, "seed": self.seed,
             "scenario_file": self.scn.path,
             "verdict": verdict(self.scn.expect, counts, bool(self.errors),
-                               lost_recycles=sum(race_lost) if race_lost else None),
+                               lost_recycles=sum(race_lost) if race_lost else None,
+                               windows=windows if contenders else None),
             "expected": self.scn.expect.describe(), "anomalies": counts,
             "first_detection_s": {k: round(v - (race_t0 - self.t0), 4)
                                   for k, v in sorted(first.items())},
@@ -598,7 +613,8 @@ class Supervisor:
             "audits": self.audits,
             "audit_ms_max": round(max(self.audit_ms), 2) if self.audit_ms else None,
             "backend": self.scn.backend, "scheme": self.scheme.name,
-            "delays_us": dict(self.scn.model.delays),
+            "delays_us": dict(self.scn.model.delays), "windows": windows,
+            "contenders": contenders,
             "pools": pools, "health": self.health, "errors": self.errors,
             "interrupted": self.interrupted, "run_dir": str(self.run_dir.path),
             "pids": {"supervisor": os.getpid(), "workers": [p.pid for p in self.procs]},

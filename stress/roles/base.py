@@ -34,6 +34,10 @@ class Actor:
     # "cache"), "any" page at all, "alloc" fresh pages from the allocator, "free" pages
     # by a final put.
     SHARES: ClassVar[frozenset[str]] = frozenset()
+    # Takes references to pages it does not own (a lockless lookup, GUP-fast, a stray
+    # get): the contender the model's check-then-act windows must survive.  A clean run
+    # with one whose windows it never contested is inconclusive (checks/contests.py).
+    SPECULATIVE: ClassVar[bool] = False
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
         self.m = m

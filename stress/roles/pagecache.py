@@ -28,6 +28,7 @@ class Reader(Holder):
     """filemap_read: look a page up, use it for a while, drop it."""
 
     name = "reader"
+    SPECULATIVE = True
     SHARES = frozenset({"cache", "free"})
     OPS = {"lookup": 1.0, "release": 1.0}
     PARAMS = {"hold": (int, 4)}

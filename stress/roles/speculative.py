@@ -13,6 +13,7 @@ class Gup(Holder):
     """get_user_pages_fast on any user mapping: tryget, recheck the PTE, use, drop."""
 
     name = "gup"
+    SPECULATIVE = True
     SHARES = frozenset({"pte", "free"})
     OPS = {"gup": 1.0, "release": 1.0}
     PARAMS = {"hold": (int, 2)}
@@ -37,6 +38,7 @@ class Stray(Holder):
     """
 
     name = "stray"
+    SPECULATIVE = True
     SHARES = frozenset({"any", "free"})
     OPS = {"tryget": 1.0, "release": 1.0}
     PARAMS = {"hold": (int, 4)}

@@ -52,6 +52,9 @@ memcg = "none"  # none | unmap | lifetime
 pages = 1024
 cache_slots = 64
 pte_slots = 64
+# A busy wait (microseconds) inside the named race windows, so that the other worker
+# contests them: a clean run whose windows nobody contested is inconclusive (exit 4).
+delays = {{ lookup_tryget = 20 }}
 
 # One table per kind of actor; `count` of them, spread over the workers.
 [[roles]]

@@ -1,5 +1,6 @@
 """The `pagerace` command.  Exit codes (docs/design.md): 0 as expected, 1 a verdict failed,
-2 bad input or usage, 3 harness error, 130 interrupted."""
+2 bad input or usage, 3 harness error, 4 inconclusive (a clean run nobody raced), 130
+interrupted."""
 
 from __future__ import annotations
 

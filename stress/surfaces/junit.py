@@ -19,6 +19,9 @@ def _case(s: dict[str, Any]) -> ET.Element:
         ET.SubElement(case, "skipped", message="interrupted")
     elif s["verdict"] == "fail":
         ET.SubElement(case, "failure", message=message, type="verdict").text = details
+    elif s["verdict"] == "inconclusive":
+        ET.SubElement(case, "failure", message="clean, but no race window was ever contested",
+                      type="inconclusive").text = details
     elif s["verdict"] == "error":
         ET.SubElement(case, "error", message=(s.get("errors") or [message])[0],
                       type="harness").text = details
@@ -31,7 +34,8 @@ def _case(s: dict[str, Any]) -> ET.Element:
 def write_junit(path: Path, summaries: Sequence[dict[str, Any]]) -> None:
     """Write the summaries as one JUnit test suite named `pagerace`."""
     suite = ET.Element("testsuite", name="pagerace", tests=str(len(summaries)),
-                       failures=str(sum(s["verdict"] == "fail" for s in summaries)),
+                       failures=str(sum(s["verdict"] in ("fail", "inconclusive")
+                                        for s in summaries)),
                        errors=str(sum(s["verdict"] == "error" and not s.get("interrupted")
                                       for s in summaries)),
                        skipped=str(sum(bool(s.get("interrupted")) for s in summaries)),

@@ -9,7 +9,8 @@ from typing import Any
 
 from rich.console import Console
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = \
+    0, 1, 2, 3, 4, 130
 
 
 def reproducer(s: dict[str, Any]) -> str | None:
@@ -41,9 +42,16 @@ def plain(value: object) -> str:
 
 # The verdict table's columns, and the order in which a narrow console loses them.
 COLUMNS = ("claim", "scenario", "seed", "verdict", "expected", "seen", "first detection",
-           "ops/s", "audits")
-DROPPED_FIRST = ("audits", "ops/s", "first detection", "claim")
-_STYLE = {"pass": "green", "fail": "red", "error": "bold red"}
+           "windows contested", "ops/s", "audits")
+DROPPED_FIRST = ("audits", "ops/s", "windows contested", "first detection", "claim")
+_STYLE = {"pass": "green", "fail": "red", "error": "bold red", "inconclusive": "yellow"}
+
+
+def windows_text(windows: dict[str, dict[str, int]] | None) -> str:
+    """Each kind of race window: contested of seen (the rings' sample), or none."""
+    if not windows:
+        return "-"
+    return "\n".join(f"{k} {w['contested']:,}/{w['windows']:,}" for k, w in windows.items())
 
 
 def _cells(s: dict[str, Any]) -> dict[str, str]:
@@ -55,6 +63,7 @@ def _cells(s: dict[str, Any]) -> dict[str, str]:
         "seen": "\n".join(f"{k} {n}" for k, n in s["anomalies"].items()) or "nothing",
         "first detection": "\n".join(f"{k} {t:.3f}s"
                                      for k, t in s["first_detection_s"].items()) or "-",
+        "windows contested": windows_text(s.get("windows")),
         "ops/s": f"{s['ops_per_s']:,}", "audits": str(s["audits"]),
     }
 
@@ -155,15 +164,20 @@ def print_results(console: Console, summaries: Sequence[dict[str, Any]], *,
         print(f"pagerace: {output_error}", file=sys.stderr)
     done = [s for s in summaries if not s.get("interrupted")]
     passed = sum(s["verdict"] == "pass" for s in done)
+    unsure = sum(s["verdict"] == "inconclusive" for s in done)
     # For CI logs and whoever greps them; an interrupted run is neither passed nor failed.
-    console.print(f"pagerace: {passed} passed, {len(done) - passed} failed", highlight=False)
+    console.print(f"pagerace: {passed} passed, {len(done) - passed - unsure} failed"
+                  + (f", {unsure} inconclusive" if unsure else ""), highlight=False)
 
 
 def exit_code(summaries: Sequence[dict[str, Any]], *, output_error: str | None = None) -> int:
-    """0 every verdict as expected, 1 a fail, 3 a harness error, 130 interrupted."""
+    """0 every verdict as expected, 1 a fail, 3 a harness error, 4 a clean run whose race
+    windows were never contested (and nothing worse), 130 interrupted."""
     if any(s.get("interrupted") for s in summaries):
         return EXIT_INTERRUPTED
     verdicts = {s["verdict"] for s in summaries}
     if "error" in verdicts or output_error:
         return EXIT_ERROR
-    return EXIT_FAIL if "fail" in verdicts else EXIT_OK
+    if "fail" in verdicts:
+        return EXIT_FAIL
+    return EXIT_INCONCLUSIVE if "inconclusive" in verdicts else EXIT_OK
