@@ -65,6 +65,14 @@ def _pools(v: object) -> bool:
         for p in v)
 
 
+def _explored(v: object) -> bool:
+    return (isinstance(v, dict) and v.get("verdict") in VERDICTS
+            and isinstance(v.get("strategy"), str) and _is_int(v.get("schedules"))
+            and isinstance(v.get("exhausted"), bool)
+            and (v.get("found") is None or isinstance(v.get("found"), str))
+            and (v.get("token") is None or isinstance(v.get("token"), str)))
+
+
 def _optional(check: Callable[[object], bool]) -> Callable[[object], bool]:
     return lambda v: v is None or check(v)
 
@@ -109,6 +117,10 @@ _OPTIONAL: dict[str, tuple[Callable[[object], bool], str]] = {
         for w in v.values()), "windows and contested counts by kind of read"),
     "contenders": (lambda v: isinstance(v, list) and all(isinstance(r, str) for r in v),
                    "a list of roles"),
+    "explored": (_optional(_explored), "the explorer's outcome (verdict, strategy, schedules, "
+                 "exhausted, found)"),
+    "reproducer": (_optional(_explored), "the explorer's reproducer hunt (kind, strategy, "
+                   "schedules, exhausted, found)"),
     "split": (lambda v: isinstance(v, list) and len(v) == 2 and _is_int(v[1]) and v[1] >= 1
               and (v[0] is None or _is_int(v[0]) and 1 <= v[0] <= v[1]), "[part, parts]"),
     "health": (lambda v: isinstance(v, dict) and all(isinstance(h, dict) for h in v.values()),

@@ -60,7 +60,7 @@ class WindowCounter:
         for w, ring in enumerate(rings):
             mine = np.arange(at, at + len(ring))
             at += len(ring)
-            ops = op_of(ring["tag"])
+            ops = np.asarray(op_of(ring["tag"]))
             others = np.concatenate([[0], np.cumsum(owner_sorted != w)])
             last = self.after[w]
             for read, acts in WINDOWS.items():

@@ -9,6 +9,7 @@ import errno
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -127,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "under a budget)")
     run.add_argument("--junitxml", type=Path, metavar="FILE",
                      help="also write the verdicts as JUnit XML, one test case per run")
+    run.add_argument("--explore", type=_number_in(float, 0.0, WEEK), metavar="S",
+                     help="after the stress runs, explore each scenario for at most S seconds "
+                          "(within the budget) and hunt a reproducer for each failed run; "
+                          "default: 1 for the suite, 0 (stress only) for named scenarios")
 
     ex = sub.add_parser("explore", help="run scenarios under a controlled scheduler: find, "
                                         "shrink and replay a race deterministically")
@@ -259,6 +264,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from stress.runs.rundir import OutputError, check_out
     from stress.surfaces import runner
+    from stress.surfaces.both_engines import EXPLORE_BY, EXPLORE_S, Phase
     from stress.surfaces.suite_budget import overrun_warning
 
     paths = runner.find_scenarios(args.scenarios)
@@ -285,6 +291,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
     console = console_for(sys.stdout.isatty())
+    t0 = time.monotonic()
     if sys.stdout.isatty():
         from stress.surfaces.live import LiveProgress
 
@@ -292,10 +299,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
             outcome = runner.execute(req, progress)
     else:
         outcome = runner.execute(req, runner.PlainProgress())
+    explore_s = args.explore if args.explore is not None else \
+        0.0 if args.scenarios else EXPLORE_S
+    if explore_s and not outcome.interrupted and not outcome.output_error:
+        phase = Phase(out, t0 + budget * EXPLORE_BY if budget else None, explore_s)
+        print("pagerace: exploring each scenario (at most "
+              f"{explore_s:g} s each, within the budget)", file=sys.stderr, flush=True)
+        phase.reproduce(outcome.summaries, {scn.name: scn for scn in scenarios})
+        phase.explore(outcome.summaries, scenarios)
+        for line in phase.skipped:
+            print(f"pagerace: warning: {line}", file=sys.stderr)
+    wall_s = time.monotonic() - t0
     print_results(console, outcome.summaries, reliability=bool(args.repeat),
                   output_error=outcome.output_error)
-    overrun = overrun_warning(outcome.wall_s, budget) if budget and not outcome.interrupted \
-        else None
+    overrun = overrun_warning(wall_s, budget) if budget and not outcome.interrupted else None
     if overrun:
         print(f"pagerace: warning: {overrun}", file=sys.stderr)
     code = exit_code(outcome.summaries, output_error=outcome.output_error)

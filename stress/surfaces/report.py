@@ -337,6 +337,8 @@ def _header(console: Any, run: Run) -> None:
         for k, n in counts.items()) or "none"))
     for err in s.get("errors", []):
         console.print(f"[red]error[/]: {plain(err)}")
+    for line in explorer_lines(s):
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
     for e in run.crashes:
         console.print(f"[red]worker {e.get('worker')} crashed[/]: {plain(_exception_line(e))}")
     if not s:
@@ -383,6 +385,31 @@ def _explore_header(console: Any, run: Run, model: dict[str, Any]) -> None:
             console.print(f"replay: pagerace replay '{s['token']}'", soft_wrap=True, markup=False)
         else:
             console.print("found nothing")
+
+
+def explorer_lines(s: Mapping[str, Any]) -> list[str]:
+    """What `pagerace run`'s explorer phase added to a stress run: its reproducer hunt and
+    its exploration of the scenario."""
+    lines = []
+    if r := s.get("reproducer"):
+        if r.get("found") == r["kind"]:
+            lines.append(f"reproducer: the explorer ({r['strategy']}) found {r['kind']} in "
+                         f"{r['schedules']:,} schedules, shrunk to {r['steps']} steps"
+                         + (f", {r['label']} ({r['preemptions_min']} preemptions)"
+                            if r.get("label") else "")
+                         + f"; replay: pagerace replay '{r['token']}'")
+        else:
+            lines.append(f"reproducer: the explorer ({r['strategy']}) did not find {r['kind']} "
+                         f"in {r['schedules']:,} schedules ({r['seconds']} s); "
+                         f"its run: {r['run_dir']}")
+    if x := s.get("explored"):
+        lines.append(f"explored: {x['strategy']}, {x['schedules']:,} schedules in "
+                     f"{x['seconds']} s, "
+                     + (f"found {x['found']}: pagerace replay '{x['token']}'" if x["found"]
+                        else "the bounded space exhausted, nothing found" if x["exhausted"]
+                        else "nothing found (not exhausted)")
+                     + f"; its run: {x['run_dir']}")
+    return lines
 
 
 def minimal_line(f: dict[str, Any]) -> str:

@@ -41,7 +41,8 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; max-wid
 h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
 .verdict { padding: 1px 8px; border-radius: 4px; color: #fff; font-weight: 600; }
 .verdict.pass { background: #2ca02c; } .verdict.fail { background: #d62728; }
-.verdict.error, .verdict.unknown { background: #7f1d1d; } .verdict.inconclusive { background: #b8860b; }
+.verdict.error, .verdict.unknown { background: #7f1d1d; }
+.verdict.inconclusive { background: #b8860b; }
 table.facts td { padding: 1px 12px 1px 0; vertical-align: top; }
 .anomaly { border: 1px solid #ddd; border-left: 6px solid var(--kind); border-radius: 4px;
            padding: 8px 12px; margin: 12px 0; }

@@ -17,6 +17,11 @@ def reproducer(s: dict[str, Any]) -> str | None:
     """How to see a failed run again, deterministically: its replay token, or the explorer."""
     if s.get("mode") == "explore":
         return f"pagerace replay '{s['token']}'" if s.get("token") else None
+    for key in ("reproducer", "explored"):  # the explorer's, when it found the same failure
+        r = s.get(key)
+        if r and r.get("token") and (key == "explored" or r.get("found") == r.get("kind")):
+            return (f"found by the explorer ({r['strategy']}, {r['schedules']:,} schedules, "
+                    f"{_fewest(r)}; {r['steps']} steps shrunk): pagerace replay '{r['token']}'")
     if s.get("scenario_file"):
         return f"a deterministic, minimal reproducer: pagerace explore {s['scenario_file']}"
     return None
@@ -40,10 +45,30 @@ def plain(value: object) -> str:
     return escape(str(value))
 
 
+def _fewest(r: dict[str, Any]) -> str:
+    n = r.get("preemptions_min")
+    if n is None or n < 0:
+        return "preemptions not minimised"
+    return f"{n} preemption{'' if n == 1 else 's'}" + (f", {r['label']}" if r.get("label") else "")
+
+
+def explored_text(x: dict[str, Any] | None) -> str:
+    """The explorer's line for a scenario: what it found, or what it covered."""
+    if not x:
+        return "-"
+    if x["found"]:
+        return f"found {x['found']}\n{x['schedules']:,} schedules, {_fewest(x)}"
+    if x["errors"]:
+        return f"{x['verdict']}: {x['errors'][0]}"
+    return (f"nothing in {x['schedules']:,}\n"
+            + ("exhausted" if x["exhausted"] else f"{x['strategy']}, {x['seconds']:.1f} s"))
+
+
 # The verdict table's columns, and the order in which a narrow console loses them.
 COLUMNS = ("claim", "scenario", "seed", "verdict", "expected", "seen", "first detection",
-           "windows contested", "ops/s", "audits")
-DROPPED_FIRST = ("audits", "ops/s", "windows contested", "first detection", "claim")
+           "windows contested", "explorer", "ops/s", "audits")
+DROPPED_FIRST = ("audits", "ops/s", "explorer", "windows contested", "first detection",
+                 "claim")
 _STYLE = {"pass": "green", "fail": "red", "error": "bold red", "inconclusive": "yellow"}
 
 
@@ -64,6 +89,7 @@ def _cells(s: dict[str, Any]) -> dict[str, str]:
         "first detection": "\n".join(f"{k} {t:.3f}s"
                                      for k, t in s["first_detection_s"].items()) or "-",
         "windows contested": windows_text(s.get("windows")),
+        "explorer": explored_text(s.get("explored")),
         "ops/s": f"{s['ops_per_s']:,}", "audits": str(s["audits"]),
     }
 

@@ -1,0 +1,127 @@
+"""`pagerace run`'s second engine: each scenario explored after it raced, one verdict.
+
+The stress runs race first; then, in the time the suite's budget has left, each
+scenario gets a time-boxed exploration (its own `[explore]` strategy, at most
+`EXPLORE_S` seconds) whose outcome joins the scenario's summaries as `"explored"`:
+what was covered, whether the bounded space was exhausted, what was found.  A stress
+run that failed on an anomaly gets a reproducer hunt first: the explorer searches the
+same scenario for that kind alone (`REPRODUCE_S` seconds), and its replay token and
+shrunk schedule go into the run's summary as `"reproducer"` and into its report.
+
+The explorer only ever makes a verdict worse: a kind it finds that the scenario
+forbids (or any kind in a clean one) fails the scenario, with the token that replays
+it; a buggy scenario it did not find in its box keeps its stress verdict.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from stress.explore.runner import ExploreOptions
+from stress.runs.rundir import RunDir
+from stress.scenario import Expect, Scenario
+
+EXPLORE_S = 1.0  # per scenario: enough for the small bounded spaces to exhaust
+REPRODUCE_S = 5.0  # per failing stress run: a hunt for one kind
+SUBDIR = "explore"  # under --out: the explorer's run directories, apart from the stress runs'
+EXPLORE_BY = 0.9  # the phase ends by this fraction of the suite's budget: margin for the table
+MIN_BOX_S = 0.2  # less than this explores nothing worth a line: the phase says it skipped
+
+
+def unexpected_kind(s: dict[str, Any], expect: Expect) -> str | None:
+    """The first kind a failed run saw that its scenario does not allow, or None."""
+    def allowed(kind: str) -> bool:
+        return not expect.clean and kind in expect.detect and kind not in expect.forbid
+
+    bad = [k for k in s["anomalies"] if not allowed(k)]
+    firsts = s.get("first_detection_s", {})
+    return min(bad, key=lambda k: firsts.get(k, float("inf"))) if bad else None
+
+
+def brief(es: dict[str, Any]) -> dict[str, Any]:
+    """What a stress summary keeps of an exploration's summary."""
+    f = es.get("finding") or {}
+    return {"verdict": es["verdict"], "strategy": es["strategy"],
+            "schedules": es["schedules"], "exhausted": es["exhausted"],
+            "seconds": es["seconds"], "found": f.get("kind"), "token": es.get("token"),
+            "preemptions_min": f.get("preemptions_min"), "label": f.get("label") or None,
+            "steps": f.get("steps_after"), "errors": es.get("errors", []),
+            "run_dir": es["run_dir"]}
+
+
+class Phase:
+    """The explorer's turn in a `pagerace run`: a deadline, and what each scenario gets."""
+
+    def __init__(self, out: Path, deadline: float | None, box: float,
+                 jobs: int = 1) -> None:
+        self.out = out / SUBDIR
+        self.deadline = deadline  # monotonic; None: no budget, every scenario its full box
+        self.box = box
+        self.jobs = jobs
+        self.skipped: list[str] = []
+
+    def _box(self, want: float, left_after: int) -> float:
+        if self.deadline is None:
+            return want
+        spare = self.deadline - time.monotonic()
+        return max(0.0, min(want, spare / (left_after + 1)))
+
+    def _explore(self, scn: Scenario, box: float, name: str) -> dict[str, Any]:
+        from stress.surfaces.explore_cmd import explore_one
+
+        opts = ExploreOptions(budget=box, jobs=self.jobs, seed=1)
+        return explore_one(scn, opts, self.out, name=name)
+
+    def reproduce(self, summaries: Sequence[dict[str, Any]],
+                  by_name: dict[str, Scenario]) -> None:
+        """For each run that failed on an anomaly: search its scenario for that kind."""
+        failed = [s for s in summaries if s["verdict"] == "fail"]
+        for i, s in enumerate(failed):
+            scn = by_name[s["scenario"]]
+            kind = unexpected_kind(s, scn.expect)
+            if kind is None:
+                continue  # a detection missing: nothing happened to reproduce
+            box = self._box(REPRODUCE_S, len(failed) - i - 1)
+            if box < MIN_BOX_S:
+                self.skipped.append(f"{s['scenario']} seed {s['seed']}: no time left to "
+                                    f"look for a reproducer of {kind}")
+                continue
+            hunt = replace(scn, expect=Expect(detect=(kind,)))
+            es = self._explore(hunt, box, f"{scn.name}-reproduce-{kind}")
+            s["reproducer"] = {"kind": kind, **brief(es)}
+            _rewrite(s)
+
+    def explore(self, summaries: Sequence[dict[str, Any]],
+                scenarios: Sequence[Scenario]) -> None:
+        """Each scenario explored once, its outcome joined to each of its stress runs."""
+        for i, scn in enumerate(scenarios):
+            runs = [s for s in summaries if s["scenario"] == scn.name]
+            if not runs:
+                continue  # interrupted before it raced
+            box = self._box(self.box, len(scenarios) - i - 1)
+            if box < MIN_BOX_S:
+                self.skipped.append(f"{scn.name}: not explored, the budget was spent")
+                continue
+            explored = brief(self._explore(scn, box, scn.name))
+            for s in runs:
+                s["explored"] = explored
+                join_verdicts(s, scn.expect)
+                _rewrite(s)
+
+
+def join_verdicts(s: dict[str, Any], expect: Expect) -> None:
+    """The explorer fails a run only with a kind the scenario does not allow."""
+    found = s["explored"]["found"]
+    if found is None or s["verdict"] in ("fail", "error"):
+        return
+    if expect.clean or found in expect.forbid:
+        s["verdict"] = "fail"
+
+
+def _rewrite(s: dict[str, Any]) -> None:
+    """The run's summary.json again, with what the explorer added."""
+    RunDir(Path(s["run_dir"])).write_json("summary.json", s)
