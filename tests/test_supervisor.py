@@ -20,13 +20,13 @@ def test_harness_exception_is_an_error_verdict(tmp_path: Path,
     run_dir = RunDir.create(tmp_path, "run", 1)
     sup = Supervisor(load_scenario(DATA / "clean_pg_network.toml"), 1, run_dir)
 
-    def broken() -> None:
+    def broken(*args: object) -> None:
         raise RuntimeError("injected")
 
-    monkeypatch.setattr(sup, "start_workers", broken)
+    monkeypatch.setattr(sup.fleet, "start", broken)
     s = sup.run()
     assert s["verdict"] == "error" and s["errors"] == ["harness error: RuntimeError('injected')"]
-    assert not arena_path(sup.arena.name).exists()
+    assert sup.arena is not None and not arena_path(sup.arena.name).exists()
     assert "harness error" in (run_dir / "supervisor.jsonl").read_text()
 
 
@@ -35,9 +35,9 @@ def _stall_worker(monkeypatch: pytest.MonkeyPatch, stalled: int, how: str) -> No
     import os
     import signal
 
-    from stress.processes import supervisor
+    from stress.processes import fleet
 
-    real = supervisor.worker_main
+    real = fleet.worker_main
 
     def worker_main(handle: object, scn: object, specs: object, w: int, *args: object) -> None:
         if w == stalled:
@@ -46,7 +46,7 @@ def _stall_worker(monkeypatch: pytest.MonkeyPatch, stalled: int, how: str) -> No
             signal.pause()  # never ready: blocked until the supervisor kills it
         real(handle, scn, specs, w, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(supervisor, "worker_main", worker_main)
+    monkeypatch.setattr(fleet, "worker_main", worker_main)
 
 
 @pytest.mark.parametrize(("how", "why"), [("sleep", "not ready"), ("stop", "stopped for")])
@@ -61,4 +61,4 @@ def test_worker_that_never_gets_ready_is_a_hang_in_seconds(
     [error] = s["errors"]
     assert error.startswith(f"worker-hang: worker 1: {why}") and "nothing logged yet" in error
     assert s["ops"] == 0  # the race never started: no worker raced alone
-    assert not arena_path(sup.arena.name).exists()
+    assert sup.arena is not None and not arena_path(sup.arena.name).exists()

@@ -66,3 +66,8 @@ def page_history(records: np.ndarray, page: int, worker: int, read_ops: set[int]
         if reads.size and reads[-1] < start:
             start = max(int(reads[-1]), len(mine) - longest)
     return mine[start:]
+
+
+def all_rings(words: np.ndarray, layout: Layout) -> list[np.ndarray]:
+    """Every worker's ring (`ring_records`), worker by worker."""
+    return [ring_records(words, layout, w) for w in range(layout.config.nworkers)]
