@@ -273,12 +273,40 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
                    schema: bool = True) -> Scenario:
     """A validated `Scenario` from a parsed TOML document; `base` is its file's folder.
 
-    The checks here give the one-line errors; then the document must also satisfy
-    the schema (`stress.schema`), which editors and the docs read.  `schema=False`
-    only for the test that holds the two to the same answers.
+    The checks here give the one-line errors, table by table in the order a reader
+    meets them; then the document must also satisfy the schema (`stress.schema`),
+    which editors and the docs read.  `schema=False` only for the test that holds the
+    two to the same answers.
     """
     _unknown(where, "", data, {"name", "description", "claim", "model", "roles", "run", "expect",
                                "explore"})
+    name, description, claim = _parse_head(where, data)
+    model_t = _check_type(where, "model", data.get("model", {}), dict)
+    model, backend = _parse_model(where, model_t, base)
+    sizes = _parse_sizes(where, model_t)
+    roles_t = _check_type(where, "roles", data.get("roles", []), list)
+    if not roles_t:
+        raise _fail(where, "roles", "a scenario needs at least one [[roles]] entry")
+    roles = tuple(_parse_role(where, k, r) for k, r in enumerate(roles_t))
+    run = _parse_run(where, _check_type(where, "run", data.get("run", {}), dict))
+    _check_profile(where, model, roles)
+    _check_scheme_uses(where, model, roles)
+    expect_t = _check_type(where, "expect", data.get("expect", {}), dict)
+    clean, detect, forbid = _parse_expect(where, expect_t)
+    explore = _parse_explore(where, data.get("explore", {}))
+    if schema:
+        from stress.schema import schema_errors  # it is built from this module's tables
+
+        if errors := schema_errors(data):
+            raise _fail(where, *errors[0].split(": ", 1))
+    lost = expect_t.get("lost_recycles")
+    lost = None if lost is None else _check_type(where, "expect.lost_recycles", lost, bool)
+    return Scenario(name, description, claim, model, backend, sizes, roles, run,
+                    Expect(clean, detect, forbid, lost), where, explore)
+
+
+def _parse_head(where: str, data: Mapping[str, Any]) -> tuple[str, str, str]:
+    """name, description and claim."""
     if "name" not in data:
         raise _fail(where, "name", "missing")
     name = _check_type(where, "name", data["name"], str)
@@ -293,8 +321,12 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
             raise _fail(where, key, f"longer than {cap} characters")
     if any(c in claim for c in "\n\t\r"):
         raise _fail(where, "claim", "must be one line")
+    return name, description, claim
 
-    model_t = _check_type(where, "model", data.get("model", {}), dict)
+
+def _parse_model(where: str, model_t: Mapping[str, Any],
+                 base: Path | None) -> tuple[ModelConfig, str]:
+    """[model]'s model keys, and the backend; its sizes are `_parse_sizes`'s."""
     for old, why in REPLACED.items():
         if old in model_t:
             raise _fail(where, f"model.{old}", why)
@@ -303,12 +335,9 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
     if backend not in BACKENDS:
         raise _fail(where, "model.backend", f"must be one of {', '.join(BACKENDS)}")
     kinds = {f.name: field_kind(f) for f in fields(ModelConfig) if f.name != "delays"}
-    model_kw = {}
-    for k in _MODEL_KEYS & model_t.keys():
-        if k == "delays":
-            model_kw[k] = _check_type(where, "model.delays", model_t[k], dict)
-            continue
-        model_kw[k] = _check_type(where, f"model.{k}", model_t[k], kinds[k])
+    kinds["delays"] = dict
+    model_kw = {k: _check_type(where, f"model.{k}", model_t[k], kinds[k])
+                for k in _MODEL_KEYS & model_t.keys()}
     model_kw.setdefault("scheme", DEFAULT_SCHEME)
     if isinstance(model_kw["scheme"], str) and is_file_spec(model_kw["scheme"]) and base:
         model_kw["scheme"] = resolve_path(model_kw["scheme"], base)
@@ -321,49 +350,52 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
         load_scheme(model.scheme)
     except SchemeError as e:
         raise _fail(where, "model.scheme", str(e)) from None
+    return model, backend
+
+
+def _parse_sizes(where: str, model_t: Mapping[str, Any]) -> Sizes:
+    """[model]'s sizes, checked against the arena's own rules now rather than at run time."""
     size_kw = {k: _check_type(where, f"model.{k}", model_t[k], int)
                for k in _SIZE_KEYS & model_t.keys()}
     for k, v in size_kw.items():
         if why := check_range(v, *SIZE_RANGE):
             raise _fail(where, f"model.{k}", why)
     sizes = Sizes(**size_kw)
-    try:  # the arena's own rules (powers of two, bounds), checked now rather than at run time
+    try:  # powers of two, bounds
         sizes.arena_config(nworkers=1, npools=1, nqueues=1, trace=True)
     except ValueError as e:
         key, _, reason = str(e).partition(": ")
         raise _fail(where, f"model.{_SIZE_KEY.get(key, key)}", reason) from None
+    return sizes
 
-    roles_t = _check_type(where, "roles", data.get("roles", []), list)
-    if not roles_t:
-        raise _fail(where, "roles", "a scenario needs at least one [[roles]] entry")
-    roles = tuple(_parse_role(where, k, r) for k, r in enumerate(roles_t))
 
-    run_t = _check_type(where, "run", data.get("run", {}), dict)
+def _parse_run(where: str, run_t: Mapping[str, Any]) -> RunSpec:
     _unknown(where, "run.", run_t, _RUN_KEYS)
     run_kw: dict[str, Any] = {}
     for f in fields(RunSpec):
-        if f.name not in run_t:
-            continue
-        if f.name == "seeds":
-            seeds = run_t["seeds"]
-            if (not isinstance(seeds, list) or not seeds or len(seeds) > MAX_SEEDS
-                    or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
-                raise _fail(where, "run.seeds",
-                            f"expected a list of 1 to {MAX_SEEDS:,} integers")
-            for k, seed in enumerate(seeds):
-                if why := check_run_value("seed", seed):
-                    raise _fail(where, f"run.seeds[{k}]", why)
-            run_kw["seeds"] = tuple(seeds)
-        else:
+        if f.name == "seeds" and "seeds" in run_t:
+            run_kw["seeds"] = _parse_seeds(where, run_t["seeds"])
+        elif f.name in run_t:
             v = run_kw[f.name] = _check_type(where, f"run.{f.name}", run_t[f.name],
                                              field_kind(f))
             if f.name in RUN_RANGES and (why := check_run_value(f.name, v)):
                 raise _fail(where, f"run.{f.name}", why)
-    run = RunSpec(**run_kw)
-    _check_profile(where, model, roles)
-    _check_scheme_uses(where, model, roles)
+    return RunSpec(**run_kw)
 
-    expect_t = _check_type(where, "expect", data.get("expect", {}), dict)
+
+def _parse_seeds(where: str, seeds: Any) -> tuple[int, ...]:
+    if (not isinstance(seeds, list) or not seeds or len(seeds) > MAX_SEEDS
+            or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+        raise _fail(where, "run.seeds", f"expected a list of 1 to {MAX_SEEDS:,} integers")
+    for k, seed in enumerate(seeds):
+        if why := check_run_value("seed", seed):
+            raise _fail(where, f"run.seeds[{k}]", why)
+    return tuple(seeds)
+
+
+def _parse_expect(where: str, expect_t: Mapping[str, Any]
+                  ) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    """clean, detect and forbid (lost_recycles is read after the schema has its say)."""
     _unknown(where, "expect.", expect_t, {"clean", "detect", "forbid", "lost_recycles"})
     clean = _check_type(where, "expect.clean", expect_t.get("clean", False), bool)
     detect = _kinds(where, "expect.detect", expect_t.get("detect", []))
@@ -372,17 +404,7 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
         raise _fail(where, "expect", "give either clean = true or a non-empty detect list")
     if clean and forbid:
         raise _fail(where, "expect.forbid", "a clean scenario forbids every kind already")
-    explore = _parse_explore(where, data.get("explore", {}))
-    if schema:
-        from stress.schema import schema_errors  # it is built from this module's tables
-
-        if errors := schema_errors(data):
-            raise _fail(where, *errors[0].split(": ", 1))
-    lost = expect_t.get("lost_recycles")
-    if lost is not None:
-        lost = _check_type(where, "expect.lost_recycles", lost, bool)
-    return Scenario(name, description, claim, model, backend, sizes, roles, run,
-                    Expect(clean, detect, forbid, lost), where, explore)
+    return clean, detect, forbid
 
 
 def _check_profile(where: str, model: ModelConfig, roles: Any) -> None:
