@@ -14,12 +14,31 @@ import json
 import math
 import zipfile
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 VERDICTS = ("pass", "fail", "inconclusive", "error")
+
+
+class Event(StrEnum):
+    """The events of the JSON-lines logs: every writer and every reader names them here."""
+
+    WORKER_STARTED = "worker started"
+    WORKER_FINISHED = "worker finished"
+    WORKER_CRASHED = "worker crashed"
+    WORKERS_STARTED = "workers started"
+    RACE_STARTED = "race started"
+    PROGRESS = "progress"
+    ANOMALY = "anomaly"
+    ANOMALIES_SUPPRESSED = "anomalies suppressed"
+    POOL_SHUTDOWN_STALLED = "pool shutdown stalled"
+    INTERRUPTED = "interrupted"
+    HARNESS_ERROR = "harness error"
+    RUN_FINISHED = "run finished"
+    EXPLORE_FINISHED = "explore finished"
 MAX_READ = 64 << 20  # bytes: a summary, manifest or log larger is not one pagerace wrote
 
 
@@ -193,12 +212,12 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
 
 # Each logged event a reader uses, with the fields it reads and their checks.
 _EVENTS: dict[str, dict[str, Callable[[object], bool]]] = {
-    "anomaly": {"kind": lambda v: isinstance(v, str)},
-    "anomalies suppressed": {"kind": lambda v: isinstance(v, str),
-                             "suppressed": lambda v: _is_int(v)},
-    "progress": {"t": _is_number},
-    "race started": {"t0_ns": _is_int},
-    "worker crashed": {"worker": _is_int},
+    Event.ANOMALY: {"kind": lambda v: isinstance(v, str)},
+    Event.ANOMALIES_SUPPRESSED: {"kind": lambda v: isinstance(v, str),
+                                 "suppressed": lambda v: _is_int(v)},
+    Event.PROGRESS: {"t": _is_number},
+    Event.RACE_STARTED: {"t0_ns": _is_int},
+    Event.WORKER_CRASHED: {"worker": _is_int},
 }
 
 

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stress.runrecord import Event
+
 DATA = Path(__file__).parent / "data"
 
 
@@ -57,8 +59,8 @@ def wait_for_event(out: Path, event: str, until: Any = lambda rec: True,
 
 def wait_until_racing(out: Path) -> tuple[Path, list[int]]:
     """The run directory and worker pids, once every worker's op counter has moved."""
-    run_dir, started = wait_for_event(out, "workers started")
-    wait_for_event(out, "progress", lambda rec: all(n > 0 for n in rec.get("worker_ops", [0])))
+    run_dir, started = wait_for_event(out, Event.WORKERS_STARTED)
+    wait_for_event(out, Event.PROGRESS, lambda rec: all(n > 0 for n in rec.get("worker_ops", [0])))
     return run_dir, started["pids"]
 
 

@@ -21,6 +21,7 @@ from e2e import DATA, summaries, wait_for_event
 
 from stress.memory import Arena, ArenaConfig
 from stress.memory.arena import arena_path
+from stress.runrecord import Event
 from stress.runs import tempdir
 from stress.runs.rundir import RunDir
 
@@ -214,7 +215,7 @@ def test_sigint_before_the_race_is_interrupted_not_failed(tmp_path: Path) -> Non
     proc = subprocess.Popen([sys.executable, "-m", "stress", "run", str(DATA / "long.toml"),
                              "--out", "runs"], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=os.environ | {"COLUMNS": "200"})
-    wait_for_event(tmp_path / "runs", "workers started")
+    wait_for_event(tmp_path / "runs", Event.WORKERS_STARTED)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     log = "".join(p.read_text() for p in (tmp_path / "runs").glob("*/supervisor.jsonl"))

@@ -11,6 +11,7 @@ from stress.memory.layout import FL_HEAD, FREELIST_HDR, RING_HDR
 from stress.model import alloc_page, page_pool_alloc_pages
 from stress.model import flags as F
 from stress.model.ptr_ring import MAX_TRIES, RingStuck, ptr_ring_consume, ptr_ring_produce
+from stress.runrecord import Event
 
 
 def _damage_ring(words, base: int, size: int) -> None:
@@ -92,5 +93,5 @@ def test_a_worker_reports_a_damaged_ring_and_goes_on(tmp_path: Path,
     assert s["verdict"] == "fail" and not s["errors"], s
     logged = [json.loads(line) for f in Path(s["run_dir"]).glob("worker-*.jsonl")
               for line in f.read_text().splitlines()]
-    stuck = [e for e in logged if e["event"] == "anomaly" and e["kind"] == "retry-bound"]
+    stuck = [e for e in logged if e["event"] == Event.ANOMALY and e["kind"] == "retry-bound"]
     assert stuck and all(e["worker"] in (0, 1) for e in stuck), stuck  # which CPU was stuck

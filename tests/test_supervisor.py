@@ -8,6 +8,7 @@ import pytest
 
 from stress.memory.arena import arena_path
 from stress.processes.supervisor import Supervisor
+from stress.runrecord import Event
 from stress.runs.rundir import RunDir
 from stress.scenario import load_scenario
 
@@ -27,7 +28,7 @@ def test_harness_exception_is_an_error_verdict(tmp_path: Path,
     s = sup.run()
     assert s["verdict"] == "error" and s["errors"] == ["harness error: RuntimeError('injected')"]
     assert sup.arena is not None and not arena_path(sup.arena.name).exists()
-    assert "harness error" in (run_dir / "supervisor.jsonl").read_text()
+    assert Event.HARNESS_ERROR in (run_dir / "supervisor.jsonl").read_text()
 
 
 def _stall_worker(monkeypatch: pytest.MonkeyPatch, stalled: int, how: str) -> None:

@@ -28,6 +28,7 @@ from stress.explore.runner import (
 )
 from stress.explore.world import actor_groups, group_roles, programs_text
 from stress.memory.trace import TRACE_DTYPE
+from stress.runrecord import Event
 from stress.runs.logs import history_rows, open_log
 from stress.runs.rundir import RunDir
 from stress.scenario import Scenario
@@ -103,8 +104,8 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
     f = run_dir.open_log("explore.jsonl")
     try:
         log = open_log(f, process="explorer", scenario=scn.name)
-        log.info("race started", t0_ns=0, strategy=x.strategy, jobs=opts.jobs)
-        log.info("progress", t=r.seconds, schedules=r.schedules, steps=r.steps)
+        log.info(Event.RACE_STARTED, t0_ns=0, strategy=x.strategy, jobs=opts.jobs)
+        log.info(Event.PROGRESS, t=r.seconds, schedules=r.schedules, steps=r.steps)
         if finding is not None:
             rings = traces(finding, nactors)
             merged = np.concatenate(list(rings.values())) if rings else np.zeros(0, TRACE_DTYPE)
@@ -112,10 +113,10 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
             page = merged[merged["page"] == finding.page][-HISTORY:]
             a = finding.outcome.anomaly
             assert a is not None
-            log.warning("anomaly", **a.to_dict(), ts_ns=finding.step, step=finding.step,
+            log.warning(Event.ANOMALY, **a.to_dict(), ts_ns=finding.step, step=finding.step,
                         phase=finding.phase, history=history_rows(page), token=finding.token)
             run_dir.save_npz("traces.npz", rings)
-        log.info("explore finished", schedules=r.schedules, steps=r.steps,
+        log.info(Event.EXPLORE_FINISHED, schedules=r.schedules, steps=r.steps,
                  exhausted=r.exhausted, found=finding.kind if finding else None)
     finally:
         f.close()

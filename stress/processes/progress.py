@@ -10,6 +10,7 @@ from typing import Any
 from stress.processes.counters import Counters
 from stress.processes.fleet import Fleet
 from stress.processes.record import Tally
+from stress.runrecord import Event
 
 PROGRESS_EVERY = 0.25  # seconds between progress records in supervisor.jsonl
 HEALTH_EVERY = 1.0  # seconds between psutil samples of every worker
@@ -48,7 +49,7 @@ class Ticker:
         ops = sum(worker_ops)
         counts = self.tally.all_counts(self.counters)
         if now >= self.next_progress:
-            self.log.info("progress", t=round(elapsed, 3), ops=ops, audits=self.tally.audits,
+            self.log.info(Event.PROGRESS, t=round(elapsed, 3), ops=ops, audits=self.tally.audits,
                           anomalies=counts, worker_ops=worker_ops)
             self.next_progress = now + PROGRESS_EVERY
         self.show(Progress(self.scenario, self.seed, elapsed, ops,

@@ -17,6 +17,7 @@ from stress.memory import Arena
 from stress.memory.layout import W_COUNTS, W_FIRST_NS
 from stress.memory.trace import all_records, page_history
 from stress.model.machine import Op
+from stress.runrecord import Event
 from stress.runs.logs import history_rows
 
 KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
@@ -50,7 +51,7 @@ class AnomalyLog:
         if a.page >= 0 and self.arena.layout.config.trace_entries:
             records = all_records(self.arena.words, self.arena.layout)
             history = anomaly_history(records, a)
-        self.log.warning("anomaly", **a.to_dict(), **self.context, ts_ns=ts_ns,
+        self.log.warning(Event.ANOMALY, **a.to_dict(), **self.context, ts_ns=ts_ns,
                          history=history)
 
     def suppressed(self) -> dict[str, int]:
@@ -58,7 +59,7 @@ class AnomalyLog:
 
     def close(self) -> None:
         for kind, n in self.suppressed().items():
-            self.log.warning("anomalies suppressed", kind=kind, suppressed=n)
+            self.log.warning(Event.ANOMALIES_SUPPRESSED, kind=kind, suppressed=n)
 
 
 class WorkerReporter(AnomalyLog):

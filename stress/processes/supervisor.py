@@ -41,6 +41,7 @@ from stress.processes.progress import Progress, Ticker
 from stress.processes.reporting import AnomalyLog
 from stress.processes.stop import stop_requested
 from stress.processes.waits import wait_all
+from stress.runrecord import Event
 from stress.runs.logs import open_log
 from stress.runs.plan import Plan, make_plan
 from stress.runs.rundir import OutputError, RunDir
@@ -129,20 +130,20 @@ class Supervisor:
                 self.scn, self.seed, self.scheme, self.plan, self.start_method,
                 self.arena.name))
             self.fleet.start(self.arena, self.scn, self.plan, self.start_method)
-            self.log.info("workers started", pids=self.fleet.pids)
+            self.log.info(Event.WORKERS_STARTED, pids=self.fleet.pids)
             self.race()
             if not self.errors and not self.tally.interrupted:
                 self.drain()
         except KeyboardInterrupt:
             self.tally.interrupted = True
             self.errors.append("interrupted")
-            self._quietly(self.log.warning, "interrupted", by=stop_requested())
+            self._quietly(self.log.warning, Event.INTERRUPTED, by=stop_requested())
         except OutputError as e:
             self.errors.append(f"output error: {e}")
         except Exception as e:
             # A bug in the harness itself: verdict error, the traceback in supervisor.jsonl.
             self.errors.append(f"harness error: {e!r}")
-            self._quietly(self.log.exception, "harness error")
+            self._quietly(self.log.exception, Event.HARNESS_ERROR)
         finally:
             self.set_state(RUN_STOP)
             self.fleet.stop()
@@ -161,7 +162,7 @@ class Supervisor:
             self._quietly(self.run_dir.write_json, "summary.json", summary)
         try:
             self._quietly(self.anomaly_log.close)
-            self._quietly(self.log.info, "run finished", verdict=summary.get("verdict"))
+            self._quietly(self.log.info, Event.RUN_FINISHED, verdict=summary.get("verdict"))
         finally:
             self.logfile.close()
             self.arena.close()
@@ -216,7 +217,7 @@ class Supervisor:
             return
         self.set_state(RUN_RUNNING)
         race_t0 = self.tally.race_t0 = time.monotonic()
-        self.log.info("race started", t0_ns=time.monotonic_ns())
+        self.log.info(Event.RACE_STARTED, t0_ns=time.monotonic_ns())
         on_tick = Ticker(self.scn.name, self.seed, self.log, self.on_progress, counters,
                          self.tally, self.fleet, race_t0)
         self.beats.start(len(self.fleet.procs), race_t0)
@@ -325,7 +326,7 @@ class Supervisor:
         self.tally.inflight_at_destroy = teardown(self.m, self.report)
         for pool, inflight in self.tally.inflight_at_destroy.items():
             if inflight > 0:
-                self.log.warning("pool shutdown stalled", pool=pool, inflight=inflight)
+                self.log.warning(Event.POOL_SHUTDOWN_STALLED, pool=pool, inflight=inflight)
         result = final_audit(self.counters.arena, self.scheme)
         self.tally.audits += 1
         self.report_audit(result)

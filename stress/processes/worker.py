@@ -39,6 +39,7 @@ from stress.model.ptr_ring import RingStuck
 from stress.processes.loop import SCHEDULE_BITS, run_batch
 from stress.processes.reporting import WorkerReporter
 from stress.roles import ROLES, Actor, ActorSpec, build_schedule
+from stress.runrecord import Event
 from stress.runs.liveness import gone
 from stress.runs.logs import open_log
 from stress.runs.rundir import OutputError, RunDir
@@ -173,11 +174,11 @@ def worker_main(handle: ArenaHandle, scn: Scenario, specs: Sequence[ActorSpec], 
     arena = Arena.attach(handle)
     worker = None
     try:
-        log.info("worker started", seed=seed, actors=[s.role for s in specs if s.worker == w])
+        log.info(Event.WORKER_STARTED, seed=seed, actors=[s.role for s in specs if s.worker == w])
         worker = Worker(arena, scn, specs, w, seed, log, supervisor_pid)
         worker.run()
         worker.reporter.close()
-        log.info("worker finished", ops=arena.atomic.load(arena.layout.worker(w) + W_OPS))
+        log.info(Event.WORKER_FINISHED, ops=arena.atomic.load(arena.layout.worker(w) + W_OPS))
     except SupervisorGone:
         # Nobody is left to remove the arena and the forkserver's directory: the workers
         # do (both idempotent; a worker still mapping the arena keeps it until it exits).
@@ -189,7 +190,7 @@ def worker_main(handle: ArenaHandle, scn: Scenario, specs: Sequence[ActorSpec], 
         # Its log is the one thing that failed; the supervisor says so from the exit code.
         sys.exit(EXIT_LOG_FAILED)
     except BaseException:
-        log.exception("worker crashed")
+        log.exception(Event.WORKER_CRASHED)
         raise
     finally:
         if worker is not None:

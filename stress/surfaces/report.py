@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from stress.model.memcontrol import MEMCG_ID
-from stress.runrecord import RecordError, read_log, read_manifest, read_summary, read_trace
+from stress.runrecord import (
+    Event,
+    RecordError,
+    read_log,
+    read_manifest,
+    read_summary,
+    read_trace,
+)
 from stress.surfaces.results import plain
 from stress.surfaces.windows import find_window, noise, window_account
 
@@ -73,15 +80,15 @@ def load_run(path: Path) -> Run:
     for log in logs:
         for rec in read_log(log):
             event = rec.get("event")
-            if event == "anomaly":
+            if event == Event.ANOMALY:
                 run.anomalies.append(rec)
-            elif event == "anomalies suppressed":
+            elif event == Event.ANOMALIES_SUPPRESSED:
                 run.suppressed[rec["kind"]] = run.suppressed.get(rec["kind"], 0) + rec["suppressed"]
-            elif event == "progress":
+            elif event == Event.PROGRESS:
                 run.progress.append(rec)
-            elif event == "race started":
+            elif event == Event.RACE_STARTED:
                 run.t0_ns = rec["t0_ns"]
-            elif event == "worker crashed":
+            elif event == Event.WORKER_CRASHED:
                 run.crashes.append(rec)
     run.anomalies.sort(key=lambda a: a.get("ts_ns", 0) if isinstance(a.get("ts_ns"), int)
                        else 0)
@@ -125,10 +132,10 @@ def first_per_kind(run: Run, per_kind: int) -> list[dict[str, Any]]:
 
 # -- the account ---------------------------------------------------------------------------
 
-Event = dict[str, Any]
+TraceRow = dict[str, Any]  # a traced operation, as history_rows gives it
 
 # What each traced operation did, in kernel terms: (who, event) -> phrase.
-PHRASES: dict[str, Callable[[str, Event], str]] = {
+PHRASES: dict[str, Callable[[str, TraceRow], str]] = {
     "alloc_page": lambda w, e: f"{w} allocated it from the page allocator (gen {e['gen']})",
     "page_pool_alloc": lambda w, e:
         f"{w}'s driver took it from page pool {e['result']} (gen {e['gen']})",
@@ -187,7 +194,7 @@ def _ms(ts: int) -> str:
     return f"{ts / 1e6:.3f} ms"
 
 
-def describe(e: Event) -> str:
+def describe(e: TraceRow) -> str:
     """One timeline event in kernel terms."""
     w = f"worker {e['worker']}"
     phrase = PHRASES.get(e["op"])
