@@ -6,7 +6,7 @@ import pytest
 from pages import cached_page
 
 from stress.checks import audit
-from stress.memory.layout import FL_HEAD, FL_HEAD_INDEX, FREELIST_HDR, MAPCOUNT, PP
+from stress.memory.layout import FL_HEAD, FL_HEAD_INDEX, FLAGS, FREELIST_HDR, MAPCOUNT, PP
 from stress.model import (
     PS_FREE,
     Machine,
@@ -15,6 +15,7 @@ from stress.model import (
     delete_from_page_cache,
     filemap_get_entry,
     get_user_pages_fast,
+    mark_page_accessed,
     mem_cgroup_uncharge,
     page_memcg,
     page_pool_alloc_pages,
@@ -71,6 +72,38 @@ def test_unlock_by_a_non_holder_is_reported(harness) -> None:
     F.unlock_page(other_worker(h), p)
     assert h.kinds() == ["page-lock-violation"]
     assert "worker 0 holds" in h.anomalies[0].reason
+
+
+def test_mark_page_accessed_beside_a_lock_holder_is_silent(harness) -> None:
+    """A reader marks a page accessed twice (PG_referenced set, then cleared) while a
+    truncater holds its lock: the lock bit survives, the unlock is clean."""
+    h = harness()
+    p = cached_page(h.m)
+    truncater = other_worker(h)
+    assert F.trylock_page(truncater, p)
+    mark_page_accessed(h.m, p)
+    assert F.test_page_flag(h.m, p, F.PG_referenced)
+    mark_page_accessed(h.m, p)
+    assert not F.test_page_flag(h.m, p, F.PG_referenced)
+    assert F.test_page_flag(h.m, p, F.PG_locked)
+    F.unlock_page(truncater, p)
+    assert h.kinds() == []
+
+
+def test_a_lock_bit_lost_under_its_holder_is_reported_at_unlock(harness) -> None:
+    """A flag write that loads the word, then stores it back after a trylock (a
+    non-atomic ClearPageReferenced) wipes PG_locked: the holder's unlock finds it clear."""
+    h = harness()
+    p = cached_page(h.m)
+    mark_page_accessed(h.m, p)  # PG_referenced set: the next access clears it
+    word = h.m.page(p) + FLAGS
+    stale = h.m.mem.load(word)  # the reader's load ...
+    truncater = other_worker(h)
+    assert F.trylock_page(truncater, p)  # ... the truncater's lock in between ...
+    h.m.mem.store(word, stale & ~(1 << F.PG_referenced))  # ... and the reader's store
+    F.unlock_page(truncater, p)
+    assert h.kinds() == ["page-lock-violation"]
+    assert "PG_locked was already clear" in h.anomalies[0].reason
 
 
 def test_audit_finds_a_lock_bit_without_holder(harness) -> None:

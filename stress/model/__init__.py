@@ -54,7 +54,7 @@ from stress.model.page_ref import (
 )
 from stress.model.scheme import Scheme
 from stress.model.skbuff import skb_frag_unref
-from stress.model.swap import __put_page, put_page, release_pages
+from stress.model.swap import __put_page, mark_page_accessed, put_page, release_pages
 from stress.model.swap_state import add_to_swap_cache, delete_from_swap_cache
 from stress.model.zerocopy import (
     MmuGather,
@@ -80,7 +80,7 @@ __all__ = [
     "page_pool_destroy", "page_pool_inflight", "page_pool_init", "page_pool_put_free_page",
     "page_pool_put_page", "page_pool_release_page", "page_ref_add_unless", "page_ref_count",
     "page_ref_freeze", "page_ref_sub", "page_ref_unfreeze", "page_use", "pipe_buf_release",
-    "put_page", "put_page_testzero", "release_pages",
+    "mark_page_accessed", "put_page", "put_page_testzero", "release_pages",
     "set_page_count", "skb_frag_unref", "tlb_finish_mmu", "vm_insert_page", "vmsplice_page",
     "zap_page", "zap_pte",
 ]

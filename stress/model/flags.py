@@ -120,8 +120,14 @@ def trylock_page(m: Machine, p: int) -> bool:
 
 
 def unlock_page(m: Machine, p: int) -> None:
+    """mm/filemap.c (v5.12) unlock_page: VM_BUG_ON_PAGE(!PageLocked(page)) before the
+    clear, checked here on the bit the clear returns (a lost PG_locked: a flag write
+    elsewhere that was not atomic)."""
     page_lock_release(m, p, "unlock_page")
-    clear_page_flag(m, p, PG_locked)
+    if not clear_page_flag(m, p, PG_locked) and m.checks:
+        m.report(Kind.PAGE_LOCK_VIOLATION, p, "unlock_page",
+                 reason="unlocked a page whose PG_locked was already clear "
+                        "(VM_BUG_ON_PAGE(!PageLocked)): a flag write lost the lock bit")
 
 
 def page_lock_release(m: Machine, p: int, op: str) -> None:

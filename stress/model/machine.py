@@ -66,6 +66,7 @@ class Op:
     release_pages: Final = 27  # release_pages took a page to 0: aux = the batch's size
     tlb_remove_page: Final = 28  # munmap put a page in its mmu_gather batch: aux = the PTE
     lru_del: Final = 29  # list_del: result = 1 when lru.next held a list pointer, aux = lru.next
+    mark_page_accessed: Final = 30  # result = 1 when it set PG_referenced, 0 when it cleared it
 
 
 def spin(seconds: float) -> None:

@@ -29,6 +29,25 @@ from stress.model.page_alloc import free_pages_prepare
 from stress.model.page_ref import put_page_testzero
 
 
+def mark_page_accessed(m: Machine, p: int) -> None:
+    """mm/swap.c (v5.12) mark_page_accessed, as filemap_read (mm/filemap.c) calls it on a
+    page it holds a reference to but not the lock: the first access sets PG_referenced,
+    the next one activates the page and clears PG_referenced again.  The model keeps no
+    active list, so activation (PG_active, set at the pagevec's drain) is left out and the
+    page keeps going round.  Lockless flag writes beside the page lock's: why every flag
+    write is an atomic bitop."""
+    if not F.test_page_flag(m, p, F.PG_referenced):
+        F.set_page_flag(m, p, F.PG_referenced)
+        set_it = 1
+    elif not F.test_page_flag(m, p, F.PG_unevictable) and not F.test_page_flag(m, p, F.PG_active):
+        F.clear_page_flag(m, p, F.PG_referenced)
+        set_it = 0
+    else:
+        return
+    if m.tracing:
+        m.trace(Op.mark_page_accessed, p, 0, 0, set_it, 0)
+
+
 def put_page(m: Machine, p: int) -> None:
     """Drop a reference; the final put, whoever makes it, runs `__put_page`."""
     if put_page_testzero(m, p):

@@ -12,6 +12,7 @@ from stress.model import (
     check_page_identity,
     delete_from_page_cache,
     filemap_get_entry,
+    mark_page_accessed,
     put_page,
     release_pages,
 )
@@ -46,6 +47,7 @@ class Reader(Holder):
         if p < 0:
             return
         if check_page_identity(m, p, index, "filemap_read"):
+            mark_page_accessed(m, p)  # filemap_read: without the page lock
             self.keep(p)
         else:
             put_page(m, p)

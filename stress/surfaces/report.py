@@ -187,6 +187,9 @@ PHRASES: dict[str, Callable[[str, TraceRow], str]] = {
     "swapcache_delete": lambda w, e: f"{w} began removing it from the swap cache"
         + (", putting first" if e["result"] else ""),
     "swapcache_clear": lambda w, e: f"{w} cleared PG_swapcache",
+    "mark_page_accessed": lambda w, e:
+        f"{w}'s read marked it accessed ({'set' if e['result'] else 'cleared'} PG_referenced, "
+        "without the page lock)",
 }
 
 
