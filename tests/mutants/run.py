@@ -17,7 +17,10 @@ on all N.  With `--explore SECONDS` the explorer looks for each bug too, with th
 on its case in tests/explore_bugs when one plants the same patch (with that bug's
 strategy, to 20,000 schedules), else on the scenario that caught it, else on the whole
 suite; the table gives the schedules it took and the fewest preemptions of its finding.
-A bug found by neither engine is caught by none.
+A bug found by neither engine is caught by none.  A patch may say `equivalent = "why"`:
+a mutant that changes no state the model can observe (the argument written down, and
+the run still made, so that a catch would show the argument wrong); it is listed apart
+and does not fail the catalogue.
 
 Exit status: 0 when every bug is caught by a failed expectation, 1 otherwise, 2 on a
 malformed patch.
@@ -62,6 +65,7 @@ class Outcome:
     margin: int = 0  # the most of them on which one failed
     margin_on: str = "-"  # that scenario
     explored: str = "-"  # what the explorer found: "KIND on CASE: S schedules, P preemptions"
+    equivalent: str = ""  # why this mutant changes nothing the model can observe, if it says
 
     @property
     def caught(self) -> bool:
@@ -185,6 +189,7 @@ def one(m: Patch, pkg: Path, scenarios: list[Path], seeds: int = 0,
         start = time.monotonic()
         summaries = run_suite(scratch, scratch / "runs", scenarios)
         o = judge(m, summaries, time.monotonic() - start)
+        o.equivalent = str(m.extra.get("equivalent", ""))
         o.seeds = seeds
         if seeds and o.caught:
             margin(scratch, o, seeds)
@@ -203,7 +208,8 @@ def table(outcomes: list[Outcome]) -> None:
         t.add_column(col)
     for o in outcomes:
         first = "-" if o.first_s is None else f"{o.first_s:.3f} s"
-        caught = o.caught_by if o.caught else "[red]NOT CAUGHT[/]"
+        caught = o.caught_by if o.caught else \
+            f"equivalent: {o.equivalent}" if o.equivalent else "[red]NOT CAUGHT[/]"
         if o.errors:
             caught += f" ({'; '.join(o.errors)})"
         margin = f"{o.margin}/{o.seeds} on {o.margin_on}" if o.seeds else "-"
@@ -211,13 +217,17 @@ def table(outcomes: list[Outcome]) -> None:
                   f"{o.wall_s:.0f} s", margin, o.explored)
     Console(width=240).print(t)
     n = sum(o.caught for o in outcomes)
-    print(f"mutants: {n} of {len(outcomes)} caught by the default suite")
+    same = [o.name for o in outcomes if o.equivalent and not o.caught]
+    print(f"mutants: {n} of {len(outcomes)} caught by the default suite"
+          + (f" ({len(same)} equivalent: {', '.join(same)})" if same else ""))
     if any(o.seeds for o in outcomes) and any(o.explored != "-" for o in outcomes):
         stress = {o.name for o in outcomes if o.every_seed}
         found = {o.name for o in outcomes if o.found}
+        same = {o.name for o in outcomes if o.equivalent} - stress - found
         print(f"engines: {len(stress & found)} by both (stress on every seed), "
               f"{len(stress - found)} by stress alone, {len(found - stress)} by the explorer "
-              f"alone, {len(outcomes) - len(stress | found)} by neither")
+              f"alone, {len(outcomes) - len(stress | found | same)} by neither"
+              + (f", {len(same)} equivalent" if same else ""))
 
 
 def main() -> int:
@@ -254,7 +264,7 @@ def main() -> int:
     table(outcomes)
     if args.json:
         args.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
-    return 0 if all(o.caught and not o.errors for o in outcomes) else 1
+    return 0 if all((o.caught or o.equivalent) and not o.errors for o in outcomes) else 1
 
 
 if __name__ == "__main__":
