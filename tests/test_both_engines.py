@@ -90,3 +90,18 @@ def test_named_scenarios_race_alone_unless_asked(tmp_path: Path) -> None:
     x = b["explored"]
     assert x["verdict"] == "pass" and x["found"] is None and x["schedules"] > 0
     assert "explorer" in both.stdout and f"nothing in {x['schedules']:,}" in both.stdout
+
+
+def test_a_scenario_the_explorer_cannot_hold_keeps_its_stress_verdict(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused by the explorer's admission: a line saying why, and the summary untouched."""
+    from stress.scenario import load_scenario
+    from stress.surfaces import both_engines
+
+    monkeypatch.setattr(both_engines, "admit_explore", lambda scn, jobs: "too big to hold")
+    scn = load_scenario(SCENARIOS / "c08-driver-ref-own-pages.toml")
+    s = {"scenario": scn.name, "seed": 1, "verdict": "pass", "anomalies": {}}
+    phase = both_engines.Phase(tmp_path, None, 1.0)
+    phase.explore([s], [scn])
+    assert "explored" not in s
+    assert phase.skipped == [f"{scn.name}: not explored: too big to hold"]

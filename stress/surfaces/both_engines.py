@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from stress.explore.admission import admit_explore
 from stress.explore.runner import ExploreOptions
 from stress.runs.rundir import RunDir
 from stress.scenario import Expect, Scenario
@@ -70,9 +71,14 @@ class Phase:
         spare = self.deadline - time.monotonic()
         return max(0.0, min(want, spare / (left_after + 1)))
 
-    def _explore(self, scn: Scenario, box: float, name: str) -> dict[str, Any]:
+    def _explore(self, scn: Scenario, box: float, name: str) -> dict[str, Any] | None:
+        """The exploration's summary, or None (and a line saying why) when the explorer
+        cannot hold the scenario: the stress verdict stands alone then."""
         from stress.surfaces.explore_cmd import explore_one
 
+        if (why := admit_explore(scn, self.jobs)) is not None:
+            self.skipped.append(f"{scn.name}: not explored: {why}")
+            return None
         opts = ExploreOptions(budget=box, jobs=self.jobs, seed=1)
         return explore_one(scn, opts, self.out, name=name)
 
@@ -91,9 +97,9 @@ class Phase:
                                     f"look for a reproducer of {kind}")
                 continue
             hunt = replace(scn, expect=Expect(detect=(kind,)))
-            es = self._explore(hunt, box, f"{scn.name}-reproduce-{kind}")
-            s["reproducer"] = {"kind": kind, **brief(es)}
-            _rewrite(s)
+            if (es := self._explore(hunt, box, f"{scn.name}-reproduce-{kind}")) is not None:
+                s["reproducer"] = {"kind": kind, **brief(es)}
+                _rewrite(s)
 
     def explore(self, summaries: Sequence[dict[str, Any]],
                 scenarios: Sequence[Scenario]) -> None:
@@ -106,7 +112,9 @@ class Phase:
             if box < MIN_BOX_S:
                 self.skipped.append(f"{scn.name}: not explored, the budget was spent")
                 continue
-            explored = brief(self._explore(scn, box, scn.name))
+            if (es := self._explore(scn, box, scn.name)) is None:
+                continue
+            explored = brief(es)
             for s in runs:
                 s["explored"] = explored
                 join_verdicts(s, scn.expect)

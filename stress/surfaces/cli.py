@@ -301,12 +301,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         outcome = runner.execute(req, runner.PlainProgress())
     explore_s = args.explore if args.explore is not None else \
         0.0 if args.scenarios else EXPLORE_S
+    explore_interrupted = False
     if explore_s and not outcome.interrupted and not outcome.output_error:
         phase = Phase(out, t0 + budget * EXPLORE_BY if budget else None, explore_s)
         print("pagerace: exploring each scenario (at most "
               f"{explore_s:g} s each, within the budget)", file=sys.stderr, flush=True)
-        phase.reproduce(outcome.summaries, {scn.name: scn for scn in scenarios})
-        phase.explore(outcome.summaries, scenarios)
+        try:
+            phase.reproduce(outcome.summaries, {scn.name: scn for scn in scenarios})
+            phase.explore(outcome.summaries, scenarios)
+        except OutputError as e:  # the stress runs' verdicts are written; the phase stops
+            outcome.output_error = f"the explorer phase stopped: {e}"
+        except KeyboardInterrupt:
+            explore_interrupted = True
+            print("pagerace: interrupted during the explorer phase: the stress verdicts "
+                  "stand, the explorer's are missing", file=sys.stderr)
         for line in phase.skipped:
             print(f"pagerace: warning: {line}", file=sys.stderr)
     wall_s = time.monotonic() - t0
@@ -316,6 +324,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if overrun:
         print(f"pagerace: warning: {overrun}", file=sys.stderr)
     code = exit_code(outcome.summaries, output_error=outcome.output_error)
+    if explore_interrupted:
+        code = EXIT_INTERRUPTED
     if args.junitxml:
         try:
             write_junit(args.junitxml, outcome.summaries)
