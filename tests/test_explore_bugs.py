@@ -4,8 +4,9 @@ Each is a patch of tests/explore_bugs/ with the scenario it shows in and the str
 that finds it (`strategy`, pct unless it says).  The package is copied, patched, and
 `pagerace explore` run on the copy in its own process; the test fails if the explorer
 stops finding the bug within 20,000 schedules (a count, not a time: the same verdict on a
-loaded machine; pct finds the first three in 2,400 to 4,500, dfs the freeze in 2,818 and
-the munmap that puts before it clears the PTE in 412).
+loaded machine; pct finds the first three in 2,400 to 4,500, dfs the freeze in 2,818, the
+munmap that puts before it clears the PTE in 412 and the flag cleared by a load and a
+store in 2,056).
 """
 
 from __future__ import annotations
