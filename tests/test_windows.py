@@ -32,6 +32,7 @@ from stress.model import (
 )
 from stress.model import flags as F
 from stress.processes.reporting import HISTORY, anomaly_history
+from stress.runrecord import Event
 from stress.schemes import load_scheme
 from stress.surfaces.report import account
 from stress.surfaces.windows import find_window
@@ -162,7 +163,7 @@ def test_the_json_report_carries_the_window(harness, tmp_path, capsys) -> None:
     page_pool_alloc_pages(h.m, 0)
     a = anomaly_record(h, h.anomalies[0])
     (tmp_path / "manifest.json").write_text(json.dumps({"scenario": {"name": "x"}}))
-    (tmp_path / "supervisor.jsonl").write_text(json.dumps(a | {"event": "anomaly"}) + "\n")
+    (tmp_path / "supervisor.jsonl").write_text(json.dumps(a | {"event": Event.ANOMALY}) + "\n")
     assert main(["report", str(tmp_path), "--json"]) == 0
     [rec] = json.loads(capsys.readouterr().out)["anomalies"]
     w = rec["window"]
@@ -209,7 +210,7 @@ def test_the_html_lane_draws_the_window(harness, tmp_path) -> None:
     run.mkdir()
     (run / "manifest.json").write_text(json.dumps({"scenario": {"name": "x"},
                                                    "worker_seeds": [1, 2]}))
-    (run / "supervisor.jsonl").write_text(json.dumps(a | {"event": "anomaly"}) + "\n")
+    (run / "supervisor.jsonl").write_text(json.dumps(a | {"event": Event.ANOMALY}) + "\n")
     assert main(["report", str(run), "--html", str(tmp_path / "r.html")]) == 0
     page = (tmp_path / "r.html").read_text()
     assert '<g class="window" data-reader="0"><rect class="window-bar"' in page
