@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from stress.anomalies import HEALTH_KINDS
 from stress.checks.contests import never_contested
@@ -29,10 +29,15 @@ def verdict(expect: Expect, counts: Mapping[str, int], harness_error: bool, *,
             and (lost_recycles > 0) != expect.lost_recycles:
         return "fail"
     seen = {k for k, n in counts.items() if n and k not in _HEALTH}
-    if expect.clean:
-        if seen:
-            return "fail"
-        return "inconclusive" if windows is not None and never_contested(windows) else "pass"
-    if seen & set(expect.forbid):
+    if disallowed(expect, seen):
         return "fail"
+    if expect.clean:
+        return "inconclusive" if windows is not None and never_contested(windows) else "pass"
     return "pass" if seen & set(expect.detect) else "fail"
+
+
+def disallowed(expect: Expect, kinds: Iterable[str]) -> set[str]:
+    """The kinds among `kinds` that fail a scenario whatever else is seen: any kind in a
+    clean one, a forbidden kind in a buggy one (health kinds are errors, never these)."""
+    kinds = {k for k in kinds if k not in _HEALTH}
+    return kinds if expect.clean else kinds & set(expect.forbid)

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from stress.checks.verdict import disallowed
 from stress.explore.admission import admit_explore
 from stress.explore.runner import ExploreOptions
 from stress.runs.rundir import RunDir
@@ -34,13 +35,11 @@ MIN_BOX_S = 0.2  # less than this explores nothing worth a line: the phase says 
 
 
 def unexpected_kind(s: dict[str, Any], expect: Expect) -> str | None:
-    """The first kind a failed run saw that its scenario does not allow, or None."""
-    def allowed(kind: str) -> bool:
-        return not expect.clean and kind in expect.detect and kind not in expect.forbid
-
-    bad = [k for k in s["anomalies"] if not allowed(k)]
+    """The first kind a failed run saw that failed it (`checks.verdict.disallowed`), or
+    None: a run that failed for a detection it missed has nothing to reproduce."""
+    bad = disallowed(expect, (k for k, n in s["anomalies"].items() if n))
     firsts = s.get("first_detection_s", {})
-    return min(bad, key=lambda k: firsts.get(k, float("inf"))) if bad else None
+    return min(sorted(bad), key=lambda k: firsts.get(k, float("inf"))) if bad else None
 
 
 def brief(es: dict[str, Any]) -> dict[str, Any]:
@@ -124,9 +123,8 @@ class Phase:
 def join_verdicts(s: dict[str, Any], expect: Expect) -> None:
     """The explorer fails a run only with a kind the scenario does not allow."""
     found = s["explored"]["found"]
-    if found is None or s["verdict"] in ("fail", "error"):
-        return
-    if expect.clean or found in expect.forbid:
+    if found is not None and s["verdict"] not in ("fail", "error") \
+            and disallowed(expect, [found]):
         s["verdict"] = "fail"
 
 

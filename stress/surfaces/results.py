@@ -20,7 +20,8 @@ def reproducer(s: dict[str, Any]) -> str | None:
     for key in ("reproducer", "explored"):  # the explorer's, when it found the same failure
         r = s.get(key)
         if r and r.get("token") and (key == "explored" or r.get("found") == r.get("kind")):
-            return (f"found by the explorer ({r['strategy']}, {r['schedules']:,} schedules, "
+            return (f"{r['found']} found by the explorer ({r['strategy']}, "
+                    f"{r['schedules']:,} schedules, "
                     f"{_fewest(r)}; {r['steps']} steps shrunk): pagerace replay '{r['token']}'")
     if s.get("scenario_file"):
         return f"a deterministic, minimal reproducer: pagerace explore {s['scenario_file']}"
