@@ -160,6 +160,10 @@ class Scenario:
     expect: Expect
     path: str = ""
     explore: ExploreSpec = ExploreSpec()
+    # Not a scenario key: a reproducer hunt's narrowing (explore/focus.py), role -> the
+    # operations its actors' programs draw from.  Never in a schedule's digest: a
+    # focused program is a program of the unfocused scenario, and replays there.
+    focus: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def with_overrides(self, **changes: Any) -> Scenario:
         """CLI overrides: workers, duration, ops, seeds, backend."""
@@ -171,7 +175,10 @@ class Scenario:
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
 
-        return asdict(self)
+        d = asdict(self)
+        if not self.focus:
+            del d["focus"]  # (the manifest's scenario, as it was before hunts had a focus)
+        return d
 
 
 # Inclusive bounds of every number a scenario or an option gives: finite, and small

@@ -487,10 +487,10 @@ def replay_token(text: str, scenario: Path | None = None
     world = World(scn, groups[tok.group])
     try:
         if len(tok.program) != world.n or any(
-                i >= k for ops, k in zip(tok.program, world.kinds, strict=True) for i in ops):
+                i >= k for ops, k in zip(tok.program, world.widths, strict=True) for i in ops):
             raise TokenError(f"token for {tok.scenario}: its program does not fit the "
                              f"scenario, which explores {world.n} actors choosing among "
-                             f"{', '.join(map(str, world.kinds))} operations")
+                             f"{', '.join(map(str, world.widths))} operations")
         if any(actor >= world.n for _, actor in tok.switches):
             raise TokenError(f"token for {tok.scenario}: a switch names an actor the "
                              f"scenario does not have ({world.n} actors)")

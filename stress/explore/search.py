@@ -75,6 +75,7 @@ class Systematic:
                  jobs: int) -> None:
         self.reduced = x.strategy == "dpor"  # every interleaving: no bound to deepen
         self.seed, self.max_bound = seed, 0 if self.reduced else x.preemptions
+        self.worlds = worlds
         self.kinds, self.ops, self.job, self.jobs = [w.kinds for w in worlds], x.ops, job, jobs
         n = min(sum(count_programs(k, x.ops) for k in self.kinds), PROGRAMS_CAP)
         self.total = n // jobs + (job < n % jobs)
@@ -87,7 +88,7 @@ class Systematic:
         self.proven_bound = -1
 
     def _share(self) -> Iterator[tuple[int, Program]]:
-        every = ((g, p) for g, kinds in enumerate(self.kinds)
+        every = ((g, self.worlds[g].program(p)) for g, kinds in enumerate(self.kinds)
                  for p in all_programs(kinds, self.ops))
         return (gp for i, gp in enumerate(every) if i % self.jobs == self.job)
 

@@ -203,17 +203,37 @@ class World:
         self.op_names = [[op.__name__ for op, _ in actor_ops] for actor_ops in ops]
         self._draws = [build_schedule([(i, w) for i, (_, w) in enumerate(actor_ops)])
                        for actor_ops in ops]
+        # What a program draws from: every operation, or a hunt's focus (the warm-up
+        # always draws from every operation, so a focused program replays unfocused).
+        focus = dict(self.scn.focus)
+        self.choices = [[i for i, name in enumerate(names)
+                         if self.plan.actors[k].role not in focus
+                         or name in focus[self.plan.actors[k].role]] or list(range(len(names)))
+                        for k, names in enumerate(self.op_names)]
+        self._program_draws = [build_schedule([(i, w) for i, (_, w) in enumerate(actor_ops)
+                                               if i in chosen])
+                               for actor_ops, chosen in zip(ops, self.choices, strict=True)]
 
     @property
     def kinds(self) -> list[int]:
-        """How many operations each actor chooses among."""
+        """How many operations each actor's programs choose among."""
+        return [len(chosen) for chosen in self.choices]
+
+    @property
+    def widths(self) -> list[int]:
+        """How many operations each actor has (a program's indices are below these)."""
         return [len(names) for names in self.op_names]
+
+    def program(self, digits: Program) -> Program:
+        """The program `all_programs(self.kinds, ...)` numbers by `digits`."""
+        return tuple(tuple(chosen[d] for d in ds)
+                     for chosen, ds in zip(self.choices, digits, strict=True))
 
     def draw_program(self, seed: int, ops: int) -> Program:
         """The program `seed` draws: `ops` operations per actor, in proportion to the mix."""
         rngs = [random.Random(_actor_seed(seed, k) ^ _PROGRAM_SALT) for k in range(self.n)]
         return tuple(tuple(table[rng.getrandbits(8)] for _ in range(ops))
-                     for table, rng in zip(self._draws, rngs, strict=True))
+                     for table, rng in zip(self._program_draws, rngs, strict=True))
 
     def describe(self, program: Program) -> list[list[str]]:
         """A program in operation names, actor by actor."""
@@ -222,6 +242,37 @@ class World:
 
     def close(self) -> None:
         self.arena.close()
+
+    def emissions(self, seed: int, rounds: int) -> list[dict[str, set[int]]]:
+        """What each operation traces, run as the warm-up runs them (one actor at a time,
+        from boot, `rounds` operations each): per actor, operation name -> the trace ops
+        (machine.Op) it wrote.  Ends at the first anomaly: past it a broken model may
+        not end an operation (explore/focus.py)."""
+        self.arena.words[:] = self.boot
+        seen: list[dict[str, set[int]]] = [{name: set() for name in names}
+                                           for names in self.op_names]
+        into: list[set[int]] = [set()]
+
+        def report(a: Anomaly) -> None:
+            raise Found(a, -1)
+
+        def trace(op: int, p: int, before: int, after: int, result: int, aux: int) -> None:
+            into[0].add(op)
+
+        rngs = [random.Random(_actor_seed(seed, k)) for k in range(self.n)]
+        actors = self._actors(report, None, None, rngs)
+        for a in actors:
+            a.m.trace, a.m.tracing = trace, True
+        calls = [[op for op, _ in a.ops()] for a in actors]
+        try:
+            for _ in range(rounds):
+                for k in range(self.n):
+                    i = self._draws[k][rngs[k].getrandbits(8)]
+                    into[0] = seen[k][self.op_names[k][i]]
+                    guarded(report, calls[k][i])
+        except Found:
+            pass
+        return seen
 
     def run(self, seed: int, program: Program, strategy: Strategy, max_steps: int, *,
             audit_ops: bool = True, trace: bool = False,

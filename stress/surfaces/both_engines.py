@@ -6,7 +6,10 @@ scenario gets a time-boxed exploration (its own `[explore]` strategy, at most
 what was covered, whether the bounded space was exhausted, what was found.  A stress
 run that failed on an anomaly gets a reproducer hunt first: the explorer searches the
 same scenario for that kind alone (`REPRODUCE_S` seconds), and its replay token and
-shrunk schedule go into the run's summary as `"reproducer"` and into its report.
+shrunk schedule go into the run's summary as `"reproducer"` and into its report.  The
+hunt starts from the anomaly's window: its programs draw first from the role
+operations that wrote the logged history (explore/focus.py), then, if that found
+nothing, from every operation in the time left.
 
 The explorer only ever makes a verdict worse: a kind it finds that the scenario
 forbids (or any kind in a clean one) fails the scenario, with the token that replays
@@ -23,7 +26,9 @@ from typing import Any
 
 from stress.checks.verdict import disallowed
 from stress.explore.admission import admit_explore
+from stress.explore.focus import Focus, emissions, focus, focused, window_ops
 from stress.explore.runner import ExploreOptions
+from stress.runrecord import Event, RecordError, read_log, read_manifest
 from stress.runs.rundir import RunDir
 from stress.scenario import Expect, Scenario
 
@@ -96,8 +101,19 @@ class Phase:
                                     f"look for a reproducer of {kind}")
                 continue
             hunt = replace(scn, expect=Expect(detect=(kind,)))
-            if (es := self._explore(hunt, box, f"{scn.name}-reproduce-{kind}")) is not None:
-                s["reproducer"] = {"kind": kind, **brief(es)}
+            name = f"{scn.name}-reproduce-{kind}"
+            t0 = time.monotonic()
+            f = window_focus(s, kind, hunt) if admit_explore(hunt, self.jobs) is None else {}
+            es = self._explore(focused(hunt, f), box / 2, name) if f \
+                else self._explore(hunt, box, name)
+            whole = not f
+            if f and es is not None and not (es.get("finding") or {}).get("kind"):
+                rest = box - (time.monotonic() - t0)  # the window misled: everything
+                if rest >= MIN_BOX_S and (more := self._explore(hunt, rest, name + "-whole")):
+                    es, whole = more, True
+            if es is not None:
+                s["reproducer"] = {"kind": kind, "focus": {r: list(o) for r, o in f.items()},
+                                   "whole": whole, **brief(es)}
                 _rewrite(s)
 
     def explore(self, summaries: Sequence[dict[str, Any]],
@@ -118,6 +134,25 @@ class Phase:
                 s["explored"] = explored
                 join_verdicts(s, scn.expect)
                 _rewrite(s)
+
+
+def window_focus(s: dict[str, Any], kind: str, scn: Scenario) -> Focus:
+    """The operations the first logged `kind` anomaly's window points at (empty: no
+    history, or nothing in it tells the roles' operations apart)."""
+    run_dir = Path(s["run_dir"])
+    try:
+        manifest = read_manifest(run_dir / "manifest.json") or {}
+        logged = [rec for log in sorted(run_dir.glob("*.jsonl")) for rec in read_log(log)
+                  if rec.get("event") == Event.ANOMALY and rec["kind"] == kind
+                  and isinstance(rec.get("history"), list) and rec["history"]]
+        actors = manifest.get("actors") or []
+        if not logged or not isinstance(actors, list):
+            return {}
+        first = min(logged, key=lambda rec: rec.get("ts_ns", 0) if isinstance(
+            rec.get("ts_ns"), int) else 0)
+        return focus(window_ops(first["history"], actors), emissions(scn))
+    except (RecordError, KeyError, TypeError, ValueError):
+        return {}  # a damaged record narrows nothing: the hunt searches everything
 
 
 def join_verdicts(s: dict[str, Any], expect: Expect) -> None:

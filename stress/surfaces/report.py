@@ -402,6 +402,12 @@ def explorer_lines(s: Mapping[str, Any]) -> list[str]:
     its exploration of the scenario."""
     lines = []
     if r := s.get("reproducer"):
+        if isinstance(f := r.get("focus"), dict) and f:
+            ops = "; ".join(f"{role} {', '.join(map(str, o))}" for role, o in f.items()
+                            if isinstance(o, list))
+            lines.append(f"reproducer: the anomaly's window points at {ops}"
+                         + ("; that found nothing, so the whole scenario was searched"
+                            if r.get("whole") else ""))
         if r.get("found") == r["kind"]:
             lines.append(f"reproducer: the explorer ({r['strategy']}) found {r['kind']} in "
                          f"{r['schedules']:,} schedules, shrunk to {r['steps']} steps"
