@@ -170,7 +170,12 @@ class Anomaly:
         return f"{self.kind.value} on {where} in {self.op}{why}"
 
 
-class PageBug(Exception):
+class HarnessSignal(Exception):
+    """The model's or the explorer's own control flow (a VM_BUG_ON, a finding, a step
+    bound): it passes through a plug-in's hooks as it is, never as the plug-in's error."""
+
+
+class PageBug(HarnessSignal):
     """A VM_BUG_ON fired: the operation in progress is aborted."""
 
     def __init__(self, anomaly: Anomaly) -> None:

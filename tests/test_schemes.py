@@ -197,3 +197,14 @@ def test_schemes_command_lists_builtin_schemes(tmp_path: Path) -> None:
     for name in BUILTIN:
         assert name in out
     assert "built-in: stress.schemes.pg_network:PgNetwork" in out
+
+
+def test_the_model_s_own_signals_pass_through_a_plug_in_s_hooks() -> None:
+    """A finding, a VM_BUG_ON or a step bound raised by the model inside a plug-in's hook
+    is the model's, not the plug-in's fault: the explorer finds the example's bug."""
+    from stress.explore.runner import ExploreOptions, explore
+    from stress.scenario import load_scenario
+
+    scn = load_scenario(Path(__file__).parent.parent / "examples" / "dtor-at-alloc-oneshot.toml")
+    _, finding = explore(scn, ExploreOptions(strategy="pct", seed=1, schedules=3_000))
+    assert finding is not None and finding.kind in scn.expect.detect

@@ -14,20 +14,21 @@ from dataclasses import dataclass, field
 
 from greenlet import GreenletExit, greenlet
 
+from stress.anomalies import HarnessSignal
 from stress.explore.memory import Footprint, ScheduledMemory, _no_point
 from stress.explore.strategies import Strategy, default_choice
 
 
-class StepBound(Exception):
+class StepBound(HarnessSignal):
     """A schedule ran past its step bound: abandoned, never a finding."""
 
 
-class SleepBlocked(Exception):
+class SleepBlocked(HarnessSignal):
     """Every actor that could run is asleep (strategies/dpor.py): this schedule can only
     repeat, up to the order of independent steps, one already run; it ends here."""
 
 
-class OutOfTime(Exception):
+class OutOfTime(HarnessSignal):
     """The budget, or a stop request, ended a schedule before its end: neither a finding
     nor part of any proof."""
 
@@ -37,7 +38,7 @@ class OutOfTime(Exception):
 EXPIRY_EVERY = 1024
 
 
-class Nondeterminism(Exception):
+class Nondeterminism(HarnessSignal):
     """A replayed choice named an actor that could not run: the program is not deterministic."""
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from stress.anomalies import Anomaly
+from stress.anomalies import Anomaly, HarnessSignal
 from stress.checks import audit, final_audit
 from stress.checks.teardown import guarded, teardown
 from stress.explore.memory import Footprint, RecordedMemory, ScheduledMemory
@@ -44,7 +44,7 @@ from stress.scenario import RoleSpec, Scenario
 from stress.schemes import load_scheme
 
 
-class Found(Exception):
+class Found(HarnessSignal):
     """The schedule's first anomaly: it ends the schedule where it happened."""
 
     def __init__(self, anomaly: Anomaly, step: int) -> None:

@@ -25,6 +25,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from stress.anomalies import HarnessSignal
+from stress.model.ptr_ring import RingStuck
 from stress.model.scheme import RETURNS, Scheme, missing_hooks
 
 ENTRY_POINT_GROUP = "pagerace.schemes"
@@ -152,6 +154,8 @@ def checked_hooks(spec: str, scheme: Scheme) -> None:
                  _returns: type | None = returns) -> Any:
             try:
                 r = _fn(*args)
+            except (HarnessSignal, RingStuck):
+                raise  # the model's, raised inside the hook: not the plug-in's fault
             except Exception as e:
                 raise HookError(f"scheme {spec!r}: {_hook} raised {type(e).__name__}: "
                                 f"{e}") from e
