@@ -24,7 +24,7 @@ from stress.explore.checkpoint import save as save_position
 from stress.explore.minimal import fewest_preemptions
 from stress.explore.scheduler import Nondeterminism
 from stress.explore.search import SYSTEMATIC, Search, Systematic, make_search
-from stress.explore.shrink import Candidate, replay, shrink
+from stress.explore.shrink import Candidate, fails_with, replay, shrink
 from stress.explore.token import Token, scenario_digest
 from stress.explore.world import PROGRAMS_CAP, Outcome, World, actor_groups, count_programs
 from stress.runs.liveness import gone
@@ -293,6 +293,8 @@ class Finding:
     preemptions_min_proven: bool = False
     label: str = ""
     minimal_token: str = ""
+    # The shrinker's passes (stress/explore/shrink.py): name -> [tried, kept].
+    shrink_passes: dict[str, list[int]] = field(default_factory=dict)
 
 
 # The default strategy: the systematic search first, pct and random beside it.
@@ -432,7 +434,8 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
         if before.anomaly is None or before.anomaly.kind.value != r.finding_kind:
             raise RuntimeError(f"{scn.name}: the failing schedule does not replay "
                                f"({r.finding_kind} expected, got {before.anomaly})")
-        shrunk, attempts = shrink(world, start, r.finding_kind, x.max_steps)
+        sh = shrink(start, fails_with(world, r.finding_kind, x.max_steps))
+        shrunk = sh.best
         after = replay(world, shrunk, x.max_steps, trace=True)
         fewest = fewest_preemptions(world, shrunk, r.finding_kind, after.schedule.preemptions,
                                     x.max_steps)
@@ -449,10 +452,10 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
     return Finding(a.kind.value, a.page, after.step, a.worker, a.op, a.reason, after.phase,
                    token.encode(), before.schedule.steps, after.schedule.steps,
                    len(start.switches), len(shrunk.switches), start.ops, shrunk.ops, names,
-                   after.schedule.preemptions, attempts,
+                   after.schedule.preemptions, sh.replays,
                    after, fewest.preemptions, fewest.proven, fewest.label,
                    Token(scn.path, least.seed, least.program, least.switches, digest,
-                         least.group).encode())
+                         least.group).encode(), sh.passes)
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:

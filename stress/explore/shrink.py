@@ -1,23 +1,40 @@
-"""Shrinking: the smallest schedule that still fails the same way, in hypothesis's spirit.
+"""Shrinking: the simplest schedule that still fails the same way, in hypothesis's spirit.
 
-A failing schedule is (seed, program, switches).  Shrinking tries, until nothing
-gets smaller: fewer operations for each actor (none, which takes the actor out of
-the race, its first half, then each operation left out in turn), then each switch
-away (a switch removed means the default choice there: one preemption fewer).  A
-candidate is kept when it still ends in the same anomaly kind and is simpler
-(`simpler`): never more steps, and fewer operations or fewer switches.  Every
-replay is deterministic, so the result replays exactly.
+The shrinker knows nothing of the model.  It is given a failing start and a test:
+`test(c)` replays a candidate and, when it fails the same way, answers with the
+candidate as it really ran (switches that named a finished actor dropped) and its
+steps; otherwise None.  Every replay is deterministic, so the result replays exactly.
+
+Simpler (`simpler`, over a `Size` of steps, operations, switches): never more steps
+than the best so far (a shrunk schedule is never longer than the one it came from),
+then fewer operations in all, then fewer switches.
+
+The passes, in this order, each repeated while it keeps something, all of them again
+until a round keeps nothing (`PASSES`):
+
+- `drop_actor`: every operation of one actor (it no longer races);
+- `halve`: the second half of one actor's operations;
+- `drop_op`: one operation, the last first;
+- `drop_switch`: one switch, the last first (one preemption fewer).
+
+Two passes may propose the same candidate: the memo answers the second time without
+a replay.  `Shrunk` counts replays, memo answers and, per pass, tried and kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from stress.explore.strategies.replay import Replay
-from stress.explore.world import Outcome, Program, World
 
-MAX_ATTEMPTS = 2_000
+if TYPE_CHECKING:  # the adapter's types only: the shrinker itself never runs a world
+    from stress.explore.world import Outcome, Program, World
+
+MAX_REPLAYS = 2_000
+
+Size = tuple[int, int, int]  # steps, operations, switches
 
 
 @dataclass(frozen=True)
@@ -33,13 +50,97 @@ class Candidate:
         return tuple(len(p) for p in self.program)
 
 
-def simpler(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
+Test = Callable[[Candidate], "tuple[Candidate, int] | None"]
+
+
+def size(c: Candidate, steps: int) -> Size:
+    return steps, sum(c.ops), len(c.switches)
+
+
+def simpler(a: Size, b: Size) -> bool:
     """Is a candidate of (steps, operations, switches) `a` simpler than `b`?
 
-    No more steps than `b` (a shrunk schedule is never longer than the one it came from),
-    and fewer operations, or as many and fewer switches.
+    No more steps than `b`, and fewer operations, or as many and fewer switches.
     """
     return a[0] <= b[0] and (a[1], a[2]) < (b[1], b[2])
+
+
+def _with_ops(c: Candidate, k: int, ops: tuple[int, ...]) -> Candidate:
+    return replace(c, program=c.program[:k] + (ops,) + c.program[k + 1:])
+
+
+def drop_actor(c: Candidate) -> Iterator[Candidate]:
+    for k, ops in enumerate(c.program):
+        if ops:
+            yield _with_ops(c, k, ())
+
+
+def halve(c: Candidate) -> Iterator[Candidate]:
+    for k, ops in enumerate(c.program):
+        if len(ops) > 1:
+            yield _with_ops(c, k, ops[:len(ops) // 2])
+
+
+def drop_op(c: Candidate) -> Iterator[Candidate]:
+    for k, ops in enumerate(c.program):
+        for i in reversed(range(len(ops))):
+            yield _with_ops(c, k, ops[:i] + ops[i + 1:])
+
+
+def drop_switch(c: Candidate) -> Iterator[Candidate]:
+    for i in reversed(range(len(c.switches))):
+        yield replace(c, switches=c.switches[:i] + c.switches[i + 1:])
+
+
+PASSES: tuple[tuple[str, Callable[[Candidate], Iterator[Candidate]]], ...] = (
+    ("drop_actor", drop_actor), ("halve", halve), ("drop_op", drop_op),
+    ("drop_switch", drop_switch))
+
+
+@dataclass
+class Shrunk:
+    best: Candidate
+    size: Size
+    replays: int = 0  # the test run
+    memo_hits: int = 0  # candidates proposed again, answered from the memo
+    passes: dict[str, list[int]] = field(default_factory=dict)  # name -> [tried, kept]
+
+
+def shrink(start: Candidate, test: Test, max_replays: int = MAX_REPLAYS) -> Shrunk:
+    """The simplest candidate the passes reach from `start` that `test` still fails."""
+    first = test(start)
+    if first is None:
+        raise ValueError("the start does not fail: there is nothing to shrink")
+    out = Shrunk(start, size(start, first[1]), replays=1,
+                 passes={name: [0, 0] for name, _ in PASSES})
+    memo: dict[Candidate, tuple[Candidate, int] | None] = {start: first}
+
+    def answer(c: Candidate) -> tuple[Candidate, int] | None:
+        if c in memo:
+            out.memo_hits += 1
+            return memo[c]
+        out.replays += 1
+        memo[c] = got = test(c)
+        return got
+
+    kept_any = True
+    while kept_any and out.replays < max_replays:
+        kept_any = False
+        for name, propose in PASSES:
+            kept = True
+            while kept and out.replays < max_replays:  # the pass again from what it kept
+                kept = False
+                for c in propose(out.best):
+                    if out.replays >= max_replays:
+                        break
+                    out.passes[name][0] += 1
+                    got = answer(c)
+                    if got is not None and simpler(s := size(got[0], got[1]), out.size):
+                        out.best, out.size = got[0], s
+                        out.passes[name][1] += 1
+                        kept = kept_any = True
+                        break
+    return out
 
 
 def replay(world: World, c: Candidate, max_steps: int, *, strict: bool = True,
@@ -47,53 +148,11 @@ def replay(world: World, c: Candidate, max_steps: int, *, strict: bool = True,
     return world.run(c.seed, c.program, Replay(c.switches, strict), max_steps, trace=trace)
 
 
-def shrink(world: World, start: Candidate, kind: str, max_steps: int,
-           on_step: Callable[[Candidate, Outcome], None] | None = None) -> tuple[Candidate, int]:
-    """The simplest candidate found that still fails with `kind`, and the replays it took."""
-    attempts = 0
-    size: dict[Candidate, tuple[int, int, int]] = {}
-
-    def measure(c: Candidate, o: Outcome) -> tuple[int, int, int]:
-        return size.setdefault(c, (o.schedule.steps, sum(c.ops), len(c.switches)))
-
-    def fails(c: Candidate) -> Candidate | None:
-        nonlocal attempts
-        attempts += 1
+def fails_with(world: World, kind: str, max_steps: int) -> Test:
+    """The test of a finding on the model: the same anomaly kind, replayed leniently."""
+    def test(c: Candidate) -> tuple[Candidate, int] | None:
         o = replay(world, c, max_steps, strict=False)
         if o.anomaly is None or o.anomaly.kind.value != kind:
             return None
-        # What actually ran: switches that named a finished actor were dropped.
-        real = replace(c, switches=tuple(o.schedule.switches))
-        if not simpler(measure(real, o), size[best]):
-            return None
-        if on_step:
-            on_step(real, o)
-        return real
-
-    best = start
-    measure(start, replay(world, start, max_steps, strict=False))
-    improved = True
-    while improved and attempts < MAX_ATTEMPTS:
-        improved = False
-        for k in range(len(best.program)):
-            for ops in _fewer(best.program[k]):
-                if attempts >= MAX_ATTEMPTS:
-                    break
-                program = best.program[:k] + (ops,) + best.program[k + 1:]
-                if (c := fails(replace(best, program=program))) is not None:
-                    best, improved = c, True
-                    break
-        for i in reversed(range(len(best.switches))):
-            if attempts >= MAX_ATTEMPTS or i >= len(best.switches):
-                continue
-            sw = best.switches[:i] + best.switches[i + 1:]
-            if (c := fails(replace(best, switches=sw))) is not None:
-                best, improved = c, True
-    return best, attempts
-
-
-def _fewer(ops: tuple[int, ...]) -> list[tuple[int, ...]]:
-    """Shorter versions of one actor's operations, the shortest first."""
-    out = [(), ops[:len(ops) // 2]] if ops else []
-    out += [ops[:i] + ops[i + 1:] for i in reversed(range(len(ops)))]
-    return list(dict.fromkeys(o for o in out if len(o) < len(ops)))
+        return replace(c, switches=tuple(o.schedule.switches)), o.schedule.steps
+    return test
