@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from stress.summary import Summary, summary_from_dict
+
 VERDICTS = ("pass", "fail", "inconclusive", "error")
 
 
@@ -174,8 +176,9 @@ def _read_object(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def read_summary(path: Path) -> dict[str, Any]:
-    """A run's summary.json, every field the surfaces rely on present and of its type."""
+def read_summary(path: Path) -> Summary:
+    """A run's summary.json, every field the surfaces rely on present and of its type,
+    as the typed summary of its engine."""
     s = _read_object(path, "pagerace summary")
     for key, (ok, want) in _SHAPES.items():
         if key not in s:
@@ -190,7 +193,7 @@ def read_summary(path: Path) -> dict[str, Any]:
             if key not in s:
                 raise RecordError(f"{path}: not an exploration's summary (no {key!r})")
     s["run_dir"] = s.get("run_dir") or str(path.parent)
-    return s
+    return summary_from_dict(s)
 
 
 _MANIFEST: dict[str, tuple[Callable[[object], bool], str]] = {

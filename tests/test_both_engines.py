@@ -4,40 +4,46 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from e2e import pagerace, summaries
 
 from stress.scenario import Expect
+from stress.summary import Explored, StressSummary
 from stress.surfaces.both_engines import join_verdicts, unexpected_kind
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
 
-def run(verdict: str, found: str | None, **anomalies: int) -> dict[str, Any]:
+def run(verdict: str, found: str | None, **anomalies: int) -> StressSummary:
     """A stress summary as the supervisor writes it, with the explorer's outcome joined."""
-    return {"verdict": verdict, "anomalies": anomalies,
-            "first_detection_s": dict.fromkeys(anomalies, 0.1),
-            "explored": {"found": found, "verdict": "fail" if found else "pass"}}
+    return StressSummary(scenario="s", seed=1, verdict=verdict, expected="clean",
+                         anomalies=anomalies, first_detection_s=dict.fromkeys(anomalies, 0.1),
+                         explored=Explored(found=found, verdict="fail" if found else "pass",
+                                           strategy="pct", schedules=1, exhausted=False))
+
+
+def seen(anomalies: dict[str, int], firsts: dict[str, float]) -> StressSummary:
+    return StressSummary(scenario="s", seed=1, verdict="fail", expected="clean",
+                         anomalies=anomalies, first_detection_s=firsts)
 
 
 def test_the_unexpected_kind_is_the_first_one_that_failed_the_run() -> None:
     """The reproducer hunts the earliest kind the verdict failed the run for: a forbidden
     one, not an incidental one the scenario neither detects nor forbids."""
-    s = {"anomalies": {"bad-page": 3, "misrouted-free": 1, "page-leak": 2},
-         "first_detection_s": {"bad-page": 0.5, "misrouted-free": 0.9, "page-leak": 0.2}}
+    s = seen({"bad-page": 3, "misrouted-free": 1, "page-leak": 2},
+             {"bad-page": 0.5, "misrouted-free": 0.9, "page-leak": 0.2})
     assert unexpected_kind(s, Expect(detect=("page-leak",), forbid=("misrouted-free",))) \
         == "misrouted-free"
     assert unexpected_kind(s, Expect(clean=True)) == "page-leak"
-    assert unexpected_kind({"anomalies": {}}, Expect(detect=("bad-page",))) is None
+    assert unexpected_kind(seen({}, {}), Expect(detect=("bad-page",))) is None
 
 
 def test_a_missed_detection_beside_incidental_kinds_has_nothing_to_reproduce() -> None:
     """A buggy run that failed for the detection it missed, with kinds it does not judge
     (and a health kind, an error's), hunts nothing."""
-    s = {"anomalies": {"pool-stalled-shutdown": 1, "worker-hang": 1},
-         "first_detection_s": {"pool-stalled-shutdown": 0.1, "worker-hang": 0.2}}
+    s = seen({"pool-stalled-shutdown": 1, "worker-hang": 1},
+             {"pool-stalled-shutdown": 0.1, "worker-hang": 0.2})
     assert unexpected_kind(s, Expect(detect=("stale-tryget",))) is None
     assert unexpected_kind(s, Expect(clean=True)) == "pool-stalled-shutdown"
 
@@ -53,7 +59,7 @@ def test_the_explorer_fails_a_run_only_with_a_kind_it_does_not_allow(
     """A clean or forbidden kind found by the explorer fails the run; a detection does not."""
     s = run(verdict, "misrouted-free")
     join_verdicts(s, expect)
-    assert s["verdict"] == after
+    assert s.verdict == after
 
 
 def test_nothing_found_keeps_the_stress_verdict() -> None:
@@ -61,7 +67,7 @@ def test_nothing_found_keeps_the_stress_verdict() -> None:
     for verdict in ("pass", "inconclusive", "fail", "error"):
         s = run(verdict, None)
         join_verdicts(s, Expect(clean=True))
-        assert s["verdict"] == verdict
+        assert s.verdict == verdict
 
 
 @pytest.mark.xdist_group("e2e")
@@ -110,8 +116,8 @@ def test_a_scenario_the_explorer_cannot_hold_keeps_its_stress_verdict(
 
     monkeypatch.setattr(both_engines, "admit_explore", lambda scn, jobs: "too big to hold")
     scn = load_scenario(SCENARIOS / "c08-driver-ref-own-pages.toml")
-    s = {"scenario": scn.name, "seed": 1, "verdict": "pass", "anomalies": {}}
+    s = StressSummary(scenario=scn.name, seed=1, verdict="pass", expected="clean")
     phase = both_engines.Phase(tmp_path, None, 1.0)
     phase.explore([s], [scn])
-    assert "explored" not in s
+    assert s.explored is None
     assert phase.skipped == [f"{scn.name}: not explored: too big to hold"]

@@ -13,6 +13,7 @@ from stress.checks.verdict import verdict
 from stress.memory.trace import TRACE_DTYPE
 from stress.model.machine import Op
 from stress.scenario import Expect
+from stress.summary import StressSummary
 from stress.surfaces.results import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_OK, exit_code
 
 
@@ -88,8 +89,9 @@ def test_a_clean_run_nobody_raced_is_inconclusive() -> None:
 
 def test_inconclusive_has_its_own_exit_code_below_a_failure() -> None:
     """4 when a clean run was never raced; a failure or an error still says so first."""
-    def runs(*verdicts: str) -> list[dict[str, object]]:
-        return [{"verdict": v} for v in verdicts]
+    def runs(*verdicts: str) -> list[StressSummary]:
+        return [StressSummary(scenario="s", seed=1, verdict=v, expected="clean")
+                for v in verdicts]
 
     assert exit_code(runs("pass", "inconclusive")) == EXIT_INCONCLUSIVE == 4
     assert exit_code(runs("fail", "inconclusive")) == EXIT_FAIL

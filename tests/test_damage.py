@@ -174,4 +174,4 @@ def test_markup_in_a_name_is_printed_as_it_is(run_dir: Path, tmp_path: Path,
 def test_the_reader_gives_back_what_a_run_wrote(run_dir: Path) -> None:
     """The real summary passes, with its run directory filled in."""
     s = read_summary(run_dir / "summary.json")
-    assert s["verdict"] == "pass" and Path(s["run_dir"]) == run_dir
+    assert s.verdict == "pass" and Path(s.run_dir) == run_dir

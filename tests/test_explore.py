@@ -14,6 +14,7 @@ from stress.explore.record import covered
 from stress.explore.runner import ExploreOptions, explore, replay_token
 from stress.explore.token import Token, TokenError, decode
 from stress.scenario import load_scenario
+from stress.summary import ExploreSummary
 from stress.surfaces.cli import main
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -194,9 +195,9 @@ def test_a_search_cut_at_the_step_bound_proves_nothing(path: Path, tmp_path: Pat
     scn = _one_op(path)
     scn = replace(scn, explore=replace(scn.explore, max_steps=10))
     s = explore_one(scn, ExploreOptions(strategy="dfs", preemptions=0), tmp_path)
-    assert s["searched"] and not s["exhausted"] and 2 * s["abandoned"] > s["schedules"] > 0
-    assert s["verdict"] == "error" and "step bound" in s["errors"][0]
-    assert s["covered"]["proven_bound"] == -1
+    assert s.searched and not s.exhausted and 2 * s.abandoned > s.schedules > 0
+    assert s.verdict == "error" and "step bound" in s.errors[0]
+    assert s.covered is not None and s.covered.proven_bound == -1
 
 
 @pytest.mark.parametrize("option, strategy", [("--preemptions", "pct"), ("--depth", "dfs")])
@@ -227,8 +228,9 @@ def test_every_pair_of_roles_meets_when_the_actors_do_not_fit(tmp_path: Path) ->
 
     scn = load_scenario(SCENARIOS / "c04-owner-priv-1-checked-clean.toml")
     s = explore_one(scn, ExploreOptions(strategy="random", schedules=12), tmp_path)
-    groups = s["covered"]["groups"]
-    assert not s["covered"]["roles_left_out"] and all(len(g) == 4 for g in groups)
+    assert s.covered is not None
+    groups = s.covered.groups
+    assert not s.covered.roles_left_out and all(len(g) == 4 for g in groups)
     roles = {r.role for r in scn.roles}
     assert all(any({a, b} <= set(g) for g in groups) for a, b in combinations(roles, 2))
 
@@ -241,9 +243,10 @@ def test_the_default_is_a_portfolio_that_says_who_found_it(jobs: int, tmp_path: 
     scn = load_scenario(SCENARIOS / "c02-dtor-ref1-tryget.toml")
     assert scn.explore.strategy == "portfolio"
     s = explore_one(scn, ExploreOptions(jobs=jobs, schedules=3_000), tmp_path)
-    assert s["verdict"] == "pass" and s["found_by"] in ("dfs", "pct", "random")
-    assert s["members"][0]["strategy"] == "dfs" and "dfs:" in s["covered"]["statement"]
-    assert sum(m["schedules"] for m in s["members"]) == s["schedules"] <= 3_000
+    assert s.verdict == "pass" and s.found_by in ("dfs", "pct", "random")
+    assert s.covered is not None and "dfs:" in s.covered.statement
+    assert s.members[0]["strategy"] == "dfs"
+    assert sum(m["schedules"] for m in s.members) == s.schedules <= 3_000
 
 
 def test_a_split_search_merges_into_the_same_proof(tmp_path: Path) -> None:
@@ -259,10 +262,12 @@ def test_a_split_search_merges_into_the_same_proof(tmp_path: Path) -> None:
                      "--out", str(tmp_path / f"part{k}")]) == 0
     [whole] = find_summaries([tmp_path / "whole"])
     [joined] = find_summaries([tmp_path / f"part{k}" for k in range(1, 5)])
-    assert whole["exhausted"] and joined["exhausted"] and joined["verdict"] == "pass"
-    assert joined["schedules"] == whole["schedules"] and joined["parts"] == [1, 2, 3, 4]
+    assert isinstance(whole, ExploreSummary) and isinstance(joined, ExploreSummary)
+    assert whole.exhausted and joined.exhausted and joined.verdict == "pass"
+    assert joined.schedules == whole.schedules and joined.parts == [1, 2, 3, 4]
     [three] = find_summaries([tmp_path / f"part{k}" for k in range(1, 4)])
-    assert not three["exhausted"] and three["verdict"] == "error"
+    assert isinstance(three, ExploreSummary)
+    assert not three.exhausted and three.verdict == "error"
 
 
 @pytest.mark.parametrize("payload, why", [("!!!!", "not base64"), ("AQIDB", "cut short"),
@@ -297,7 +302,7 @@ def test_dpor_exhausts_the_control_and_says_what_that_covers() -> None:
     result, finding = explore(scn, ExploreOptions(strategy="dpor"))
     assert finding is None and result.exhausted and result.abandoned == 0
     assert result.schedules > result.programs_total == 6
-    statement = covered(scn, result, 1)["statement"]
+    statement = covered(scn, result, 1).statement
     assert statement.startswith("dpor: every program of 1 operation per actor (6), every "
                                 "interleaving")
     assert "every state between operations audited" in statement

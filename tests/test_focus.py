@@ -13,7 +13,10 @@ from stress.explore.focus import emissions, focus, focused, window_ops
 from stress.explore.runner import ExploreOptions, explore, replay_token
 from stress.explore.search import make_search
 from stress.explore.world import World, actor_groups, count_programs
+from stress.runrecord import read_summary
+from stress.runs.rundir import RunDir
 from stress.scenario import Expect, load_scenario
+from stress.summary import ExploreSummary, StressSummary, write_summary
 from stress.surfaces import both_engines
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -116,7 +119,7 @@ def test_a_focused_finding_replays_on_the_scenario_as_written() -> None:
     assert (again.kind, again.page, again.step) == (finding.kind, finding.page, finding.step)
 
 
-def _failed_run(tmp_path: Path, history: list[dict[str, Any]]) -> dict[str, Any]:
+def _failed_run(tmp_path: Path, history: list[dict[str, Any]]) -> StressSummary:
     """A stress run of c06 that failed on memcg-escape, as its run directory holds it."""
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -124,10 +127,10 @@ def _failed_run(tmp_path: Path, history: list[dict[str, Any]]) -> dict[str, Any]
         {"actors": [{"role": "nic", "worker": 0}, {"role": "zerocopy", "worker": 1}]}))
     (run_dir / "worker-1.jsonl").write_text(json.dumps(
         {"event": "anomaly", "kind": "memcg-escape", "ts_ns": 5, "history": history}) + "\n")
-    s = {"scenario": "c06-memcg-unmap", "seed": 1, "verdict": "fail",
-         "anomalies": {"memcg-escape": 1}, "first_detection_s": {"memcg-escape": 0.1},
-         "run_dir": str(run_dir)}
-    (run_dir / "summary.json").write_text(json.dumps(s))
+    s = StressSummary(scenario="c06-memcg-unmap", seed=1, verdict="fail", expected="clean",
+                      anomalies={"memcg-escape": 1}, first_detection_s={"memcg-escape": 0.1},
+                      run_dir=str(run_dir))
+    write_summary(RunDir(run_dir), s)
     return s
 
 
@@ -138,9 +141,10 @@ def test_the_hunt_starts_from_the_window_logged_with_the_anomaly(tmp_path: Path)
                                {"worker": 1, "op": "put_page"}])
     phase = both_engines.Phase(tmp_path / "out", None, 1.0)
     phase.reproduce([s], {scn.name: scn})
-    r = s["reproducer"]
-    assert r["focus"] == {"zerocopy": ["unmap"]} and r["whole"] is False
-    assert r["found"] == "memcg-escape"
+    r = s.reproducer
+    assert r is not None and r.focus == {"zerocopy": ["unmap"]} and r.whole is False
+    assert r.found == "memcg-escape"
+    assert read_summary(tmp_path / "run" / "summary.json") == s  # as written, read back
 
 
 def test_a_misleading_window_gives_the_rest_of_the_box_to_the_whole_scenario(
@@ -153,17 +157,18 @@ def test_a_misleading_window_gives_the_rest_of_the_box_to_the_whole_scenario(
     searched: list[tuple[tuple[str, tuple[str, ...]], ...]] = []
 
     def nothing_in_the_focus(self: both_engines.Phase, scn: Any, box: float,
-                             name: str) -> dict[str, Any] | None:
+                             name: str) -> ExploreSummary | None:
         searched.append(scn.focus)
         if scn.focus:  # as a window pointing at the wrong operations would leave it
-            return {"verdict": "pass", "strategy": "portfolio", "schedules": 9,
-                    "exhausted": True, "seconds": box, "finding": None, "run_dir": name}
+            return ExploreSummary(scenario=scn.name, seed=1, verdict="pass",
+                                  expected="clean", strategy="portfolio", schedules=9,
+                                  exhausted=True, seconds=box, run_dir=name)
         return real(self, scn, box, name)
 
     monkeypatch.setattr(both_engines.Phase, "_explore", nothing_in_the_focus)
     phase = both_engines.Phase(tmp_path / "out", None, 4.0)
     phase.reproduce([s], {scn.name: scn})
-    r = s["reproducer"]
+    r = s.reproducer
     assert searched == [(("zerocopy", ("unmap",)),), ()]
-    assert r["focus"] == {"zerocopy": ["unmap"]} and r["whole"] is True
-    assert r["found"] == "memcg-escape"
+    assert r is not None and r.focus == {"zerocopy": ["unmap"]} and r.whole is True
+    assert r.found == "memcg-escape"

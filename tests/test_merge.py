@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from e2e import DATA, pagerace
 
+from stress.summary import ExploreSummary, StressSummary
 from stress.surfaces.cli import main
 from stress.surfaces.results import EXIT_ERROR, EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
@@ -107,10 +108,10 @@ def test_narrow_verdict_table_never_cuts_a_name(capsys: pytest.CaptureFixture[st
     from stress.surfaces.results import verdict_table
 
     name = "c02-dtor-ref1-tryget-with-a-long-name"
-    s = {"scenario": name, "claim": "C2", "seed": 1, "verdict": "pass",
-         "expected": "detect misrouted-free | use-after-free | double-free",
-         "anomalies": {"misrouted-free": 123456, "use-after-free": 3},
-         "first_detection_s": {"misrouted-free": 0.001}, "ops_per_s": 900000, "audits": 8}
+    s = StressSummary(scenario=name, claim="C2", seed=1, verdict="pass",
+                      expected="detect misrouted-free | use-after-free | double-free",
+                      anomalies={"misrouted-free": 123456, "use-after-free": 3},
+                      first_detection_s={"misrouted-free": 0.001}, ops_per_s=900000, audits=8)
     console = Console(width=80, file=sys.stdout, color_system=None)
     console.print(verdict_table([s], console.width))
     out = capsys.readouterr().out
@@ -150,9 +151,16 @@ def test_a_failed_run_names_its_reproducer() -> None:
     """A failed stress run points at the explorer, an explorer run at its token, else nothing."""
     from stress.surfaces.results import reproducer
 
-    assert reproducer({"scenario_file": "s/c10.toml"}) == (
+    def stress(file: str | None) -> StressSummary:
+        return StressSummary(scenario="c10", seed=1, verdict="fail", expected="clean",
+                             scenario_file=file)
+
+    def explored(token: str | None) -> ExploreSummary:
+        return ExploreSummary(scenario="c10", seed=1, verdict="fail", expected="clean",
+                              strategy="pct", token=token)
+
+    assert reproducer(stress("s/c10.toml")) == (
         "a deterministic, minimal reproducer: pagerace explore s/c10.toml")
-    assert reproducer({"mode": "explore", "token": "T1", "scenario_file": "x"}) == (
-        "pagerace replay 'T1'")
-    assert reproducer({"mode": "explore", "scenario_file": "x"}) is None
-    assert reproducer({"scenario_file": None}) is None
+    assert reproducer(explored("T1")) == "pagerace replay 'T1'"
+    assert reproducer(explored(None)) is None
+    assert reproducer(stress(None)) is None

@@ -89,9 +89,9 @@ def test_a_worker_reports_a_damaged_ring_and_goes_on(tmp_path: Path,
     scn = load_scenario(Path(__file__).parent / "data" / "clean_pg_network.toml")
     scn = scn.with_overrides(duration=0.5)
     s = sup_mod.Supervisor(scn, 1, RunDir.create(tmp_path, "run", 1)).run()
-    assert s["anomalies"].get("retry-bound", 0) >= 1, s
-    assert s["verdict"] == "fail" and not s["errors"], s
-    logged = [json.loads(line) for f in Path(s["run_dir"]).glob("worker-*.jsonl")
+    assert s.anomalies.get("retry-bound", 0) >= 1, s
+    assert s.verdict == "fail" and not s.errors, s
+    logged = [json.loads(line) for f in Path(s.run_dir).glob("worker-*.jsonl")
               for line in f.read_text().splitlines()]
     stuck = [e for e in logged if e["event"] == Event.ANOMALY and e["kind"] == "retry-bound"]
     assert stuck and all(e["worker"] in (0, 1) for e in stuck), stuck  # which CPU was stuck

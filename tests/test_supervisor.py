@@ -26,7 +26,7 @@ def test_harness_exception_is_an_error_verdict(tmp_path: Path,
 
     monkeypatch.setattr(sup.fleet, "start", broken)
     s = sup.run()
-    assert s["verdict"] == "error" and s["errors"] == ["harness error: RuntimeError('injected')"]
+    assert s.verdict == "error" and s.errors == ["harness error: RuntimeError('injected')"]
     assert sup.arena is not None and not arena_path(sup.arena.name).exists()
     assert Event.HARNESS_ERROR in (run_dir / "supervisor.jsonl").read_text()
 
@@ -58,8 +58,8 @@ def test_worker_that_never_gets_ready_is_a_hang_in_seconds(
     scn = load_scenario(DATA / "long.toml")
     sup = Supervisor(scn, 1, RunDir.create(tmp_path, "run", 1), start_method="fork")
     s = sup.run()
-    assert s["verdict"] == "error" and s["anomalies"] == {"worker-hang": 1}, s
-    [error] = s["errors"]
+    assert s.verdict == "error" and s.anomalies == {"worker-hang": 1}, s
+    [error] = s.errors
     assert error.startswith(f"worker-hang: worker 1: {why}") and "nothing logged yet" in error
-    assert s["ops"] == 0  # the race never started: no worker raced alone
+    assert s.ops == 0  # the race never started: no worker raced alone
     assert sup.arena is not None and not arena_path(sup.arena.name).exists()

@@ -12,7 +12,6 @@ import os
 import platform
 import sys
 from dataclasses import asdict
-from typing import Any
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from stress.explore.runner import (
     ExploreOptions,
     Finding,
     JobResult,
-    finding_dict,
+    finding_record,
     mostly_abandoned,
     nothing_run,
 )
@@ -32,6 +31,7 @@ from stress.runrecord import Event
 from stress.runs.logs import history_rows, open_log
 from stress.runs.rundir import RunDir
 from stress.scenario import Scenario
+from stress.summary import Covered, ExploreSummary, write_summary
 
 HISTORY = 32  # trace records of the page shown with the anomaly
 
@@ -48,7 +48,7 @@ def traces(finding: Finding, nactors: int) -> dict[str, np.ndarray]:
     return out
 
 
-def covered(scn: Scenario, r: JobResult, seed: int) -> dict[str, Any]:
+def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
     """Exactly what the search covered: the programs, the actors and their roles, the bound."""
     x = scn.explore
     roles, left_out = group_roles(scn, actor_groups(scn, x.actors))
@@ -83,15 +83,15 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> dict[str, Any]:
             parts.append(f"{m.strategy}: {m.schedules:,} sampled schedule"
                          f"{'' if m.schedules == 1 else 's'}, each of its own program of "
                          f"{x.ops} operations per actor")
-    return {"statement": "; ".join(parts),
-            "proven_bound": r.proven_bound if "dfs" in r.strategy else None,
-            "programs": r.programs_total, "ops_per_actor": x.ops,
-            "warmup_and_role_draws": f"from seed {seed}",
-            "groups": roles, "roles_left_out": left_out, "abandoned": r.abandoned}
+    return Covered(statement="; ".join(parts),
+                   proven_bound=r.proven_bound if "dfs" in r.strategy else None,
+                   programs=r.programs_total, ops_per_actor=x.ops,
+                   warmup_and_role_draws=f"from seed {seed}",
+                   groups=roles, roles_left_out=left_out, abandoned=r.abandoned)
 
 
 def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult,
-              finding: Finding | None, nactors: int) -> dict[str, Any]:
+              finding: Finding | None, nactors: int) -> ExploreSummary:
     x = scn.explore
     run_dir.write_json("manifest.json", {
         "mode": "explore", "scenario": scn.to_dict(), "seed": opts.seed, "workers": nactors,
@@ -128,35 +128,34 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
     if nothing_run(r):
         errors.append("the budget ended before the first schedule did: nothing was explored; "
                       "raise the budget or lower [explore] ops, actors or warmup")
-    summary: dict[str, Any] = {
-        "scenario": scn.name, "claim": scn.claim, "seed": opts.seed, "mode": "explore",
-        "verdict": verdict(scn.expect, {finding.kind: 1} if finding else {}, bool(errors)),
-        "expected": scn.expect.describe(),
-        "anomalies": {finding.kind: 1} if finding else {},
-        "first_detection_s": {finding.kind: round(r.finding_at, 3)} if finding else {},
-        "strategy": x.strategy, "found_by": r.found_by or None,
-        "members": [{"strategy": m.strategy, "schedules": m.schedules,
-                     "abandoned": m.abandoned, "exhausted": m.exhausted,
-                     "proven_bound": m.proven_bound if m.strategy == "dfs" else None,
-                     "found": m.finding_kind or None} for m in r.members],
-        "schedules": r.schedules, "steps": r.steps,
-        "exhausted": r.exhausted, "searched": r.searched, "abandoned": r.abandoned,
-        "blocked": r.blocked, "cut": r.cut,
-        "seconds": round(r.seconds, 3),
-        "steps_per_s": round(r.steps / r.seconds) if r.seconds else 0,
-        "token": finding.token if finding else None,
-        "finding": finding_dict(finding) if finding else None,
-        "incidental": r.incidental, "jobs": opts.jobs,
-        "split": [opts.split[0] + 1, opts.split[1]],
-        "covered": covered(scn, r, opts.seed),
-        "bounds": {"preemptions": x.preemptions if "dfs" in r.strategy else None,
-                   "depth": x.depth if "pct" in r.strategy else None,
-                   "schedules": x.schedules, "actors": nactors, "ops": x.ops,
-                   "warmup": x.warmup, "pages": x.pages},
-        # The columns the verdict table shares with stress runs.
-        "ops": r.steps, "ops_per_s": round(r.steps / r.seconds) if r.seconds else 0,
-        "audits": 0, "duration_s": round(r.seconds, 3), "errors": errors, "interrupted": False,
-        "health": {}, "run_dir": str(run_dir.path),
-    }
-    run_dir.write_json("summary.json", summary)
+    summary = ExploreSummary(
+        scenario=scn.name, claim=scn.claim, seed=opts.seed,
+        verdict=verdict(scn.expect, {finding.kind: 1} if finding else {}, bool(errors)),
+        expected=scn.expect.describe(),
+        anomalies={finding.kind: 1} if finding else {},
+        first_detection_s={finding.kind: round(r.finding_at, 3)} if finding else {},
+        strategy=x.strategy, found_by=r.found_by or None,
+        members=[{"strategy": m.strategy, "schedules": m.schedules,
+                  "abandoned": m.abandoned, "exhausted": m.exhausted,
+                  "proven_bound": m.proven_bound if m.strategy == "dfs" else None,
+                  "found": m.finding_kind or None} for m in r.members],
+        schedules=r.schedules, steps=r.steps,
+        exhausted=r.exhausted, searched=r.searched, abandoned=r.abandoned,
+        blocked=r.blocked, cut=r.cut,
+        seconds=round(r.seconds, 3),
+        steps_per_s=round(r.steps / r.seconds) if r.seconds else 0,
+        token=finding.token if finding else None,
+        finding=finding_record(finding) if finding else None,
+        incidental=r.incidental, jobs=opts.jobs,
+        split=[opts.split[0] + 1, opts.split[1]],
+        covered=covered(scn, r, opts.seed),
+        bounds={"preemptions": x.preemptions if "dfs" in r.strategy else None,
+                "depth": x.depth if "pct" in r.strategy else None,
+                "schedules": x.schedules, "actors": nactors, "ops": x.ops,
+                "warmup": x.warmup, "pages": x.pages},
+        ops=r.steps, ops_per_s=round(r.steps / r.seconds) if r.seconds else 0,
+        audits=0, duration_s=round(r.seconds, 3), errors=errors, interrupted=False,
+        health={}, run_dir=str(run_dir.path),
+    )
+    write_summary(run_dir, summary)
     return summary

@@ -29,6 +29,7 @@ from stress.explore.token import Token, scenario_digest
 from stress.explore.world import PROGRAMS_CAP, Outcome, World, actor_groups, count_programs
 from stress.runs.liveness import gone
 from stress.scenario import Scenario, load_scenario
+from stress.summary import Found
 
 
 @dataclass(frozen=True)
@@ -458,8 +459,11 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
                          least.group).encode(), sh.passes)
 
 
-def finding_dict(f: Finding) -> dict[str, Any]:
-    return {k.name: getattr(f, k.name) for k in fields(f) if k.name != "outcome"}
+def finding_record(f: Finding) -> Found:
+    """A finding as the summary keeps it (everything but the replayed outcome)."""
+    kw: dict[str, Any] = {k.name: list(v) if isinstance(v := getattr(f, k.name), tuple)
+                          else v for k in fields(f) if k.name != "outcome"}
+    return Found(**kw)
 
 
 def replay_token(text: str, scenario: Path | None = None

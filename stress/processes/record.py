@@ -21,6 +21,7 @@ from stress.processes.counters import Counters
 from stress.roles import ROLES
 from stress.runs.plan import Plan
 from stress.scenario import Scenario
+from stress.summary import StressSummary
 
 
 @dataclass
@@ -85,7 +86,7 @@ def manifest(scn: Scenario, seed: int, scheme: Scheme, plan: Plan, start_method:
 
 def summary(scn: Scenario, seed: int, scheme: Scheme, plan: Plan, tally: Tally,
             counters: Counters, contests: WindowCounter, health: dict[int, dict[str, Any]],
-            run_dir: str, pids: list[int]) -> dict[str, Any]:
+            run_dir: str, pids: list[int]) -> StressSummary:
     counts = tally.all_counts(counters)
     race_t0 = tally.race_t0 if tally.race_t0 is not None else tally.t0
     duration = tally.race_elapsed if tally.race_elapsed is not None \
@@ -98,20 +99,20 @@ def summary(scn: Scenario, seed: int, scheme: Scheme, plan: Plan, tally: Tally,
              for row in counters.pools()]
     windows = contests.summary()
     contenders = sorted({a.role for a in plan.actors if ROLES[a.role].SPECULATIVE})
-    return {
-        "scenario": scn.name, "claim": scn.claim, "seed": seed, "scenario_file": scn.path,
-        "verdict": verdict(scn.expect, counts, bool(tally.errors),
-                           lost_recycles=sum(race_lost) if race_lost else None,
-                           windows=windows if contenders else None),
-        "expected": scn.expect.describe(), "anomalies": counts,
-        "first_detection_s": tally.firsts(counters),
-        "ops": ops, "ops_per_s": round(ops / duration) if duration > 0 else 0,
-        "workers": plan.config.nworkers, "duration_s": round(duration, 3),
-        "audits": tally.audits,
-        "audit_ms_max": round(max(tally.audit_ms), 2) if tally.audit_ms else None,
-        "backend": scn.backend, "scheme": scheme.name,
-        "delays_us": dict(scn.model.delays), "windows": windows, "contenders": contenders,
-        "pools": pools, "health": health, "errors": tally.errors,
-        "interrupted": tally.interrupted, "run_dir": run_dir,
-        "pids": {"supervisor": os.getpid(), "workers": pids},
-    }
+    return StressSummary(
+        scenario=scn.name, claim=scn.claim, seed=seed, scenario_file=scn.path,
+        verdict=verdict(scn.expect, counts, bool(tally.errors),
+                        lost_recycles=sum(race_lost) if race_lost else None,
+                        windows=windows if contenders else None),
+        expected=scn.expect.describe(), anomalies=counts,
+        first_detection_s=tally.firsts(counters),
+        ops=ops, ops_per_s=round(ops / duration) if duration > 0 else 0,
+        workers=plan.config.nworkers, duration_s=round(duration, 3),
+        audits=tally.audits,
+        audit_ms_max=round(max(tally.audit_ms), 2) if tally.audit_ms else None,
+        backend=scn.backend, scheme=scheme.name,
+        delays_us=dict(scn.model.delays), windows=windows, contenders=contenders,
+        pools=pools, health={str(w): h for w, h in health.items()}, errors=tally.errors,
+        interrupted=tally.interrupted, run_dir=run_dir,
+        pids={"supervisor": os.getpid(), "workers": pids},
+    )

@@ -47,6 +47,7 @@ from stress.runs.plan import Plan, make_plan
 from stress.runs.rundir import OutputError, RunDir
 from stress.scenario import Scenario
 from stress.schemes import load_scheme
+from stress.summary import StressSummary, write_summary
 
 TICK = 0.05
 SCAN_EVERY = 0.1
@@ -108,7 +109,7 @@ class Supervisor:
 
     # -- the run ---------------------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> StressSummary:
         """Race, audit and drain; return the summary (also written, before the traces)."""
         self.tally.t0 = time.monotonic()
         self.logfile = self.run_dir.open_log("supervisor.jsonl")
@@ -123,7 +124,6 @@ class Supervisor:
         self.counters = Counters(self.arena)
         self.anomaly_log = AnomalyLog(self.arena, self.log, {"scheme": self.scheme.name,
                                                              "seed": self.seed})
-        summary: dict[str, Any] = {}
         try:
             self.setup()
             self.run_dir.write_json("manifest.json", record.manifest(
@@ -150,7 +150,7 @@ class Supervisor:
             summary = self.finish()
         return summary
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> StressSummary:
         """The summary first, then the large files: a full disk still leaves the verdict."""
         assert self.arena is not None
         try:
@@ -159,10 +159,10 @@ class Supervisor:
         except OutputError as e:
             self.errors.append(f"output error: {e}")
             summary = self.summarize()
-            self._quietly(self.run_dir.write_json, "summary.json", summary)
+            self._quietly(write_summary, self.run_dir, summary)
         try:
             self._quietly(self.anomaly_log.close)
-            self._quietly(self.log.info, Event.RUN_FINISHED, verdict=summary.get("verdict"))
+            self._quietly(self.log.info, Event.RUN_FINISHED, verdict=summary.verdict)
         finally:
             self.logfile.close()
             self.arena.close()
@@ -343,12 +343,12 @@ class Supervisor:
         if self.arena.layout.config.trace_entries:
             self.run_dir.save_npz("traces.npz", {f"worker_{w}": r for w, r in enumerate(rings)})
 
-    def write_summary(self) -> dict[str, Any]:
+    def write_summary(self) -> StressSummary:
         summary = self.summarize()
-        self.run_dir.write_json("summary.json", summary)
+        write_summary(self.run_dir, summary)
         return summary
 
-    def summarize(self) -> dict[str, Any]:
+    def summarize(self) -> StressSummary:
         assert self.counters is not None
         return record.summary(self.scn, self.seed, self.scheme, self.plan, self.tally,
                               self.counters, self.contests, self.fleet.health,

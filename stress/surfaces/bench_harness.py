@@ -53,9 +53,9 @@ def ops_per_worker(workers: int, checks: bool, duration: float, start_method: st
                          start_method=start_method)
         s = sup.run()
     # Throughput, not detection: an uncontested window (inconclusive) still measures.
-    if s["verdict"] not in ("pass", "inconclusive"):
-        raise RuntimeError(f"bench run did not pass: {s['anomalies']} {s['errors']}")
-    return float(s["ops_per_s"]) / workers
+    if s.verdict not in ("pass", "inconclusive"):
+        raise RuntimeError(f"bench run did not pass: {s.anomalies} {s.errors}")
+    return float(s.ops_per_s) / workers
 
 
 def scan_and_audit_ms(npages: int, repeat: int) -> tuple[float, float]:

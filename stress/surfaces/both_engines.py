@@ -22,7 +22,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from stress.checks.verdict import disallowed
 from stress.explore.admission import admit_explore
@@ -31,6 +30,7 @@ from stress.explore.runner import ExploreOptions
 from stress.runrecord import Event, RecordError, read_log, read_manifest
 from stress.runs.rundir import RunDir
 from stress.scenario import Expect, Scenario
+from stress.summary import Explored, ExploreSummary, Reproducer, StressSummary, write_summary
 
 EXPLORE_S = 1.0  # per scenario: enough for the small bounded spaces to exhaust
 REPRODUCE_S = 5.0  # per failing stress run: a hunt for one kind
@@ -39,23 +39,24 @@ EXPLORE_BY = 0.9  # the phase ends by this fraction of the suite's budget: margi
 MIN_BOX_S = 0.2  # less than this explores nothing worth a line: the phase says it skipped
 
 
-def unexpected_kind(s: dict[str, Any], expect: Expect) -> str | None:
+def unexpected_kind(s: StressSummary, expect: Expect) -> str | None:
     """The first kind a failed run saw that failed it (`checks.verdict.disallowed`), or
     None: a run that failed for a detection it missed has nothing to reproduce."""
-    bad = disallowed(expect, (k for k, n in s["anomalies"].items() if n))
-    firsts = s.get("first_detection_s", {})
+    bad = disallowed(expect, (k for k, n in s.anomalies.items() if n))
+    firsts = s.first_detection_s
     return min(sorted(bad), key=lambda k: firsts.get(k, float("inf"))) if bad else None
 
 
-def brief(es: dict[str, Any]) -> dict[str, Any]:
+def brief(es: ExploreSummary) -> Explored:
     """What a stress summary keeps of an exploration's summary."""
-    f = es.get("finding") or {}
-    return {"verdict": es["verdict"], "strategy": es["strategy"],
-            "schedules": es["schedules"], "exhausted": es["exhausted"],
-            "seconds": es["seconds"], "found": f.get("kind"), "token": es.get("token"),
-            "preemptions_min": f.get("preemptions_min"), "label": f.get("label") or None,
-            "steps": f.get("steps_after"), "errors": es.get("errors", []),
-            "run_dir": es["run_dir"]}
+    f = es.finding
+    return Explored(verdict=es.verdict, strategy=es.strategy, schedules=es.schedules,
+                    exhausted=es.exhausted, seconds=es.seconds,
+                    found=f.kind if f else None, token=es.token,
+                    preemptions_min=f.preemptions_min if f else None,
+                    label=(f.label or None) if f else None,
+                    steps=f.steps_after if f else None, errors=es.errors,
+                    run_dir=es.run_dir)
 
 
 class Phase:
@@ -75,7 +76,7 @@ class Phase:
         spare = self.deadline - time.monotonic()
         return max(0.0, min(want, spare / (left_after + 1)))
 
-    def _explore(self, scn: Scenario, box: float, name: str) -> dict[str, Any] | None:
+    def _explore(self, scn: Scenario, box: float, name: str) -> ExploreSummary | None:
         """The exploration's summary, or None (and a line saying why) when the explorer
         cannot hold the scenario: the stress verdict stands alone then."""
         from stress.surfaces.explore_cmd import explore_one
@@ -86,18 +87,18 @@ class Phase:
         opts = ExploreOptions(budget=box, jobs=self.jobs, seed=1)
         return explore_one(scn, opts, self.out, name=name)
 
-    def reproduce(self, summaries: Sequence[dict[str, Any]],
+    def reproduce(self, summaries: Sequence[StressSummary],
                   by_name: dict[str, Scenario]) -> None:
         """For each run that failed on an anomaly: search its scenario for that kind."""
-        failed = [s for s in summaries if s["verdict"] == "fail"]
+        failed = [s for s in summaries if s.verdict == "fail"]
         for i, s in enumerate(failed):
-            scn = by_name[s["scenario"]]
+            scn = by_name[s.scenario]
             kind = unexpected_kind(s, scn.expect)
             if kind is None:
                 continue  # a detection missing: nothing happened to reproduce
             box = self._box(REPRODUCE_S, len(failed) - i - 1)
             if box < MIN_BOX_S:
-                self.skipped.append(f"{s['scenario']} seed {s['seed']}: no time left to "
+                self.skipped.append(f"{s.scenario} seed {s.seed}: no time left to "
                                     f"look for a reproducer of {kind}")
                 continue
             hunt = replace(scn, expect=Expect(detect=(kind,)))
@@ -107,20 +108,20 @@ class Phase:
             es = self._explore(focused(hunt, f), box / 2, name) if f \
                 else self._explore(hunt, box, name)
             whole = not f
-            if f and es is not None and not (es.get("finding") or {}).get("kind"):
+            if f and es is not None and es.finding is None:
                 rest = box - (time.monotonic() - t0)  # the window misled: everything
                 if rest >= MIN_BOX_S and (more := self._explore(hunt, rest, name + "-whole")):
                     es, whole = more, True
             if es is not None:
-                s["reproducer"] = {"kind": kind, "focus": {r: list(o) for r, o in f.items()},
-                                   "whole": whole, **brief(es)}
+                s.reproducer = Reproducer.of(kind, {r: list(o) for r, o in f.items()}, whole,
+                                             brief(es))
                 _rewrite(s)
 
-    def explore(self, summaries: Sequence[dict[str, Any]],
+    def explore(self, summaries: Sequence[StressSummary],
                 scenarios: Sequence[Scenario]) -> None:
         """Each scenario explored once, its outcome joined to each of its stress runs."""
         for i, scn in enumerate(scenarios):
-            runs = [s for s in summaries if s["scenario"] == scn.name]
+            runs = [s for s in summaries if s.scenario == scn.name]
             if not runs:
                 continue  # interrupted before it raced
             box = self._box(self.box, len(scenarios) - i - 1)
@@ -131,15 +132,15 @@ class Phase:
                 continue
             explored = brief(es)
             for s in runs:
-                s["explored"] = explored
+                s.explored = explored
                 join_verdicts(s, scn.expect)
                 _rewrite(s)
 
 
-def window_focus(s: dict[str, Any], kind: str, scn: Scenario) -> Focus:
+def window_focus(s: StressSummary, kind: str, scn: Scenario) -> Focus:
     """The operations the first logged `kind` anomaly's window points at (empty: no
     history, or nothing in it tells the roles' operations apart)."""
-    run_dir = Path(s["run_dir"])
+    run_dir = Path(s.run_dir)
     try:
         manifest = read_manifest(run_dir / "manifest.json") or {}
         logged = [rec for log in sorted(run_dir.glob("*.jsonl")) for rec in read_log(log)
@@ -155,14 +156,14 @@ def window_focus(s: dict[str, Any], kind: str, scn: Scenario) -> Focus:
         return {}  # a damaged record narrows nothing: the hunt searches everything
 
 
-def join_verdicts(s: dict[str, Any], expect: Expect) -> None:
+def join_verdicts(s: StressSummary, expect: Expect) -> None:
     """The explorer fails a run only with a kind the scenario does not allow."""
-    found = s["explored"]["found"]
-    if found is not None and s["verdict"] not in ("fail", "error") \
+    found = s.explored.found if s.explored else None
+    if found is not None and s.verdict not in ("fail", "error") \
             and disallowed(expect, [found]):
-        s["verdict"] = "fail"
+        s.verdict = "fail"
 
 
-def _rewrite(s: dict[str, Any]) -> None:
+def _rewrite(s: StressSummary) -> None:
     """The run's summary.json again, with what the explorer added."""
-    RunDir(Path(s["run_dir"])).write_json("summary.json", s)
+    write_summary(RunDir(Path(s.run_dir)), s)

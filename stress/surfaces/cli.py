@@ -25,6 +25,7 @@ from stress.scenario import (
     ScenarioError,
     check_range,
 )
+from stress.summary import ExploreSummary, Summary
 from stress.surfaces.junit import write_junit
 from stress.surfaces.results import (
     EXIT_ERROR,
@@ -393,7 +394,7 @@ def _cmd_explore(args: argparse.Namespace) -> int:
     return _junit_and_exit(args.junitxml, summaries)
 
 
-def _junit_and_exit(path: Path | None, summaries: list[dict[str, Any]]) -> int:
+def _junit_and_exit(path: Path | None, summaries: Sequence[Summary]) -> int:
     """Write the verdicts as JUnit XML if asked (one line and exit 2 if it cannot be)."""
     if path:
         try:
@@ -414,8 +415,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     except (TokenError, ScenarioError, OutputError) as e:
         raise UsageError(f"pagerace replay: {e}") from None
     print(line)
-    print(f"run directory: {summary['run_dir']}")
-    return EXIT_OK if summary["anomalies"] else 1
+    print(f"run directory: {summary.run_dir}")
+    return EXIT_OK if summary.anomalies else 1
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
@@ -425,12 +426,13 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     console = console_for(sys.stdout.isatty())
     seeds: dict[str, set[int]] = {}
     for s in summaries:
-        seeds.setdefault(s["scenario"], set()).add(s["seed"])
+        seeds.setdefault(s.scenario, set()).add(s.seed)
     repeated = any(len(v) > 1 for v in seeds.values())
-    if summaries and all(s.get("mode") == "explore" for s in summaries):
+    explored = [s for s in summaries if isinstance(s, ExploreSummary)]
+    if summaries and len(explored) == len(summaries):
         from stress.surfaces.explore_cmd import print_explore
 
-        print_explore(console, summaries)  # its own columns: exhausted, abandoned, ...
+        print_explore(console, explored)  # its own columns: exhausted, abandoned, ...
         return _junit_and_exit(args.junitxml, summaries)
     print_results(console, summaries, reliability=False)
     if repeated:

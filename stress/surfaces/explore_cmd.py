@@ -12,6 +12,7 @@ from stress.explore.runner import ExploreOptions, Progress, explore, replay_toke
 from stress.explore.world import pick_actors
 from stress.runs.rundir import RunDir
 from stress.scenario import Scenario
+from stress.summary import ExploreSummary
 from stress.surfaces import runner
 from stress.surfaces.results import plain
 
@@ -30,7 +31,7 @@ class PlainProgress(runner.EverySecond):
 
 def explore_one(scn: Scenario, opts: ExploreOptions, out: Path,
                 progress: Callable[[Progress], None] | None = None,
-                name: str | None = None) -> dict[str, Any]:
+                name: str | None = None) -> ExploreSummary:
     """Explore one scenario and write its run directory; its summary."""
     run_dir = RunDir.create(out, name or scn.name, opts.seed)
     result, finding = explore(scn, opts, progress)
@@ -40,7 +41,7 @@ def explore_one(scn: Scenario, opts: ExploreOptions, out: Path,
 
 
 def explore_all(scenarios: Sequence[Scenario], opts: ExploreOptions, out: Path,
-                budget: float | None) -> list[dict[str, Any]]:
+                budget: float | None) -> list[ExploreSummary]:
     """Each scenario in turn, the budget split evenly; a summary per scenario."""
     share = budget / len(scenarios) if budget and scenarios else None
     o = replace(opts, budget=share if share is not None else opts.budget)
@@ -48,7 +49,7 @@ def explore_all(scenarios: Sequence[Scenario], opts: ExploreOptions, out: Path,
     return [explore_one(scn, o, out, progress) for scn in scenarios]
 
 
-def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any:
+def explore_table(summaries: Sequence[ExploreSummary], width: int = 1000) -> Any:
     from rich.table import Table
 
     t = Table(title="pagerace explore verdicts", width=width if width < 1000 else None)
@@ -57,20 +58,20 @@ def explore_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any
                 "steps/s", "exhausted", "abandoned", "shrunk steps", "seconds"):
         t.add_column(col, overflow="fold")
     for s in summaries:
-        f = s.get("finding")
-        found = (f"{f['kind']} page {f['page']} step {f['step']}"
-                 + (f" ({f['label']}, {_preemptions(f['preemptions_min'])})"
-                    if f.get("label") else "")) if f else "nothing"
-        shrunk = f"{f['steps_before']} -> {f['steps_after']}" if f else "-"
-        first = next(iter(s["first_detection_s"].values()), None)
-        t.add_row(plain(s.get("claim") or "-"), plain(s["scenario"]),
-                  f"[{style.get(s['verdict'], 'white')}]{s['verdict']}[/]", plain(s["expected"]),
-                  plain(found), plain(s["strategy"] + (
-                      f" ({s['found_by']} found it)"
-                      if s.get("found_by") and s["found_by"] != s["strategy"] else "")),
-                  f"{s['schedules']:,}", f"{s['steps_per_s']:,}",
-                  _exhausted(s), f"{s.get('abandoned', 0):,}", shrunk,
-                  f"{s['seconds']:.2f}" if first is None else f"{first:.2f} (to find)")
+        f = s.finding
+        found = (f"{f.kind} page {f.page} step {f.step}"
+                 + (f" ({f.label}, {_preemptions(f.preemptions_min)})"
+                    if f.label else "")) if f else "nothing"
+        shrunk = f"{f.steps_before} -> {f.steps_after}" if f else "-"
+        first = next(iter(s.first_detection_s.values()), None)
+        t.add_row(plain(s.claim or "-"), plain(s.scenario),
+                  f"[{style.get(s.verdict, 'white')}]{s.verdict}[/]", plain(s.expected),
+                  plain(found), plain(s.strategy + (
+                      f" ({s.found_by} found it)"
+                      if s.found_by and s.found_by != s.strategy else "")),
+                  f"{s.schedules:,}", f"{s.steps_per_s:,}",
+                  _exhausted(s), f"{s.abandoned:,}", shrunk,
+                  f"{s.seconds:.2f}" if first is None else f"{first:.2f} (to find)")
     return t
 
 
@@ -78,42 +79,42 @@ def _preemptions(n: int) -> str:
     return f"{n} preemption" + ("" if n == 1 else "s")
 
 
-def _exhausted(s: dict[str, Any]) -> str:
+def _exhausted(s: ExploreSummary) -> str:
     """yes only for a proof: the bounded space searched with no schedule abandoned."""
-    if s["exhausted"]:
+    if s.exhausted:
         return "yes"
-    return "no (abandoned)" if s.get("searched") else "no"
+    return "no (abandoned)" if s.searched else "no"
 
 
-def print_explore(console: Any, summaries: Sequence[dict[str, Any]]) -> None:
+def print_explore(console: Any, summaries: Sequence[ExploreSummary]) -> None:
     console.print(explore_table(summaries, console.width))
     for s in summaries:
-        if s.get("token"):
-            console.print(f"{s['scenario']}: replay with  pagerace replay '{s['token']}'"
-                          f"   (run directory {s['run_dir']})", soft_wrap=True)
+        if s.token:
+            console.print(f"{s.scenario}: replay with  pagerace replay '{s.token}'"
+                          f"   (run directory {s.run_dir})", soft_wrap=True)
     for s in summaries:
-        if s.get("parts"):
-            n = s["split"][1]
-            console.print(f"{s['scenario']}: {len(s['parts'])} of {n} parts joined "
-                          f"(--split K/{n}): {s['schedules']:,} schedules, exhausted "
-                          f"{'yes' if s['exhausted'] else 'no'}", markup=False)
-        groups = s.get("covered", {}).get("groups") or []
+        if s.parts:
+            n = s.split[1]
+            console.print(f"{s.scenario}: {len(s.parts)} of {n} parts joined "
+                          f"(--split K/{n}): {s.schedules:,} schedules, exhausted "
+                          f"{'yes' if s.exhausted else 'no'}", markup=False)
+        groups = s.covered.groups if s.covered else []
         if len(groups) > 1:
-            console.print(f"{s['scenario']}: more roles than [explore] actors: {len(groups)} "
+            console.print(f"{s.scenario}: more roles than [explore] actors: {len(groups)} "
                           "groups, every pair of roles in one: "
                           + "; ".join(", ".join(g) for g in groups), soft_wrap=True,
                           markup=False)
-        if left := s.get("covered", {}).get("roles_left_out"):
-            console.print(f"{s['scenario']}: roles not explored: {', '.join(left)}",
+        if s.covered and (left := s.covered.roles_left_out):
+            console.print(f"{s.scenario}: roles not explored: {', '.join(left)}",
                           soft_wrap=True, markup=False)
-        for e in s.get("errors", []):
-            console.print(f"{s['scenario']}: {e}", soft_wrap=True, markup=False)
-    passed = sum(s["verdict"] == "pass" for s in summaries)
+        for e in s.errors:
+            console.print(f"{s.scenario}: {e}", soft_wrap=True, markup=False)
+    passed = sum(s.verdict == "pass" for s in summaries)
     console.print(f"pagerace explore: {passed} passed, {len(summaries) - passed} failed")
 
 
 def replay_command(token: str, out: Path, scenario: Path | None = None
-                   ) -> tuple[dict[str, Any], str]:
+                   ) -> tuple[ExploreSummary, str]:
     """Replay, write the run directory; the summary and a line saying what happened."""
     scn, tok, r, f = replay_token(token, scenario)
     run_dir = RunDir.create(out, scn.name, tok.seed)

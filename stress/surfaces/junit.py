@@ -5,41 +5,44 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from stress.summary import StressSummary, Summary
 
 
-def _case(s: dict[str, Any]) -> ET.Element:
-    case = ET.Element("testcase", classname=f"pagerace.{s['scenario']}",
-                      name=f"{s['scenario']}[seed={s['seed']}]",
-                      time=f"{float(s.get('duration_s') or 0):.3f}")
-    seen = ", ".join(f"{k} {n}" for k, n in s["anomalies"].items()) or "nothing"
-    message = f"expected {s['expected']}, saw {seen}"
-    details = "\n".join([*s.get("errors", []), f"pagerace report {s['run_dir']}"])
-    if s.get("interrupted"):
+def _case(s: Summary) -> ET.Element:
+    case = ET.Element("testcase", classname=f"pagerace.{s.scenario}",
+                      name=f"{s.scenario}[seed={s.seed}]",
+                      time=f"{float(s.duration_s or 0):.3f}")
+    seen = ", ".join(f"{k} {n}" for k, n in s.anomalies.items()) or "nothing"
+    message = f"expected {s.expected}, saw {seen}"
+    details = "\n".join([*s.errors, f"pagerace report {s.run_dir}"])
+    if s.interrupted:
         ET.SubElement(case, "skipped", message="interrupted")
-    elif s["verdict"] == "fail":
+    elif s.verdict == "fail":
         ET.SubElement(case, "failure", message=message, type="verdict").text = details
-    elif s["verdict"] == "inconclusive":
+    elif s.verdict == "inconclusive":
         ET.SubElement(case, "failure", message="clean, but no race window was ever contested",
                       type="inconclusive").text = details
-    elif s["verdict"] == "error":
-        ET.SubElement(case, "error", message=(s.get("errors") or [message])[0],
+    elif s.verdict == "error":
+        ET.SubElement(case, "error", message=(s.errors or [message])[0],
                       type="harness").text = details
     props = ET.SubElement(case, "properties")
-    for name in ("verdict", "claim", "scheme", "run_dir"):
-        ET.SubElement(props, "property", name=name, value=str(s.get(name) or ""))
+    scheme = s.scheme if isinstance(s, StressSummary) else ""
+    for name, value in (("verdict", s.verdict), ("claim", s.claim), ("scheme", scheme),
+                        ("run_dir", s.run_dir)):
+        ET.SubElement(props, "property", name=name, value=str(value or ""))
     return case
 
 
-def write_junit(path: Path, summaries: Sequence[dict[str, Any]]) -> None:
+def write_junit(path: Path, summaries: Sequence[Summary]) -> None:
     """Write the summaries as one JUnit test suite named `pagerace`."""
     suite = ET.Element("testsuite", name="pagerace", tests=str(len(summaries)),
-                       failures=str(sum(s["verdict"] in ("fail", "inconclusive")
+                       failures=str(sum(s.verdict in ("fail", "inconclusive")
                                         for s in summaries)),
-                       errors=str(sum(s["verdict"] == "error" and not s.get("interrupted")
+                       errors=str(sum(s.verdict == "error" and not s.interrupted
                                       for s in summaries)),
-                       skipped=str(sum(bool(s.get("interrupted")) for s in summaries)),
-                       time=f"{sum(float(s.get('duration_s') or 0) for s in summaries):.3f}")
+                       skipped=str(sum(bool(s.interrupted) for s in summaries)),
+                       time=f"{sum(float(s.duration_s or 0) for s in summaries):.3f}")
     suite.extend(_case(s) for s in summaries)
     root = ET.Element("testsuites")
     root.append(suite)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from stress.scenario import Scenario, ScenarioError, load_scenario
+from stress.summary import Summary
 
 HEAVY_GROUP = "pagerace-heavy"
 
@@ -57,8 +58,8 @@ class ScenarioFile(pytest.File):
 
 
 class ScenarioFailed(Exception):
-    def __init__(self, summary: dict[str, Any]) -> None:
-        super().__init__(summary["verdict"])
+    def __init__(self, summary: Summary) -> None:
+        super().__init__(summary.verdict)
         self.summary = summary
 
 
@@ -77,9 +78,9 @@ class ScenarioItem(pytest.Item):
         sup = Supervisor(self.scenario, self.seed, run_dir,
                          start_method=self.config.getoption("--pagerace-start-method"))
         summary = sup.run()
-        self.user_properties.append(("verdict", summary["verdict"]))
-        self.user_properties.append(("run_dir", summary["run_dir"]))
-        if summary["verdict"] != "pass":
+        self.user_properties.append(("verdict", summary.verdict))
+        self.user_properties.append(("run_dir", summary.run_dir))
+        if summary.verdict != "pass":
             raise ScenarioFailed(summary)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
@@ -88,10 +89,10 @@ class ScenarioItem(pytest.Item):
             from stress.surfaces.results import reproducer
 
             s = excinfo.value.summary
-            seen = ", ".join(f"{k} {n}" for k, n in s["anomalies"].items()) or "nothing"
-            lines = [f"verdict {s['verdict']}: expected {s['expected']}, saw {seen}"]
-            lines += [f"  {e}" for e in s["errors"]]
-            lines.append(f"  pagerace report {s['run_dir']}")
+            seen = ", ".join(f"{k} {n}" for k, n in s.anomalies.items()) or "nothing"
+            lines = [f"verdict {s.verdict}: expected {s.expected}, saw {seen}"]
+            lines += [f"  {e}" for e in s.errors]
+            lines.append(f"  pagerace report {s.run_dir}")
             if hint := reproducer(s):
                 lines.append(f"  {hint}")
             return "\n".join(lines)
@@ -114,7 +115,7 @@ class ExploreItem(ScenarioItem):
         out = Path(self.config.getoption("--pagerace-out"))
         opts = ExploreOptions(budget=self.config.getoption("--pagerace-explore-budget"))
         summary = explore_one(self.scenario, opts, out, name=f"{self.scenario.name}-explore")
-        self.user_properties.append(("verdict", summary["verdict"]))
-        self.user_properties.append(("run_dir", summary["run_dir"]))
-        if summary["verdict"] != "pass":
+        self.user_properties.append(("verdict", summary.verdict))
+        self.user_properties.append(("run_dir", summary.run_dir))
+        if summary.verdict != "pass":
             raise ScenarioFailed(summary)

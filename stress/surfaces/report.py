@@ -23,6 +23,7 @@ from stress.runrecord import (
     read_summary,
     read_trace,
 )
+from stress.summary import ExploreSummary, Found, StressSummary, Summary
 from stress.surfaces.results import plain
 from stress.surfaces.windows import find_window, noise, window_account
 
@@ -37,7 +38,7 @@ class ReportError(RecordError):
 class Run:
     path: Path
     manifest: dict[str, Any] | None
-    summary: dict[str, Any] | None
+    summary: Summary | None
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     suppressed: dict[str, int] = field(default_factory=dict)
     progress: list[dict[str, Any]] = field(default_factory=list)
@@ -48,7 +49,7 @@ class Run:
     def counts(self) -> dict[str, int]:
         """Exact counts from the summary; from the logs when there is none."""
         if self.summary:
-            return dict(self.summary["anomalies"])
+            return dict(self.summary.anomalies)
         out: dict[str, int] = {}
         for a in self.anomalies:
             out[a["kind"]] = out.get(a["kind"], 0) + 1
@@ -62,7 +63,9 @@ class Run:
     @property
     def explored(self) -> bool:
         """An explorer's run: its trace times are scheduler steps, not nanoseconds."""
-        return (self.summary or self.manifest or {}).get("mode") == "explore"
+        if self.summary is not None:
+            return isinstance(self.summary, ExploreSummary)
+        return (self.manifest or {}).get("mode") == "explore"  # a run that did not finish
 
     def when(self, ts: int) -> str:
         return f"step {ts}" if self.explored else f"{self.rel_ms(ts):.3f} ms"
@@ -98,7 +101,7 @@ def load_run(path: Path) -> Run:
 
 def crashed_workers(run: Run) -> list[int]:
     """Workers that died mid-run, from the summary's health or the logs."""
-    health = (run.summary or {}).get("health", {})
+    health = run.summary.health if run.summary else {}
     dead = {int(w) for w, h in health.items() if h.get("exitcode") not in (0, None)}
     dead |= {int(e["worker"]) for e in run.crashes}
     return sorted(dead)
@@ -306,19 +309,21 @@ def _timeline_table(run: Run, events: list[dict[str, Any]]) -> Any:
 
 
 def _header(console: Any, run: Run) -> None:
-    m, s = run.manifest or {}, run.summary or {}
+    m, s = run.manifest or {}, run.summary
     scn = m.get("scenario", {})
     model = scn.get("model", {})
     console.print(f"[bold]pagerace report[/] {plain(run.path)}")
     console.print(f"scenario {plain(scn.get('name', '?'))} "
                   f"({plain(scn.get('claim') or 'no claim')}), "
                   f"seed {plain(m.get('seed', '?'))}, verdict "
-                  f"[bold]{s.get('verdict', 'unknown (no summary)')}[/], expected "
-                  f"{plain(s.get('expected', '?'))}")
+                  f"[bold]{s.verdict if s else 'unknown (no summary)'}[/], expected "
+                  f"{plain(s.expected if s else '?')}")
     delays = model.get("delays") or {}
     if run.explored:
         _explore_header(console, run, model)
         return
+    if isinstance(s, ExploreSummary):
+        return  # (explored: above)
     console.print(f"model: scheme {plain(model.get('scheme', '?'))}, "
                   f"{plain(kernel_words(model))}, "
                   f"memcg {plain(model.get('memcg', '?'))}, "
@@ -327,9 +332,9 @@ def _header(console: Any, run: Run) -> None:
                   f"workers {len(m.get('worker_seeds', []))}, delays "
                   f"{', '.join(f'{k} {v} us' for k, v in delays.items()) or 'none'}")
     if s:
-        console.print(f"ran {s['duration_s']} s: {s['ops']:,} ops ({s['ops_per_s']:,}/s), "
-                      f"{s['audits']} audits")
-        for pool in s.get("pools", []):
+        console.print(f"ran {s.duration_s} s: {s.ops:,} ops ({s.ops_per_s:,}/s), "
+                      f"{s.audits} audits")
+        for pool in s.pools:
             if pool["recycle_ratio"] is not None:
                 console.print(f"pool {pool['pool']}: recycle ratio {pool['recycle_ratio']:.2%} "
                               f"({pool['recycled_cache']:,} cache, {pool['recycled_ring']:,} "
@@ -341,13 +346,13 @@ def _header(console: Any, run: Run) -> None:
                 console.print(f"pool {pool['pool']}: shutdown stalled, "
                               f"{pool['inflight_at_destroy']:,} pages still in flight at destroy")
     counts = run.counts
-    first = s.get("first_detection_s", {})
+    first = s.first_detection_s if s else {}
     console.print("anomalies: " + plain(", ".join(
         f"{k} {n:,}" + (f" (first at {first[k]:.3f} s)" if k in first else "")
         for k, n in counts.items()) or "none"))
-    for err in s.get("errors", []):
+    for err in s.errors if s else []:
         console.print(f"[red]error[/]: {plain(err)}")
-    for line in explorer_lines(s):
+    for line in explorer_lines(s) if s else []:
         console.print(line, soft_wrap=True, markup=False, highlight=False)
     for e in run.crashes:
         console.print(f"[red]worker {e.get('worker')} crashed[/]: {plain(_exception_line(e))}")
@@ -365,77 +370,78 @@ def kernel_words(model: Mapping[str, Any]) -> str:
 
 
 def _explore_header(console: Any, run: Run, model: dict[str, Any]) -> None:
-    s = run.summary or {}
+    s = run.summary
     console.print(f"model: scheme {model.get('scheme', '?')}, {kernel_words(model)}, "
                   f"memcg {model.get('memcg', '?')}, "
                   f"backend {(run.manifest or {}).get('backend', '?')}; explored with no "
                   "delays (the scheduler makes the windows)")
-    if s:
-        b = s.get("bounds", {})
-        console.print(f"explored {s['schedules']:,} schedules ({s['strategy']}"
+    if isinstance(s, ExploreSummary):
+        b = s.bounds
+        console.print(f"explored {s.schedules:,} schedules ({s.strategy}"
                       + (f", preemption bound {b['preemptions']}" if b.get("preemptions")
                          is not None else "")
                       + (f", depth {b['depth']}" if b.get("depth") is not None else "")
-                      + f"), {s['steps']:,} steps in {s['seconds']} s; "
-                      + ("the bounded space was exhausted" if s["exhausted"] else
-                         f"not exhausted ({s.get('abandoned', 0):,} schedules abandoned at "
-                         "the step bound)" if s.get("searched") else "not exhausted")
+                      + f"), {s.steps:,} steps in {s.seconds} s; "
+                      + ("the bounded space was exhausted" if s.exhausted else
+                         f"not exhausted ({s.abandoned:,} schedules abandoned at "
+                         "the step bound)" if s.searched else "not exhausted")
                       + f"; {b.get('actors', '?')} actors, "
                       f"{b.get('ops', '?')} operations each after {b.get('warmup', '?')} "
                       f"of warm-up, {b.get('pages', '?')} pages")
-        f = s.get("finding")
+        f = s.finding
         if f:
-            console.print(f"found {plain(f['kind'])} on page {f['page']} at step {f['step']} "
-                          f"({f['phase']}), shrunk from {f['steps_before']} to "
-                          f"{f['steps_after']} steps, {f['switches_before']} to "
-                          f"{f['switches_after']} switches, operations {f['ops_before']} to "
-                          f"{f['ops_after']}")
-            if f.get("label"):
-                console.print(f"{f['label']}: {minimal_line(f)}")
-            console.print(f"replay: pagerace replay '{s['token']}'", soft_wrap=True, markup=False)
+            console.print(f"found {plain(f.kind)} on page {f.page} at step {f.step} "
+                          f"({f.phase}), shrunk from {f.steps_before} to "
+                          f"{f.steps_after} steps, {f.switches_before} to "
+                          f"{f.switches_after} switches, operations {f.ops_before} to "
+                          f"{f.ops_after}")
+            if f.label:
+                console.print(f"{f.label}: {minimal_line(f)}")
+            console.print(f"replay: pagerace replay '{s.token}'", soft_wrap=True, markup=False)
         else:
             console.print("found nothing")
 
 
-def explorer_lines(s: Mapping[str, Any]) -> list[str]:
+def explorer_lines(s: Summary) -> list[str]:
     """What `pagerace run`'s explorer phase added to a stress run: its reproducer hunt and
     its exploration of the scenario."""
+    if not isinstance(s, StressSummary):
+        return []
     lines = []
-    if r := s.get("reproducer"):
-        if isinstance(f := r.get("focus"), dict) and f:
-            ops = "; ".join(f"{role} {', '.join(map(str, o))}" for role, o in f.items()
-                            if isinstance(o, list))
+    if r := s.reproducer:
+        if r.focus:
+            ops = "; ".join(f"{role} {', '.join(map(str, o))}" for role, o in r.focus.items())
             lines.append(f"reproducer: the anomaly's window points at {ops}"
                          + ("; that found nothing, so the whole scenario was searched"
-                            if r.get("whole") else ""))
-        if r.get("found") == r["kind"]:
-            lines.append(f"reproducer: the explorer ({r['strategy']}) found {r['kind']} in "
-                         f"{r['schedules']:,} schedules, shrunk to {r['steps']} steps"
-                         + (f", {r['label']} ({r['preemptions_min']} preemptions)"
-                            if r.get("label") else "")
-                         + f"; replay: pagerace replay '{r['token']}'")
+                            if r.whole else ""))
+        if r.found == r.kind:
+            lines.append(f"reproducer: the explorer ({r.strategy}) found {r.kind} in "
+                         f"{r.schedules:,} schedules, shrunk to {r.steps} steps"
+                         + (f", {r.label} ({r.preemptions_min} preemptions)"
+                            if r.label else "")
+                         + f"; replay: pagerace replay '{r.token}'")
         else:
-            lines.append(f"reproducer: the explorer ({r['strategy']}) did not find {r['kind']} "
-                         f"in {r['schedules']:,} schedules ({r['seconds']} s); "
-                         f"its run: {r['run_dir']}")
-    if x := s.get("explored"):
-        lines.append(f"explored: {x['strategy']}, {x['schedules']:,} schedules in "
-                     f"{x['seconds']} s, "
-                     + (f"found {x['found']}: pagerace replay '{x['token']}'" if x["found"]
-                        else "the bounded space exhausted, nothing found" if x["exhausted"]
+            lines.append(f"reproducer: the explorer ({r.strategy}) did not find {r.kind} "
+                         f"in {r.schedules:,} schedules ({r.seconds} s); "
+                         f"its run: {r.run_dir}")
+    if x := s.explored:
+        lines.append(f"explored: {x.strategy}, {x.schedules:,} schedules in "
+                     f"{x.seconds} s, "
+                     + (f"found {x.found}: pagerace replay '{x.token}'" if x.found
+                        else "the bounded space exhausted, nothing found" if x.exhausted
                         else "nothing found (not exhausted)")
-                     + f"; its run: {x['run_dir']}")
+                     + f"; its run: {x.run_dir}")
     return lines
 
 
-def minimal_line(f: dict[str, Any]) -> str:
+def minimal_line(f: Found) -> str:
     """What the fewest preemptions of a finding say about it."""
-    n = f["preemptions_min"]
+    n = f.preemptions_min
     if n == 0:
         return "the program fails in its default order, with no preemption at all"
-    return (f"it needs {'exactly' if f['preemptions_min_proven'] else 'at most'} {n} "
+    return (f"it needs {'exactly' if f.preemptions_min_proven else 'at most'} {n} "
             f"preemption{'s' if n != 1 else ''} (dfs at every lower bound "
-            + ("found nothing)" if f["preemptions_min_proven"] else "was cut short)"))
+            + ("found nothing)" if f.preemptions_min_proven else "was cut short)"))
 
 
 def _exception_line(e: dict[str, Any]) -> str:
@@ -448,7 +454,8 @@ def _exception_line(e: dict[str, Any]) -> str:
 
 def to_json(run: Run, per_kind: int) -> dict[str, Any]:
     return {
-        "run_dir": str(run.path), "manifest": run.manifest, "summary": run.summary,
+        "run_dir": str(run.path), "manifest": run.manifest,
+        "summary": run.summary.to_dict() if run.summary else None,
         "counts": run.counts, "suppressed": run.suppressed,
         "anomalies": [a | {"account": account(a, run), "window": find_window(a, run.explored)}
                       for a in first_per_kind(run, per_kind)],

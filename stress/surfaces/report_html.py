@@ -202,23 +202,23 @@ def _over_time_svg(run: Run) -> str:
 
 
 def render_html(run: Run, per_kind: int) -> str:
-    m, s = run.manifest or {}, run.summary or {}
+    m, s = run.manifest or {}, run.summary
     scn = m.get("scenario", {})
     model = scn.get("model", {})
     nworkers = len(m.get("worker_seeds", [])) or m.get("workers") or 1 + max(
         [a["worker"] for a in run.anomalies] + [0])
-    verdict = s.get("verdict", "unknown")
+    verdict = s.verdict if s else "unknown"
     counts = run.counts
     delays = ", ".join(f"{k} {v} us" for k, v in (model.get("delays") or {}).items()) or "none"
     facts = [
         ("scenario", f"{scn.get('name', '?')} ({scn.get('claim') or 'no claim'})"),
-        ("expected", s.get("expected", "?")),
+        ("expected", s.expected if s else "?"),
         ("seed", m.get("seed", "?")),
         ("model", f"scheme {model.get('scheme', '?')}, memcg {model.get('memcg', '?')}, "
                   f"backend {m.get('backend', '?')}, delays {delays}"),
-        ("run", f"{nworkers} workers, {s.get('duration_s', '?')} s, {s.get('ops', 0):,} ops, "
-                f"{s.get('audits', '?')} audits" if s else "no summary: built from the logs"),
-    ] + [("error", e) for e in s.get("errors", [])]
+        ("run", f"{nworkers} workers, {s.duration_s} s, {s.ops:,} ops, "
+                f"{s.audits} audits" if s else "no summary: built from the logs"),
+    ] + [("error", e) for e in (s.errors if s else [])]
     body = [f'<h1>pagerace report <span class="verdict {escape(verdict)}">'
             f'{escape(verdict)}</span></h1><p>{escape(str(run.path))}</p>',
             '<table class="facts">' + "".join(

@@ -9,22 +9,23 @@ from typing import Any
 
 from rich.console import Console
 
+from stress.summary import Explored, ExploreSummary, Reproducer, StressSummary, Summary
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = \
     0, 1, 2, 3, 4, 130
 
 
-def reproducer(s: dict[str, Any]) -> str | None:
+def reproducer(s: Summary) -> str | None:
     """How to see a failed run again, deterministically: its replay token, or the explorer."""
-    if s.get("mode") == "explore":
-        return f"pagerace replay '{s['token']}'" if s.get("token") else None
-    for key in ("reproducer", "explored"):  # the explorer's, when it found the same failure
-        r = s.get(key)
-        if r and r.get("token") and (key == "explored" or r.get("found") == r.get("kind")):
-            return (f"{r['found']} found by the explorer ({r['strategy']}, "
-                    f"{r['schedules']:,} schedules, "
-                    f"{_fewest(r)}; {r['steps']} steps shrunk): pagerace replay '{r['token']}'")
-    if s.get("scenario_file"):
-        return f"a deterministic, minimal reproducer: pagerace explore {s['scenario_file']}"
+    if isinstance(s, ExploreSummary):
+        return f"pagerace replay '{s.token}'" if s.token else None
+    for r in (s.reproducer, s.explored):  # the explorer's, when it found the same failure
+        if r is not None and r.token and (not isinstance(r, Reproducer) or r.found == r.kind):
+            return (f"{r.found} found by the explorer ({r.strategy}, "
+                    f"{r.schedules:,} schedules, "
+                    f"{_fewest(r)}; {r.steps} steps shrunk): pagerace replay '{r.token}'")
+    if s.scenario_file:
+        return f"a deterministic, minimal reproducer: pagerace explore {s.scenario_file}"
     return None
 
 
@@ -46,23 +47,23 @@ def plain(value: object) -> str:
     return escape(str(value))
 
 
-def _fewest(r: dict[str, Any]) -> str:
-    n = r.get("preemptions_min")
+def _fewest(r: Explored | Reproducer) -> str:
+    n = r.preemptions_min
     if n is None or n < 0:
         return "preemptions not minimised"
-    return f"{n} preemption{'' if n == 1 else 's'}" + (f", {r['label']}" if r.get("label") else "")
+    return f"{n} preemption{'' if n == 1 else 's'}" + (f", {r.label}" if r.label else "")
 
 
-def explored_text(x: dict[str, Any] | None) -> str:
+def explored_text(x: Explored | None) -> str:
     """The explorer's line for a scenario: what it found, or what it covered."""
-    if not x:
+    if x is None:
         return "-"
-    if x["found"]:
-        return f"found {x['found']}\n{x['schedules']:,} schedules, {_fewest(x)}"
-    if x["errors"]:
-        return f"{x['verdict']}: {x['errors'][0]}"
-    return (f"nothing in {x['schedules']:,}\n"
-            + ("exhausted" if x["exhausted"] else f"{x['strategy']}, {x['seconds']:.1f} s"))
+    if x.found:
+        return f"found {x.found}\n{x.schedules:,} schedules, {_fewest(x)}"
+    if x.errors:
+        return f"{x.verdict}: {x.errors[0]}"
+    return (f"nothing in {x.schedules:,}\n"
+            + ("exhausted" if x.exhausted else f"{x.strategy}, {x.seconds:.1f} s"))
 
 
 # The verdict table's columns, and the order in which a narrow console loses them.
@@ -80,18 +81,19 @@ def windows_text(windows: dict[str, dict[str, int]] | None) -> str:
     return "\n".join(f"{k} {w['contested']:,}/{w['windows']:,}" for k, w in windows.items())
 
 
-def _cells(s: dict[str, Any]) -> dict[str, str]:
+def _cells(s: Summary) -> dict[str, str]:
     """A run's row as plain text (a line per kind: a kind is a name, never folded)."""
+    stress = s if isinstance(s, StressSummary) else None
     return {
-        "claim": s.get("claim") or "-", "scenario": s["scenario"], "seed": str(s["seed"]),
-        "verdict": s["verdict"] + (" (interrupted)" if s.get("interrupted") else ""),
-        "expected": s["expected"],
-        "seen": "\n".join(f"{k} {n}" for k, n in s["anomalies"].items()) or "nothing",
+        "claim": s.claim or "-", "scenario": s.scenario, "seed": str(s.seed),
+        "verdict": s.verdict + (" (interrupted)" if s.interrupted else ""),
+        "expected": s.expected,
+        "seen": "\n".join(f"{k} {n}" for k, n in s.anomalies.items()) or "nothing",
         "first detection": "\n".join(f"{k} {t:.3f}s"
-                                     for k, t in s["first_detection_s"].items()) or "-",
-        "windows contested": windows_text(s.get("windows")),
-        "explorer": explored_text(s.get("explored")),
-        "ops/s": f"{s['ops_per_s']:,}", "audits": str(s["audits"]),
+                                     for k, t in s.first_detection_s.items()) or "-",
+        "windows contested": windows_text(stress.windows if stress else None),
+        "explorer": explored_text(stress.explored if stress else None),
+        "ops/s": f"{s.ops_per_s:,}", "audits": str(s.audits),
     }
 
 
@@ -102,7 +104,7 @@ def _width(col: str, rows: list[dict[str, str]]) -> int:
     return max([min(len(col), 7)] + [len(w) for r in rows for w in split(r[col])])
 
 
-def verdict_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any:
+def verdict_table(summaries: Sequence[Summary], width: int = 1000) -> Any:
     """One row per run.  Narrow consoles lose the audits, the throughput, the timing, then
     the claim (the scenario's name carries it); where even the rest would cut a name or a
     kind, each run is a short block of lines instead.  Never a cut name or verdict."""
@@ -143,33 +145,33 @@ def _verdict_blocks(rows: list[dict[str, str]]) -> Any:
     return Group(*lines)
 
 
-def reliability_table(summaries: Sequence[dict[str, Any]], width: int = 1000) -> Any:
+def reliability_table(summaries: Sequence[Summary], width: int = 1000) -> Any:
     """Per scenario over its seeds: how often the verdict held, and how fast detection came."""
     import statistics
 
     from rich.table import Table
 
-    by: dict[str, list[dict[str, Any]]] = {}
+    by: dict[str, list[Summary]] = {}
     for s in summaries:
-        by.setdefault(s["scenario"], []).append(s)
+        by.setdefault(s.scenario, []).append(s)
     table = Table(title="reliability over seeds")
     for col in ("claim", "scenario", "expected", "runs", "as expected", "rate",
                 "median first detection", "max first detection"):
         table.add_column(col, overflow="fold")
     for name, runs in by.items():
-        ok = sum(r["verdict"] == "pass" for r in runs)
-        times = [min(r["first_detection_s"].values()) for r in runs
-                 if r["verdict"] == "pass" and r["first_detection_s"]]
-        clean = runs[0]["expected"] == "clean"
-        table.add_row(plain(runs[0].get("claim") or "-"), plain(name),
-                      plain(runs[0]["expected"]), str(len(runs)),
+        ok = sum(r.verdict == "pass" for r in runs)
+        times = [min(r.first_detection_s.values()) for r in runs
+                 if r.verdict == "pass" and r.first_detection_s]
+        clean = runs[0].expected == "clean"
+        table.add_row(plain(runs[0].claim or "-"), plain(name),
+                      plain(runs[0].expected), str(len(runs)),
                       str(ok), f"{ok / len(runs):.0%}",
                       "-" if clean or not times else f"{statistics.median(times):.3f} s",
                       "-" if clean or not times else f"{max(times):.3f} s")
     return table
 
 
-def print_results(console: Console, summaries: Sequence[dict[str, Any]], *,
+def print_results(console: Console, summaries: Sequence[Summary], *,
                   reliability: bool, output_error: str | None = None) -> None:
     """The tables, a line per run that did not pass, and the plain closing line."""
     import sys
@@ -179,30 +181,30 @@ def print_results(console: Console, summaries: Sequence[dict[str, Any]], *,
         console.print(verdict_table(summaries, width) if not reliability
                       else reliability_table(summaries, width))
     for s in summaries:
-        if s["verdict"] != "pass":
-            state = "interrupted" if s.get("interrupted") else s["verdict"]
-            why = f" ({s['errors'][0]})" if s["errors"] and state != "interrupted" else ""
-            console.print(f"{state}: {s['scenario']} seed {s['seed']}{why}: "
-                          f"pagerace report {s['run_dir']}", soft_wrap=True, highlight=False,
+        if s.verdict != "pass":
+            state = "interrupted" if s.interrupted else s.verdict
+            why = f" ({s.errors[0]})" if s.errors and state != "interrupted" else ""
+            console.print(f"{state}: {s.scenario} seed {s.seed}{why}: "
+                          f"pagerace report {s.run_dir}", soft_wrap=True, highlight=False,
                           markup=False)
             if state == "fail" and (hint := reproducer(s)):
                 console.print(f"  {hint}", soft_wrap=True, highlight=False, markup=False)
     if output_error:
         print(f"pagerace: {output_error}", file=sys.stderr)
-    done = [s for s in summaries if not s.get("interrupted")]
-    passed = sum(s["verdict"] == "pass" for s in done)
-    unsure = sum(s["verdict"] == "inconclusive" for s in done)
+    done = [s for s in summaries if not s.interrupted]
+    passed = sum(s.verdict == "pass" for s in done)
+    unsure = sum(s.verdict == "inconclusive" for s in done)
     # For CI logs and whoever greps them; an interrupted run is neither passed nor failed.
     console.print(f"pagerace: {passed} passed, {len(done) - passed - unsure} failed"
                   + (f", {unsure} inconclusive" if unsure else ""), highlight=False)
 
 
-def exit_code(summaries: Sequence[dict[str, Any]], *, output_error: str | None = None) -> int:
+def exit_code(summaries: Sequence[Summary], *, output_error: str | None = None) -> int:
     """0 every verdict as expected, 1 a fail, 3 a harness error, 4 a clean run whose race
     windows were never contested (and nothing worse), 130 interrupted."""
-    if any(s.get("interrupted") for s in summaries):
+    if any(s.interrupted for s in summaries):
         return EXIT_INTERRUPTED
-    verdicts = {s["verdict"] for s in summaries}
+    verdicts = {s.verdict for s in summaries}
     if "error" in verdicts or output_error:
         return EXIT_ERROR
     if "fail" in verdicts:

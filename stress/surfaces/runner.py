@@ -14,6 +14,7 @@ from stress.runs.admission import admit
 from stress.runs.plan import make_plan
 from stress.runs.rundir import OutputError, RunDir
 from stress.scenario import Scenario, ScenarioError, load_scenario
+from stress.summary import StressSummary
 from stress.surfaces.suite_budget import Allowance, SuiteBudget
 
 SUITE_DIR = Path("scenarios")
@@ -81,7 +82,7 @@ class PlainProgress(EverySecond):
 
 @dataclass
 class Outcome:
-    summaries: list[dict[str, Any]]
+    summaries: list[StressSummary]
     interrupted: bool = False
     output_error: str | None = None  # the suite stopped: a run directory could not be made
     wall_s: float = 0.0
@@ -117,9 +118,9 @@ def execute(req: RunRequest, progress: Callable[[Progress], None] | None) -> Out
                          budget=terms.budget)
         summary = sup.run()
         if shares:
-            shares.spent(float(summary.get("duration_s") or 0.0))
+            shares.spent(float(summary.duration_s or 0.0))
         out.summaries.append(summary)
-        if summary.get("interrupted"):
+        if summary.interrupted:
             out.interrupted = True
             break
     out.wall_s = time.monotonic() - t0

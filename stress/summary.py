@@ -1,0 +1,248 @@
+"""A run's summary, typed: one class per engine, built, written and read in one place.
+
+`summary.json` is one JSON object (docs/design.md, "the run-directory contract").  A
+stress run's (`StressSummary`) and an exploration's (`ExploreSummary`) share the
+verdict's fields (`Verdicts`) and differ in the rest; readers dispatch on the class,
+never on a "mode" string.  Each class lists its fields in the order the file has
+them, so `to_dict` writes what the untyped writers wrote, byte for byte.  A summary
+read back keeps every field it was read with, known or not (`raw`): written again, it
+loses nothing and keeps its order; a field set on it that the file lacked goes last.
+
+The engines build these (processes/record.py, explore/record.py); `write_summary` is
+the one writer and `runrecord.read_summary`, which checks the file first, the one reader.
+A field the file lacks (one an older pagerace did not write) stays out when written
+again, unless a reader set it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar, Protocol, TypeVar
+
+T = TypeVar("T", bound="Record")
+# Fields written only when set (a stress run explored after it raced, a merged part).
+_SOMETIMES = frozenset({"explored", "reproducer", "parts"})
+
+
+class _Writable(Protocol):
+    def write_json(self, name: str, data: dict[str, Any]) -> None: ...
+
+
+@dataclass(kw_only=True)
+class Record:
+    """What every typed part of the summary does: from a checked dict, back to one."""
+
+    NESTED: ClassVar[dict[str, type[Record]]] = {}
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls: type[T], d: dict[str, Any]) -> T:
+        """The record of a dict whose fields `runrecord` has checked."""
+        kw: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "raw" or f.name not in d:
+                continue
+            v = d[f.name]
+            nested = cls.NESTED.get(f.name)
+            kw[f.name] = nested.from_dict(v) if nested is not None and v is not None else v
+        return cls(**kw, raw=d)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dict(self.raw)
+        for f in fields(self):
+            if f.name == "raw":
+                continue
+            v = getattr(self, f.name)
+            if f.name not in out and (v is None and f.name in _SOMETIMES
+                                      or self.raw and v == _default(f)):
+                continue  # never set, or read from a file that did not have it
+            out[f.name] = v.to_dict() if isinstance(v, Record) else v
+        return out
+
+
+def _default(f: Any) -> Any:
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return None if f.default is MISSING else f.default
+
+
+@dataclass(kw_only=True)
+class Explored(Record):
+    """The explorer's outcome as a stress run keeps it (`pagerace run`'s second engine)."""
+
+    verdict: str
+    strategy: str
+    schedules: int
+    exhausted: bool
+    seconds: float = 0.0
+    found: str | None = None
+    token: str | None = None
+    preemptions_min: int | None = None
+    label: str | None = None
+    steps: int | None = None
+    errors: list[str] = field(default_factory=list)
+    run_dir: str = ""
+
+
+@dataclass(kw_only=True)
+class Reproducer(Record):
+    """A stress run's reproducer hunt: the kind it hunted, where its window pointed, and
+    what the explorer made of it (the fields of `Explored`, after these)."""
+
+    kind: str
+    focus: dict[str, list[str]] = field(default_factory=dict)  # role -> operations
+    whole: bool = False  # the finding, or its lack, is the whole scenario's search
+    verdict: str
+    strategy: str
+    schedules: int
+    exhausted: bool
+    seconds: float = 0.0
+    found: str | None = None
+    token: str | None = None
+    preemptions_min: int | None = None
+    label: str | None = None
+    steps: int | None = None
+    errors: list[str] = field(default_factory=list)
+    run_dir: str = ""
+
+    @classmethod
+    def of(cls, kind: str, focus: dict[str, list[str]], whole: bool,
+           x: Explored) -> Reproducer:
+        own = {f.name: getattr(x, f.name) for f in fields(Explored) if f.name != "raw"}
+        return cls(kind=kind, focus=focus, whole=whole, **own)
+
+
+@dataclass(kw_only=True)
+class Found(Record):
+    """An exploration's finding, shrunk and replayed (explore/runner.py `Finding`)."""
+
+    kind: str
+    page: int
+    step: int
+    actor: int = -1
+    op: str = ""
+    reason: str = ""
+    phase: str
+    token: str = ""
+    steps_before: int
+    steps_after: int
+    switches_before: int
+    switches_after: int
+    ops_before: list[int] = field(default_factory=list)
+    ops_after: list[int] = field(default_factory=list)
+    program: list[list[str]] = field(default_factory=list)  # each actor's operations
+    preemptions_after: int = -1
+    shrink_replays: int = 0
+    preemptions_min: int = -1  # the fewest that reach the kind (explore/minimal.py)
+    preemptions_min_proven: bool = False
+    label: str = ""  # sequential or interleaving
+    minimal_token: str = ""
+    shrink_passes: dict[str, list[int]] = field(default_factory=dict)  # name -> tried, kept
+
+
+@dataclass(kw_only=True)
+class Covered(Record):
+    """Exactly what an exploration covered (explore/record.py `covered`)."""
+
+    statement: str
+    proven_bound: int | None = None
+    programs: int = 0
+    ops_per_actor: int = 0
+    warmup_and_role_draws: str = ""
+    groups: list[list[str]] = field(default_factory=list)  # the roles of each group
+    roles_left_out: list[str] = field(default_factory=list)
+    abandoned: int = 0
+
+
+@dataclass(kw_only=True)
+class StressSummary(Record):
+    """A stress run's summary (processes/record.py builds it)."""
+
+    NESTED: ClassVar[dict[str, type[Record]]] = {"explored": Explored,
+                                                 "reproducer": Reproducer}
+    scenario: str
+    claim: str | None = None
+    seed: int
+    scenario_file: str | None = None
+    verdict: str
+    expected: str
+    anomalies: dict[str, int] = field(default_factory=dict)
+    first_detection_s: dict[str, float] = field(default_factory=dict)
+    ops: int = 0
+    ops_per_s: float = 0
+    workers: int = 0
+    duration_s: float = 0.0
+    audits: int = 0
+    audit_ms_max: float | None = None
+    backend: str = ""
+    scheme: str = ""
+    delays_us: dict[str, Any] = field(default_factory=dict)
+    windows: dict[str, dict[str, int]] = field(default_factory=dict)
+    contenders: list[str] = field(default_factory=list)
+    pools: list[dict[str, Any]] = field(default_factory=list)
+    health: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    run_dir: str = ""
+    pids: dict[str, Any] = field(default_factory=dict)
+    reproducer: Reproducer | None = None  # pagerace run's explorer phase, after a failure
+    explored: Explored | None = None  # ... and its exploration of the scenario
+
+
+@dataclass(kw_only=True)
+class ExploreSummary(Record):
+    """An exploration's summary (explore/record.py builds it)."""
+
+    NESTED: ClassVar[dict[str, type[Record]]] = {"finding": Found, "covered": Covered}
+    scenario: str
+    claim: str | None = None
+    seed: int
+    mode: str = "explore"  # (in the file, for readers of the JSON alone)
+    verdict: str
+    expected: str
+    anomalies: dict[str, int] = field(default_factory=dict)
+    first_detection_s: dict[str, float] = field(default_factory=dict)
+    strategy: str
+    found_by: str | None = None
+    members: list[dict[str, Any]] = field(default_factory=list)
+    schedules: int = 0
+    steps: int = 0
+    exhausted: bool = False
+    searched: bool = False
+    abandoned: int = 0
+    blocked: int = 0
+    cut: int = 0
+    seconds: float = 0.0
+    steps_per_s: float = 0
+    token: str | None = None
+    finding: Found | None = None
+    incidental: dict[str, int] = field(default_factory=dict)
+    jobs: int = 1
+    split: list[int | None] = field(default_factory=lambda: [1, 1])
+    covered: Covered | None = None
+    bounds: dict[str, Any] = field(default_factory=dict)
+    # The verdict table's columns, as a stress run has them (an exploration's steps).
+    ops: int = 0
+    ops_per_s: float = 0
+    audits: int = 0
+    duration_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    health: dict[str, Any] = field(default_factory=dict)
+    run_dir: str = ""
+    parts: list[int] | None = None  # a merged split: the parts it joined
+
+
+Summary = StressSummary | ExploreSummary
+
+
+def summary_from_dict(d: dict[str, Any]) -> Summary:
+    """The typed summary of a checked dict: an exploration's when it says so."""
+    if d.get("mode") == "explore":
+        return ExploreSummary.from_dict(d)
+    return StressSummary.from_dict(d)
+
+
+def write_summary(run_dir: _Writable, s: Summary) -> None:
+    """The one writer of summary.json."""
+    run_dir.write_json("summary.json", s.to_dict())
