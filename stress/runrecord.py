@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from stress.summary import Summary, summary_from_dict
+from stress.summary import Manifest, Summary, summary_from_dict
 
 VERDICTS = ("pass", "fail", "inconclusive", "error")
 
@@ -199,10 +199,19 @@ def read_summary(path: Path) -> Summary:
 _MANIFEST: dict[str, tuple[Callable[[object], bool], str]] = {
     "scenario": (lambda v: isinstance(v, dict), "a table"),
     "mode": (lambda v: v in ("stress", "explore"), "stress or explore"),
+    "seed": (_is_int, "an integer"),
+    "backend": (lambda v: isinstance(v, str), "text"),
+    "start_method": (lambda v: isinstance(v, str), "text"),
+    "worker_seeds": (lambda v: isinstance(v, list) and all(_is_int(x) for x in v),
+                     "a list of seeds"),
+    "workers": (_is_int, "a count"),
+    "actors": (lambda v: isinstance(v, list) and all(
+        isinstance(a, dict) and isinstance(a.get("role"), str) and _is_int(a.get("worker"))
+        for a in v), "a list of actors (role, worker)"),
 }
 
 
-def read_manifest(path: Path) -> dict[str, Any] | None:
+def read_manifest(path: Path) -> Manifest | None:
     """A run's manifest.json (None when there is none: a run killed before writing it)."""
     if not path.exists():
         return None
@@ -210,7 +219,7 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
     for key, (ok, want) in _MANIFEST.items():
         if key in m and not ok(m[key]):
             raise RecordError(f"{path}: {key} is {_shown(m[key])}, not {want}")
-    return m
+    return Manifest.from_dict(m)
 
 
 # Each logged event a reader uses, with the fields it reads and their checks.

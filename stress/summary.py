@@ -1,4 +1,5 @@
-"""A run's summary, typed: one class per engine, built, written and read in one place.
+"""A run's summary and manifest, typed: one class per engine, built, written and read in
+one place.
 
 `summary.json` is one JSON object (docs/design.md, "the run-directory contract").  A
 stress run's (`StressSummary`) and an exploration's (`ExploreSummary`) share the
@@ -11,7 +12,8 @@ loses nothing and keeps its order; a field set on it that the file lacked goes l
 The engines build these (processes/record.py, explore/record.py); `write_summary` is
 the one writer and `runrecord.read_summary`, which checks the file first, the one reader.
 A field the file lacks (one an older pagerace did not write) stays out when written
-again, unless a reader set it.
+again, unless a reader set it.  `Manifest` is what the readers use of manifest.json
+(`runrecord.read_manifest` returns it): the scenario as run, the seeds, the actors.
 """
 
 from __future__ import annotations
@@ -234,6 +236,52 @@ class ExploreSummary(Record):
 
 
 Summary = StressSummary | ExploreSummary
+
+
+@dataclass(kw_only=True)
+class Manifest(Record):
+    """What readers use of a run's manifest.json (processes/record.py and explore/record.py
+    write more: the build, the versions, the host, the arena).  A run killed early may
+    leave any of it out: each field has its "not recorded" value."""
+
+    mode: str = "stress"
+    scenario: dict[str, Any] = field(default_factory=dict)  # the resolved scenario
+    seed: int | None = None
+    backend: str | None = None
+    start_method: str | None = None
+    worker_seeds: list[int] = field(default_factory=list)  # stress: one per worker
+    workers: int | None = None  # explore: one actor per worker
+    actors: list[dict[str, Any]] = field(default_factory=list)  # stress: role, worker, ...
+
+    @property
+    def explored(self) -> bool:
+        return self.mode == "explore"
+
+    @property
+    def name(self) -> str | None:
+        v = self.scenario.get("name")
+        return v if isinstance(v, str) else None
+
+    @property
+    def claim(self) -> str | None:
+        v = self.scenario.get("claim")
+        return v if isinstance(v, str) else None
+
+    @property
+    def model(self) -> dict[str, Any]:
+        v = self.scenario.get("model")
+        return v if isinstance(v, dict) else {}
+
+    @property
+    def nworkers(self) -> int:
+        return len(self.worker_seeds) or self.workers or 0
+
+    def roles_on(self) -> dict[int, set[str]]:
+        """worker -> the roles of the actors it runs."""
+        out: dict[int, set[str]] = {}
+        for a in self.actors:
+            out.setdefault(int(a["worker"]), set()).add(str(a["role"]))
+        return out
 
 
 def summary_from_dict(d: dict[str, Any]) -> Summary:

@@ -16,7 +16,7 @@ from stress.explore.world import World, actor_groups, count_programs
 from stress.runrecord import read_summary
 from stress.runs.rundir import RunDir
 from stress.scenario import Expect, load_scenario
-from stress.summary import ExploreSummary, StressSummary, write_summary
+from stress.summary import ExploreSummary, Manifest, StressSummary, write_summary
 from stress.surfaces import both_engines
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -55,11 +55,12 @@ def test_a_window_that_tells_nothing_apart_leaves_the_role_whole() -> None:
 
 def test_a_workers_records_count_for_every_role_it_runs() -> None:
     """Which actor of a worker wrote a record is not traced: each of its roles gets it."""
-    actors = [{"role": "reader", "worker": 0}, {"role": "truncater", "worker": 0},
-              {"role": "truncater", "worker": 1}]
+    manifest = Manifest(actors=[{"role": "reader", "worker": 0},
+                                {"role": "truncater", "worker": 0},
+                                {"role": "truncater", "worker": 1}])
     history = [{"worker": 0, "op": "slot_read"}, {"worker": 1, "op": "page_ref_freeze"}]
-    assert window_ops(history, actors) == {"reader": {"slot_read"},
-                                           "truncater": {"slot_read", "page_ref_freeze"}}
+    assert window_ops(history, manifest.roles_on()) == {
+        "reader": {"slot_read"}, "truncater": {"slot_read", "page_ref_freeze"}}
 
 
 def test_what_each_operation_traces_is_observed_on_the_model() -> None:

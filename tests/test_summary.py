@@ -85,3 +85,26 @@ names = st.text("abcdefgh-", min_size=1, max_size=8)
 def test_any_summary_round_trips_through_json(s: StressSummary) -> None:
     """to_dict, JSON, from_dict: the same summary."""
     assert summary_from_dict(json.loads(json.dumps(s.to_dict()))) == s
+
+
+def test_a_manifest_is_read_typed_and_its_damage_is_one_line(tmp_path: Path) -> None:
+    """What the readers use comes back typed; a field of the wrong shape names itself;
+    what a run killed early left out reads as not recorded."""
+    from stress.runrecord import RecordError, read_manifest
+
+    good = tmp_path / "manifest.json"
+    good.write_text(json.dumps({"scenario": {"name": "c10", "model": {"kernel": "5.12"}},
+                                "seed": 2, "worker_seeds": [5, 6], "host": {"cpus": 2},
+                                "actors": [{"role": "reader", "worker": 1}]}))
+    m = read_manifest(good)
+    assert m is not None and (m.name, m.seed, m.nworkers) == ("c10", 2, 2)
+    assert m.model == {"kernel": "5.12"} and m.roles_on() == {1: {"reader"}}
+    assert not m.explored and m.to_dict()["host"] == {"cpus": 2}
+    bare = tmp_path / "bare.json"
+    bare.write_text("{}")
+    m = read_manifest(bare)
+    assert m is not None and (m.name, m.seed, m.backend, m.nworkers) == (None, None, None, 0)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"actors": [{"role": "reader"}]}))
+    with pytest.raises(RecordError, match=r"bad.json: actors is .*, not a list of actors"):
+        read_manifest(bad)

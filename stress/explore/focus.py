@@ -18,7 +18,7 @@ scenario file as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -52,12 +52,9 @@ def emissions(scn: Scenario, seeds: int = SEEDS,
 
 
 def window_ops(history: Iterable[Mapping[str, Any]],
-               actors: Sequence[Mapping[str, Any]]) -> dict[str, set[str]]:
-    """role -> the trace ops its workers wrote in the window (a worker's records count
-    for every role it runs: which actor wrote one is not traced)."""
-    roles_on: dict[int, set[str]] = {}
-    for a in actors:
-        roles_on.setdefault(int(a["worker"]), set()).add(str(a["role"]))
+               roles_on: Mapping[int, set[str]]) -> dict[str, set[str]]:
+    """role -> the trace ops its workers (worker -> its roles) wrote in the window (a
+    worker's records count for every role it runs: which actor wrote one is not traced)."""
     out: dict[str, set[str]] = {}
     for rec in history:
         for role in roles_on.get(int(rec["worker"]), ()):

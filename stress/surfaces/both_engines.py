@@ -142,16 +142,15 @@ def window_focus(s: StressSummary, kind: str, scn: Scenario) -> Focus:
     history, or nothing in it tells the roles' operations apart)."""
     run_dir = Path(s.run_dir)
     try:
-        manifest = read_manifest(run_dir / "manifest.json") or {}
+        manifest = read_manifest(run_dir / "manifest.json")
         logged = [rec for log in sorted(run_dir.glob("*.jsonl")) for rec in read_log(log)
                   if rec.get("event") == Event.ANOMALY and rec["kind"] == kind
                   and isinstance(rec.get("history"), list) and rec["history"]]
-        actors = manifest.get("actors") or []
-        if not logged or not isinstance(actors, list):
+        if not logged or manifest is None or not manifest.actors:
             return {}
         first = min(logged, key=lambda rec: rec.get("ts_ns", 0) if isinstance(
             rec.get("ts_ns"), int) else 0)
-        return focus(window_ops(first["history"], actors), emissions(scn))
+        return focus(window_ops(first["history"], manifest.roles_on()), emissions(scn))
     except (RecordError, KeyError, TypeError, ValueError):
         return {}  # a damaged record narrows nothing: the hunt searches everything
 

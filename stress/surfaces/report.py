@@ -23,7 +23,7 @@ from stress.runrecord import (
     read_summary,
     read_trace,
 )
-from stress.summary import ExploreSummary, Found, StressSummary, Summary
+from stress.summary import ExploreSummary, Found, Manifest, StressSummary, Summary
 from stress.surfaces.results import plain
 from stress.surfaces.windows import find_window, noise, window_account
 
@@ -37,7 +37,7 @@ class ReportError(RecordError):
 @dataclass
 class Run:
     path: Path
-    manifest: dict[str, Any] | None
+    manifest: Manifest | None
     summary: Summary | None
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     suppressed: dict[str, int] = field(default_factory=dict)
@@ -65,7 +65,7 @@ class Run:
         """An explorer's run: its trace times are scheduler steps, not nanoseconds."""
         if self.summary is not None:
             return isinstance(self.summary, ExploreSummary)
-        return (self.manifest or {}).get("mode") == "explore"  # a run that did not finish
+        return self.manifest is not None and self.manifest.explored  # a run that did not finish
 
     def when(self, ts: int) -> str:
         return f"step {ts}" if self.explored else f"{self.rel_ms(ts):.3f} ms"
@@ -309,13 +309,12 @@ def _timeline_table(run: Run, events: list[dict[str, Any]]) -> Any:
 
 
 def _header(console: Any, run: Run) -> None:
-    m, s = run.manifest or {}, run.summary
-    scn = m.get("scenario", {})
-    model = scn.get("model", {})
+    m, s = run.manifest or Manifest(), run.summary
+    model = m.model
     console.print(f"[bold]pagerace report[/] {plain(run.path)}")
-    console.print(f"scenario {plain(scn.get('name', '?'))} "
-                  f"({plain(scn.get('claim') or 'no claim')}), "
-                  f"seed {plain(m.get('seed', '?'))}, verdict "
+    console.print(f"scenario {plain(m.name or '?')} "
+                  f"({plain(m.claim or 'no claim')}), "
+                  f"seed {plain('?' if m.seed is None else m.seed)}, verdict "
                   f"[bold]{s.verdict if s else 'unknown (no summary)'}[/], expected "
                   f"{plain(s.expected if s else '?')}")
     delays = model.get("delays") or {}
@@ -327,9 +326,9 @@ def _header(console: Any, run: Run) -> None:
     console.print(f"model: scheme {plain(model.get('scheme', '?'))}, "
                   f"{plain(kernel_words(model))}, "
                   f"memcg {plain(model.get('memcg', '?'))}, "
-                  f"backend {plain(m.get('backend', '?'))}, "
-                  f"start method {m.get('start_method', '?')}, "
-                  f"workers {len(m.get('worker_seeds', []))}, delays "
+                  f"backend {plain(m.backend or '?')}, "
+                  f"start method {plain(m.start_method or '?')}, "
+                  f"workers {len(m.worker_seeds)}, delays "
                   f"{', '.join(f'{k} {v} us' for k, v in delays.items()) or 'none'}")
     if s:
         console.print(f"ran {s.duration_s} s: {s.ops:,} ops ({s.ops_per_s:,}/s), "
@@ -373,7 +372,7 @@ def _explore_header(console: Any, run: Run, model: dict[str, Any]) -> None:
     s = run.summary
     console.print(f"model: scheme {model.get('scheme', '?')}, {kernel_words(model)}, "
                   f"memcg {model.get('memcg', '?')}, "
-                  f"backend {(run.manifest or {}).get('backend', '?')}; explored with no "
+                  f"backend {(run.manifest or Manifest()).backend or '?'}; explored with no "
                   "delays (the scheduler makes the windows)")
     if isinstance(s, ExploreSummary):
         b = s.bounds
@@ -454,7 +453,7 @@ def _exception_line(e: dict[str, Any]) -> str:
 
 def to_json(run: Run, per_kind: int) -> dict[str, Any]:
     return {
-        "run_dir": str(run.path), "manifest": run.manifest,
+        "run_dir": str(run.path), "manifest": run.manifest.to_dict() if run.manifest else None,
         "summary": run.summary.to_dict() if run.summary else None,
         "counts": run.counts, "suppressed": run.suppressed,
         "anomalies": [a | {"account": account(a, run), "window": find_window(a, run.explored)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from stress.summary import Manifest
 from stress.surfaces.report import Run, account, describe, first_per_kind
 from stress.surfaces.windows import find_window
 
@@ -202,20 +203,18 @@ def _over_time_svg(run: Run) -> str:
 
 
 def render_html(run: Run, per_kind: int) -> str:
-    m, s = run.manifest or {}, run.summary
-    scn = m.get("scenario", {})
-    model = scn.get("model", {})
-    nworkers = len(m.get("worker_seeds", [])) or m.get("workers") or 1 + max(
-        [a["worker"] for a in run.anomalies] + [0])
+    m, s = run.manifest or Manifest(), run.summary
+    model = m.model
+    nworkers = m.nworkers or 1 + max([a["worker"] for a in run.anomalies] + [0])
     verdict = s.verdict if s else "unknown"
     counts = run.counts
     delays = ", ".join(f"{k} {v} us" for k, v in (model.get("delays") or {}).items()) or "none"
     facts = [
-        ("scenario", f"{scn.get('name', '?')} ({scn.get('claim') or 'no claim'})"),
+        ("scenario", f"{m.name or '?'} ({m.claim or 'no claim'})"),
         ("expected", s.expected if s else "?"),
-        ("seed", m.get("seed", "?")),
+        ("seed", "?" if m.seed is None else m.seed),
         ("model", f"scheme {model.get('scheme', '?')}, memcg {model.get('memcg', '?')}, "
-                  f"backend {m.get('backend', '?')}, delays {delays}"),
+                  f"backend {m.backend or '?'}, delays {delays}"),
         ("run", f"{nworkers} workers, {s.duration_s} s, {s.ops:,} ops, "
                 f"{s.audits} audits" if s else "no summary: built from the logs"),
     ] + [("error", e) for e in (s.errors if s else [])]
@@ -242,7 +241,8 @@ def render_html(run: Run, per_kind: int) -> str:
                 '</h2><p>Solid: operations per second.  Dashed: each kind\'s cumulative count, '
                 'scaled to the chart.  Ticks: the logged detections.</p>'
                 f'{_over_time_svg(run)}</section>')
-    title = escape(f"pagerace: {scn.get('name', run.path.name)} seed {m.get('seed', '?')}")
+    title = escape(f"pagerace: {m.name or run.path.name} seed "
+                   f"{'?' if m.seed is None else m.seed}")
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
             f"<style>{CSS}</style></head><body>{''.join(body)}<script>{SCRIPT}</script>"
             "</body></html>")
