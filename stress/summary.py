@@ -35,6 +35,7 @@ class Record:
     """What every typed part of the summary does: from a checked dict, back to one."""
 
     NESTED: ClassVar[dict[str, type[Record]]] = {}
+    LISTS: ClassVar[dict[str, type[Record]]] = {}  # fields that are lists of records
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -46,7 +47,11 @@ class Record:
                 continue
             v = d[f.name]
             nested = cls.NESTED.get(f.name)
-            kw[f.name] = nested.from_dict(v) if nested is not None and v is not None else v
+            if (each := cls.LISTS.get(f.name)) is not None:
+                v = [each.from_dict(x) for x in v]
+            elif nested is not None and v is not None:
+                v = nested.from_dict(v)
+            kw[f.name] = v
         return cls(**kw, raw=d)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,7 +63,8 @@ class Record:
             if f.name not in out and (v is None and f.name in _SOMETIMES
                                       or self.raw and v == _default(f)):
                 continue  # never set, or read from a file that did not have it
-            out[f.name] = v.to_dict() if isinstance(v, Record) else v
+            out[f.name] = v.to_dict() if isinstance(v, Record) else \
+                [x.to_dict() for x in v] if f.name in self.LISTS else v
         return out
 
 
@@ -157,11 +163,27 @@ class Covered(Record):
 
 
 @dataclass(kw_only=True)
+class Pool(Record):
+    """One page pool's recycling in a stress run (processes/counters.py `PoolRow`)."""
+
+    pool: int
+    recycled_cache: int
+    recycled_ring: int
+    released: int
+    released_ring_full: int = 0  # released because the ring was full
+    released_shared: int = 0  # page_pool_put_page saw a count other than 1
+    released_shared_race: int | None = None  # ... of them, lost to a racing holder
+    recycle_ratio: float | None = None
+    inflight_at_destroy: int | None = None  # pages in flight when its shutdown stalled
+
+
+@dataclass(kw_only=True)
 class StressSummary(Record):
     """A stress run's summary (processes/record.py builds it)."""
 
     NESTED: ClassVar[dict[str, type[Record]]] = {"explored": Explored,
                                                  "reproducer": Reproducer}
+    LISTS: ClassVar[dict[str, type[Record]]] = {"pools": Pool}
     scenario: str
     claim: str | None = None
     seed: int
@@ -181,7 +203,7 @@ class StressSummary(Record):
     delays_us: dict[str, Any] = field(default_factory=dict)
     windows: dict[str, dict[str, int]] = field(default_factory=dict)
     contenders: list[str] = field(default_factory=list)
-    pools: list[dict[str, Any]] = field(default_factory=list)
+    pools: list[Pool] = field(default_factory=list)
     health: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     interrupted: bool = False

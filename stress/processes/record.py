@@ -21,7 +21,7 @@ from stress.processes.counters import Counters
 from stress.roles import ROLES
 from stress.runs.plan import Plan
 from stress.scenario import Scenario
-from stress.summary import StressSummary
+from stress.summary import Pool, StressSummary
 
 
 @dataclass
@@ -93,9 +93,9 @@ def summary(scn: Scenario, seed: int, scheme: Scheme, plan: Plan, tally: Tally,
         else time.monotonic() - race_t0
     ops = sum(counters.ops())
     race_lost = tally.released_shared_race
-    pools = [asdict(row) | {"released_shared_race": race_lost[row.pool] if race_lost else None,
-                            "recycle_ratio": row.recycle_ratio,
-                            "inflight_at_destroy": tally.inflight_at_destroy.get(row.pool)}
+    pools = [Pool(**asdict(row), released_shared_race=race_lost[row.pool] if race_lost else None,
+                  recycle_ratio=row.recycle_ratio,
+                  inflight_at_destroy=tally.inflight_at_destroy.get(row.pool))
              for row in counters.pools()]
     windows = contests.summary()
     contenders = sorted({a.role for a in plan.actors if ROLES[a.role].SPECULATIVE})

@@ -334,16 +334,16 @@ def _header(console: Any, run: Run) -> None:
         console.print(f"ran {s.duration_s} s: {s.ops:,} ops ({s.ops_per_s:,}/s), "
                       f"{s.audits} audits")
         for pool in s.pools:
-            if pool["recycle_ratio"] is not None:
-                console.print(f"pool {pool['pool']}: recycle ratio {pool['recycle_ratio']:.2%} "
-                              f"({pool['recycled_cache']:,} cache, {pool['recycled_ring']:,} "
-                              f"ring, {pool['released']:,} released, "
-                              f"{pool.get('released_ring_full', 0):,} of them on a full ring, "
-                              f"{pool.get('released_shared', 0):,} lost to another holder: "
+            if pool.recycle_ratio is not None:
+                console.print(f"pool {pool.pool}: recycle ratio {pool.recycle_ratio:.2%} "
+                              f"({pool.recycled_cache:,} cache, {pool.recycled_ring:,} "
+                              f"ring, {pool.released:,} released, "
+                              f"{pool.released_ring_full:,} of them on a full ring, "
+                              f"{pool.released_shared:,} lost to another holder: "
                               "page_pool_put_page saw a count other than 1)")
-            if pool.get("inflight_at_destroy"):
-                console.print(f"pool {pool['pool']}: shutdown stalled, "
-                              f"{pool['inflight_at_destroy']:,} pages still in flight at destroy")
+            if pool.inflight_at_destroy:
+                console.print(f"pool {pool.pool}: shutdown stalled, "
+                              f"{pool.inflight_at_destroy:,} pages still in flight at destroy")
     counts = run.counts
     first = s.first_detection_s if s else {}
     console.print("anomalies: " + plain(", ".join(
