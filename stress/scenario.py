@@ -10,11 +10,12 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import Field, dataclass, fields, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from stress.anomalies import KINDS
+from stress.keys import Key, key, keys, meta
 from stress.memory import BACKENDS, ArenaConfig
 from stress.model import ModelConfig
 from stress.model.config import REPLACED
@@ -35,30 +36,57 @@ class RoleSpec:
     params: Mapping[str, Any]
 
 
+# Inclusive bounds of every number a scenario or an option gives: finite, and small
+# enough that a typo is an error rather than a run that never ends or never fits.
+WEEK = 7 * 24 * 3600.0
+MAX_SEEDS = 100_000
+
+
 @dataclass(frozen=True)
 class RunSpec:
-    duration: float = 2.0  # seconds of racing (ignored when ops is set)
-    ops: int = 0  # operations per worker; 0 = run for the duration
-    workers: int = 2
-    audit_interval: float = 0.5
-    seeds: tuple[int, ...] = (1,)
-    batch: int = 256
-    trace: bool = True
-    checks: bool = True  # debug checks, oracles, audits and scans (off only to measure them)
-    hang_timeout: float = 1.0
+    """`[run]`: how long, how many workers, how often to audit, which seeds."""
+
+    duration: float = key(2.0, lo=1e-3, hi=WEEK,
+                          help="seconds of racing (ignored when ops is set)")
+    ops: int = key(0, lo=0, hi=1 << 62,
+                   help="operations per worker instead of a duration; 0: run for the duration")
+    workers: int = key(2, lo=1, hi=1024,
+                       help="worker processes; the actors are spread over them")
+    audit_interval: float = key(0.5, lo=1e-3, hi=WEEK,
+                                help="seconds between stop-the-world audits")
+    seeds: tuple[int, ...] = key((1,), lo=0, hi=(1 << 63) - 1,  # (the bounds of each seed)
+                                 help="run seeds: one run per seed, each reproducible from it")
+    batch: int = key(256, lo=1, hi=1 << 20,
+                     help="operations a worker runs between looks at the run state")
+    trace: bool = key(True, help="record every operation in the workers' trace rings (the "
+                                 "reports' history)")
+    checks: bool = key(True, help="debug checks, oracles, audits and scans (off only to "
+                                  "measure their cost)")
+    hang_timeout: float = key(1.0, lo=0.1, hi=3600.0,
+                              help="seconds without a heartbeat before a worker is reported "
+                                   "hung")
 
 
 @dataclass(frozen=True)
 class Sizes:
-    pages: int = 4096
-    cache_slots: int = 256
-    pte_slots: int = 256
-    cgroups: int = 4
-    queue_size: int = 256
-    pool_ring_size: int = 256
-    pool_cache_size: int = 64
-    ledger_size: int = 4096
-    trace_entries: int = 4096
+    """`[model]`'s sizes: the arena's."""
+
+    pages: int = key(4096, lo=1, hi=(1 << 31) - 1, help="pages in the arena")
+    cache_slots: int = key(256, lo=1, hi=1 << 31, help="page-cache slots (file indexes)")
+    pte_slots: int = key(256, lo=1, hi=1 << 31,
+                         help="user page-table entries, split among the zerocopy applications")
+    cgroups: int = key(4, lo=1, hi=1 << 31, help="memory cgroups")
+    queue_size: int = key(256, lo=1, hi=1 << 31, power_of_two=True,
+                          help="a socket receive queue's capacity (a power of two)")
+    pool_ring_size: int = key(256, lo=1, hi=1 << 31, power_of_two=True,
+                              help="a page pool's ptr_ring capacity (a power of two)")
+    pool_cache_size: int = key(64, lo=1, hi=1 << 31,
+                               help="a page pool's alloc cache capacity (its owner's, lockless)")
+    ledger_size: int = key(4096, lo=1, hi=1 << 31,
+                           help="references one worker can publish for an audit")
+    trace_entries: int = key(4096, lo=1, hi=1 << 31, power_of_two=True,
+                             help="a worker's trace ring of its last operations (a power of "
+                                  "two)")
 
 
     def arena_config(self, *, nworkers: int, npools: int, nqueues: int, trace: bool
@@ -79,12 +107,17 @@ _SIZE_KEY = {"npages": "pages", "ncgroups": "cgroups"}
 
 @dataclass(frozen=True)
 class Expect:
-    clean: bool = False
-    detect: tuple[str, ...] = ()
-    forbid: tuple[str, ...] = ()
-    # Whether page_pool_put_page finds pages shared during the race (C8: what the kernel
-    # experiences as lost recycles); None: not judged.
-    lost_recycles: bool | None = None
+    """`[expect]`: the verdict: clean = true, or a non-empty detect list."""
+
+    clean: bool = key(False, help="nothing may be seen: any anomaly fails the run")
+    detect: tuple[str, ...] = key((), choices=KINDS,
+                                  help="at least one of these kinds must be seen")
+    forbid: tuple[str, ...] = key((), choices=KINDS,
+                                  help="none of these kinds may be seen (with detect)")
+    lost_recycles: bool | None = key(
+        None, help="stress runs: whether page_pool_put_page must (true) or must not (false) "
+                   "find pages shared during the race, releasing them instead of recycling "
+                   "(what the kernel experiences under C8); unset: not judged")
 
     @property
     def decided_at_first_detection(self) -> bool:
@@ -115,21 +148,42 @@ class ExploreSpec:
     bounded space must stay small enough to exhaust.
     """
 
-    strategy: str = "portfolio"  # dfs, then pct and random beside it; or one of them
-    schedules: int = 20_000  # at most this many schedules (the budget may end it first)
-    depth: int = 3  # pct: bug depth d (d - 1 priority change points)
-    preemptions: int = 2  # dfs: the preemption bound
-    actors: int = 4  # at most this many actors, the scenario's roles in order, one each first
-    ops: int = 2  # operations per actor under the scheduler
-    warmup: int = 2  # operations per actor before it, one actor at a time (unscheduled)
-    max_steps: int = 20_000  # a schedule longer than this is abandoned
-    audit: bool = True  # the full audit after every operation that leaves all actors between ops
-    pages: int = 12
-    cache_slots: int = 4
-    pte_slots: int = 4
-    queue_size: int = 4
-    pool_ring_size: int = 4
-    pool_cache_size: int = 2
+    strategy: str = key("portfolio", choices=EXPLORE_STRATEGIES,
+                        help="how the explorer picks the next actor: portfolio (the default: "
+                             "dfs first, pct and random beside it, each a share of the "
+                             "schedules and the time), random (a uniform walk), pct (random "
+                             "priorities with depth - 1 change points), dfs (every program, "
+                             "every schedule within the preemption bound), dpor (every "
+                             "program, every interleaving, once up to the order of "
+                             "independent steps)")
+    schedules: int = key(20_000, lo=1, hi=1 << 40,
+                         help="at most this many schedules (the budget may end the "
+                              "exploration first)")
+    depth: int = key(3, lo=1, hi=16,
+                     help="pct: the bug depth d it aims at (d - 1 priority change points)")
+    preemptions: int = key(2, lo=0, hi=16,
+                           help="dfs: at most this many switches away from an actor that "
+                                "could go on")
+    actors: int = key(4, lo=1, hi=64,
+                      help="at most this many actors: the scenario's roles in order, one each "
+                           "first, then the further instances of each")
+    ops: int = key(2, lo=0, hi=10_000, help="operations per actor under the scheduler")
+    warmup: int = key(2, lo=0, hi=10_000,
+                      help="operations per actor before the scheduler starts, one actor at a "
+                           "time")
+    max_steps: int = key(20_000, lo=10, hi=1 << 30,
+                         help="scheduling points after which a schedule is abandoned (never a "
+                              "finding)")
+    audit: bool = key(True, help="the full audit after every operation that leaves every "
+                                 "actor between operations")
+    pages: int = key(12, lo=1, hi=1 << 16, help="pages in the explorer's arena")
+    cache_slots: int = key(4, lo=1, hi=1 << 16, help="page-cache slots in the explorer's arena")
+    pte_slots: int = key(4, lo=1, hi=1 << 16, help="PTE slots in the explorer's arena")
+    queue_size: int = key(4, lo=1, hi=1 << 16, power_of_two=True,
+                          help="a socket queue's capacity (a power of two)")
+    pool_ring_size: int = key(4, lo=1, hi=1 << 16, power_of_two=True,
+                              help="a pool's ring capacity (a power of two)")
+    pool_cache_size: int = key(2, lo=0, hi=1 << 16, help="a pool's alloc cache capacity")
 
     def sizes(self, base: Sizes) -> Sizes:
         """The explorer's arena sizes over a scenario's (what the explorer does not size, kept)."""
@@ -138,22 +192,23 @@ class ExploreSpec:
                        pool_ring_size=self.pool_ring_size, pool_cache_size=self.pool_cache_size)
 
 
-# Bounds of the [explore] numbers.
-EXPLORE_RANGES: dict[str, tuple[int, int]] = {
-    "schedules": (1, 1 << 40), "depth": (1, 16), "preemptions": (0, 16), "actors": (1, 64),
-    "ops": (0, 10_000), "warmup": (0, 10_000), "max_steps": (10, 1 << 30),
-    "pages": (1, 1 << 16), "cache_slots": (1, 1 << 16), "pte_slots": (1, 1 << 16),
-    "queue_size": (1, 1 << 16), "pool_ring_size": (1, 1 << 16), "pool_cache_size": (0, 1 << 16),
-}
+DEFAULT_BACKEND = "atomic"
 
 
 @dataclass(frozen=True)
 class Scenario:
-    name: str
-    description: str
-    claim: str
+    name: str = field(metadata=meta(
+        help="the scenario's name; it names its run directories, so: 1 to 64 of A-Z a-z 0-9 "
+             ". _ -, not starting with . or -"))
+    description: str = field(metadata=meta(
+        help="what the scenario shows, in the words of the thread"))
+    claim: str = field(metadata=meta(
+        help="the claim of docs/model.md section 5 it reproduces (C1 to C13), if any"))
     model: ModelConfig
-    backend: str
+    backend: str = field(metadata=meta(
+        choices=BACKENDS, help="the memory backend: atomic (C __atomic builtins), locked "
+                               "(striped locks), racy (plain read-modify-write: the bug model "
+                               "of claim C9)"))
     sizes: Sizes
     roles: tuple[RoleSpec, ...]
     run: RunSpec
@@ -181,22 +236,8 @@ class Scenario:
         return d
 
 
-# Inclusive bounds of every number a scenario or an option gives: finite, and small
-# enough that a typo is an error rather than a run that never ends or never fits.
-WEEK = 7 * 24 * 3600.0
-RUN_RANGES: dict[str, tuple[float, float]] = {
-    "duration": (1e-3, WEEK),
-    "ops": (0, 1 << 62),
-    "workers": (1, 1024),
-    "audit_interval": (1e-3, WEEK),
-    "batch": (1, 1 << 20),
-    "hang_timeout": (0.1, 3600.0),
-    "seed": (0, (1 << 63) - 1),
-}
-SIZE_RANGE = (1, 1 << 31)
 # Role parameters are counts (int) or shares (float).
 PARAM_RANGES: dict[type, tuple[float, float]] = {int: (0, 1 << 20), float: (0.0, 1.0)}
-MAX_SEEDS = 100_000
 
 # A scenario's name becomes a directory name: the POSIX portable file-name alphabet,
 # no leading dot or dash, short enough for any filesystem once the seed and time are added.
@@ -221,10 +262,6 @@ def _num(v: float) -> str:
     return str(v) if isinstance(v, int) else f"{v:g}"
 
 
-def check_run_value(key: str, value: float) -> str | None:
-    return check_range(value, *RUN_RANGES[key])
-
-
 def check_name(name: str) -> str | None:
     if len(name) > 64:
         return f"{len(name)} characters, at most 64 (it names the run's directory)"
@@ -234,9 +271,6 @@ def check_name(name: str) -> str | None:
     return None
 
 
-_MODEL_KEYS = {f.name for f in fields(ModelConfig)}
-_SIZE_KEYS = {f.name for f in fields(Sizes)}
-_RUN_KEYS = {f.name for f in fields(RunSpec)}
 
 
 def _fail(where: str, key: str, reason: str) -> ScenarioError:
@@ -261,9 +295,9 @@ def _check_type(where: str, key: str, value: Any, kind: type) -> Any:
 
 
 def _unknown(where: str, table: str, data: Mapping[str, Any], known: set[str]) -> None:
-    for key in data:
-        if key not in known:
-            raise _fail(where, f"{table}{key}",
+    for name in data:
+        if name not in known:
+            raise _fail(where, f"{table}{name}",
                         f"unknown key (known: {', '.join(sorted(known))})")
 
 
@@ -321,14 +355,36 @@ def _parse_head(where: str, data: Mapping[str, Any]) -> tuple[str, str, str]:
         raise _fail(where, "name", why)
     description = _check_type(where, "description", data.get("description", ""), str)
     claim = _check_type(where, "claim", data.get("claim", ""), str)
-    for key, text, cap in (("description", description, 4096), ("claim", claim, 64)):
+    for what, text, cap in (("description", description, 4096), ("claim", claim, 64)):
         if m := _CONTROL.search(text):
-            raise _fail(where, key, f"control character {m.group()!r} at offset {m.start()}")
+            raise _fail(where, what, f"control character {m.group()!r} at offset {m.start()}")
         if len(text) > cap:
-            raise _fail(where, key, f"longer than {cap} characters")
+            raise _fail(where, what, f"longer than {cap} characters")
     if any(c in claim for c in "\n\t\r"):
         raise _fail(where, "claim", "must be one line")
     return name, description, claim
+
+
+def _parse_table(where: str, prefix: str, t: Mapping[str, Any], cls: type,
+                 special: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The keys of `cls` that table `t` gives, each checked against its declaration
+    (stress/keys.py): its type, choices and bounds.  `special`: the keys whose values are
+    not scalars, each with its own parser (where, key, value) -> value."""
+    out: dict[str, Any] = {}
+    for name, (f, k) in keys(cls).items():
+        if name not in t:
+            continue
+        at = f"{prefix}{name}"
+        if special and name in special:
+            out[name] = special[name](where, at, t[name], k)
+            continue
+        v = out[name] = _check_type(where, at, t[name], field_kind(f))
+        if k.choices and v not in k.choices:
+            raise _fail(where, at, f"must be one of {', '.join(map(str, k.choices))}, "
+                        f"got {v!r}")
+        if k.lo is not None and k.hi is not None and (why := check_range(v, k.lo, k.hi)):
+            raise _fail(where, at, why)
+    return out
 
 
 def _parse_model(where: str, model_t: Mapping[str, Any],
@@ -337,18 +393,16 @@ def _parse_model(where: str, model_t: Mapping[str, Any],
     for old, why in REPLACED.items():
         if old in model_t:
             raise _fail(where, f"model.{old}", why)
-    _unknown(where, "model.", model_t, _MODEL_KEYS | _SIZE_KEYS | {"backend"})
-    backend = _check_type(where, "model.backend", model_t.get("backend", "atomic"), str)
+    _unknown(where, "model.", model_t, set(keys(ModelConfig)) | set(keys(Sizes)) | {"backend"})
+    backend = _check_type(where, "model.backend", model_t.get("backend", DEFAULT_BACKEND), str)
     if backend not in BACKENDS:
         raise _fail(where, "model.backend", f"must be one of {', '.join(BACKENDS)}")
-    kinds = {f.name: field_kind(f) for f in fields(ModelConfig) if f.name != "delays"}
-    kinds["delays"] = dict
-    model_kw = {k: _check_type(where, f"model.{k}", model_t[k], kinds[k])
-                for k in _MODEL_KEYS & model_t.keys()}
+    model_kw = _parse_table(where, "model.", model_t, ModelConfig,
+                            {"delays": lambda where, at, v, k: _check_type(where, at, v, dict)})
     model_kw.setdefault("scheme", DEFAULT_SCHEME)
     if isinstance(model_kw["scheme"], str) and is_file_spec(model_kw["scheme"]) and base:
         model_kw["scheme"] = resolve_path(model_kw["scheme"], base)
-    try:
+    try:  # (what a key's declaration cannot say: the delay points, a scheme's name)
         model = ModelConfig(**model_kw)
     except ValueError as e:
         key, _, reason = str(e).partition(": ")
@@ -362,12 +416,7 @@ def _parse_model(where: str, model_t: Mapping[str, Any],
 
 def _parse_sizes(where: str, model_t: Mapping[str, Any]) -> Sizes:
     """[model]'s sizes, checked against the arena's own rules now rather than at run time."""
-    size_kw = {k: _check_type(where, f"model.{k}", model_t[k], int)
-               for k in _SIZE_KEYS & model_t.keys()}
-    for k, v in size_kw.items():
-        if why := check_range(v, *SIZE_RANGE):
-            raise _fail(where, f"model.{k}", why)
-    sizes = Sizes(**size_kw)
+    sizes = Sizes(**_parse_table(where, "model.", model_t, Sizes))
     try:  # powers of two, bounds
         sizes.arena_config(nworkers=1, npools=1, nqueues=1, trace=True)
     except ValueError as e:
@@ -377,27 +426,25 @@ def _parse_sizes(where: str, model_t: Mapping[str, Any]) -> Sizes:
 
 
 def _parse_run(where: str, run_t: Mapping[str, Any]) -> RunSpec:
-    _unknown(where, "run.", run_t, _RUN_KEYS)
-    run_kw: dict[str, Any] = {}
-    for f in fields(RunSpec):
-        if f.name == "seeds" and "seeds" in run_t:
-            run_kw["seeds"] = _parse_seeds(where, run_t["seeds"])
-        elif f.name in run_t:
-            v = run_kw[f.name] = _check_type(where, f"run.{f.name}", run_t[f.name],
-                                             field_kind(f))
-            if f.name in RUN_RANGES and (why := check_run_value(f.name, v)):
-                raise _fail(where, f"run.{f.name}", why)
-    return RunSpec(**run_kw)
+    _unknown(where, "run.", run_t, set(keys(RunSpec)))
+    return RunSpec(**_parse_table(where, "run.", run_t, RunSpec, {"seeds": _parse_seeds}))
 
 
-def _parse_seeds(where: str, seeds: Any) -> tuple[int, ...]:
+def _parse_seeds(where: str, at: str, seeds: Any, k: Key) -> tuple[int, ...]:
     if (not isinstance(seeds, list) or not seeds or len(seeds) > MAX_SEEDS
             or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
-        raise _fail(where, "run.seeds", f"expected a list of 1 to {MAX_SEEDS:,} integers")
-    for k, seed in enumerate(seeds):
-        if why := check_run_value("seed", seed):
-            raise _fail(where, f"run.seeds[{k}]", why)
+        raise _fail(where, at, f"expected a list of 1 to {MAX_SEEDS:,} integers")
+    for i, seed in enumerate(seeds):
+        if why := check_seed(seed):
+            raise _fail(where, f"{at}[{i}]", why)
     return tuple(seeds)
+
+
+def check_seed(seed: int) -> str | None:
+    """Why `seed` cannot be a run's seed, or None."""
+    k = keys(RunSpec)["seeds"][1]
+    assert k.lo is not None and k.hi is not None
+    return check_range(seed, k.lo, k.hi)
 
 
 def _parse_expect(where: str, expect_t: Mapping[str, Any]
@@ -436,17 +483,8 @@ def _check_scheme_uses(where: str, model: ModelConfig, roles: Any) -> None:
 
 def _parse_explore(where: str, t: Any) -> ExploreSpec:
     t = _check_type(where, "explore", t, dict)
-    _unknown(where, "explore.", t, {f.name for f in fields(ExploreSpec)})
-    kw: dict[str, Any] = {}
-    for f in fields(ExploreSpec):
-        if f.name not in t:
-            continue
-        v = kw[f.name] = _check_type(where, f"explore.{f.name}", t[f.name], field_kind(f))
-        if f.name in EXPLORE_RANGES and (why := check_range(v, *EXPLORE_RANGES[f.name])):
-            raise _fail(where, f"explore.{f.name}", why)
-    if kw.get("strategy", "portfolio") not in EXPLORE_STRATEGIES:
-        raise _fail(where, "explore.strategy", f"must be one of {', '.join(EXPLORE_STRATEGIES)}, "
-                    f"got {kw['strategy']!r}")
+    _unknown(where, "explore.", t, set(keys(ExploreSpec)))
+    kw = _parse_table(where, "explore.", t, ExploreSpec)
     spec = ExploreSpec(**kw)
     try:  # the arena's own rules (powers of two), as for [model]'s sizes
         spec.sizes(Sizes()).arena_config(nworkers=1, npools=1, nqueues=1, trace=True)

@@ -1,8 +1,9 @@
 """The scenario schema: every key a scenario file may hold, as JSON Schema.
 
-Built from the tables the loader itself uses (the dataclasses' fields and
-defaults, `RUN_RANGES`, the roles' operations and parameters, the anomaly
-kinds), so the two cannot say different things about a key: `load_scenario`
+Built from the declarations the loader itself uses (each table's fields, declared
+with their defaults, bounds, choices and help by `stress.keys.key`; the roles'
+operations and parameters; the anomaly kinds), so the two cannot say different
+things about a key: `load_scenario`
 validates each document against it after its own checks, a property test holds
 the two to the same answers, and `docs/scenarios.md` is generated from it
 (`pagerace schema --markdown`).  `pagerace schema` prints it for editors
@@ -13,23 +14,22 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import MISSING, fields
+from dataclasses import MISSING
 from typing import Any
 
 from stress.anomalies import KINDS
-from stress.memory import BACKENDS
-from stress.model.config import DELAY_POINTS, KERNELS, MEMCG_MODES, ModelConfig
+from stress.keys import Key, keys
+from stress.model.config import DELAY_POINTS, ModelConfig
 from stress.roles import ROLES
 from stress.scenario import (
-    EXPLORE_RANGES,
-    EXPLORE_STRATEGIES,
+    DEFAULT_BACKEND,
     MAX_ROLE_COUNT,
     MAX_SEEDS,
     PARAM_RANGES,
-    RUN_RANGES,
-    SIZE_RANGE,
+    Expect,
     ExploreSpec,
     RunSpec,
+    Scenario,
     Sizes,
     field_kind,
 )
@@ -37,97 +37,9 @@ from stress.schemes import DEFAULT_SCHEME
 from stress.sourcedoc import getdoc
 
 SCHEMA_ID = "https://pagerace.invalid/scenario.schema.json"
-POWER_OF_TWO = ("queue_size", "pool_ring_size", "trace_entries")
 NO_CONTROL = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 
-# What every key means: the scenario reference is generated from these words.
-TOP = {
-    "name": "the scenario's name; it names its run directories, so: 1 to 64 of A-Z a-z 0-9 "
-            ". _ -, not starting with . or -",
-    "description": "what the scenario shows, in the words of the thread",
-    "claim": "the claim of docs/model.md section 5 it reproduces (C1 to C13), if any",
-}
-MODEL = {
-    "scheme": "the design under test: a built-in scheme (driver_ref, pg_network, "
-              "pg_network_put_page_only, dtor_ref1, pp_magic), an entry point of the group "
-              "pagerace.schemes, or "
-              "\"path/to/file.py:Class\" relative to the scenario",
-    "memcg": "memcg charging: none; unmap (Arjun's v2: charge while mapped to user space); "
-             "lifetime (Johannes: from allocation until the page returns to its pool or the "
-             "allocator)",
-    "check_owner_priv_1_at_free": "add PG_owner_priv_1 to PAGE_FLAGS_CHECK_AT_FREE, as "
-                                  "Johannes proposed",
-    "kernel": "the kernel whose checks and APIs the model follows: \"5.12\" (the thread's "
-              "era) or \"6.8\" (\"page_pool leak\" at free, every free and allocation check "
-              "behind check_pages_enabled, no page_pool_release_page)",
-    "page_checks": "the kernel's page checks run: on 5.12 a CONFIG_DEBUG_VM kernel "
-                   "(VM_BUG_ON_PAGE kills the task; an order-0 free checks the flags before "
-                   "clearing them), off: the flags are cleared unchecked and the rest checked "
-                   "at the pcp drain; on 6.8 check_pages_enabled, off: nothing is checked",
-    "truncate_leaves_checked": "fault: a filesystem's truncate forgets to clear PG_checked",
-    "swapcache_put_before_clear": "fault: swap-cache removal drops the cache's reference "
-                                  "with put_page, before clearing PG_swapcache",
-    "lookup_skips_recheck": "fault: a page-cache lookup does not recheck the slot after its "
-                            "tryget",
-    "lookup_retries": "retries of a lockless lookup before it gives up",
-    "delays": "busy waits, in microseconds, at named check-then-act points, to widen a race "
-              "window: " + "; ".join(f"{k}: {v}" for k, v in DELAY_POINTS.items()),
-    "backend": "the memory backend: atomic (C __atomic builtins), locked (striped locks), "
-               "racy (plain read-modify-write: the bug model of claim C9)",
-}
-SIZES = {
-    "pages": "pages in the arena",
-    "cache_slots": "page-cache slots (file indexes)",
-    "pte_slots": "user page-table entries, split among the zerocopy applications",
-    "cgroups": "memory cgroups",
-    "queue_size": "a socket receive queue's capacity (a power of two)",
-    "pool_ring_size": "a page pool's ptr_ring capacity (a power of two)",
-    "pool_cache_size": "a page pool's alloc cache capacity (its owner's, lockless)",
-    "ledger_size": "references one worker can publish for an audit",
-    "trace_entries": "a worker's trace ring of its last operations (a power of two)",
-}
-RUN = {
-    "duration": "seconds of racing (ignored when ops is set)",
-    "ops": "operations per worker instead of a duration; 0: run for the duration",
-    "workers": "worker processes; the actors are spread over them",
-    "audit_interval": "seconds between stop-the-world audits",
-    "seeds": "run seeds: one run per seed, each reproducible from it",
-    "batch": "operations a worker runs between looks at the run state",
-    "trace": "record every operation in the workers' trace rings (the reports' history)",
-    "checks": "debug checks, oracles, audits and scans (off only to measure their cost)",
-    "hang_timeout": "seconds without a heartbeat before a worker is reported hung",
-}
-EXPLORE = {
-    "strategy": "how the explorer picks the next actor: portfolio (the default: dfs first, "
-                "pct and random beside it, each a share of the schedules and the time), "
-                "random (a uniform walk), pct (random priorities with depth - 1 change "
-                "points), dfs (every program, every schedule within the preemption bound), dpor "
-                "(every program, every interleaving, once up to the order of independent "
-                "steps)",
-    "schedules": "at most this many schedules (the budget may end the exploration first)",
-    "depth": "pct: the bug depth d it aims at (d - 1 priority change points)",
-    "preemptions": "dfs: at most this many switches away from an actor that could go on",
-    "actors": "at most this many actors: the scenario's roles in order, one each first, then "
-              "the further instances of each",
-    "ops": "operations per actor under the scheduler",
-    "warmup": "operations per actor before the scheduler starts, one actor at a time",
-    "max_steps": "scheduling points after which a schedule is abandoned (never a finding)",
-    "audit": "the full audit after every operation that leaves every actor between operations",
-    "pages": "pages in the explorer's arena",
-    "cache_slots": "page-cache slots in the explorer's arena",
-    "pte_slots": "PTE slots in the explorer's arena",
-    "queue_size": "a socket queue's capacity (a power of two)",
-    "pool_ring_size": "a pool's ring capacity (a power of two)",
-    "pool_cache_size": "a pool's alloc cache capacity",
-}
-EXPECT = {
-    "clean": "nothing may be seen: any anomaly fails the run",
-    "detect": "at least one of these kinds must be seen",
-    "forbid": "none of these kinds may be seen (with detect)",
-    "lost_recycles": "stress runs: whether page_pool_put_page must (true) or must not (false) "
-                     "find pages shared during the race, releasing them instead of recycling "
-                     "(what the kernel experiences under C8); unset: not judged",
-}
+# The keys that are not a table's fields: the role table's own.
 ROLE_KEYS = {
     "role": "the kind of actor (pagerace roles lists them)",
     "count": "how many actors of this kind",
@@ -139,38 +51,50 @@ def _number(kind: type, lo: float, hi: float) -> dict[str, Any]:
     return {"type": "integer" if kind is int else "number", "minimum": lo, "maximum": hi}
 
 
+def _key(f: Any, k: Key) -> dict[str, Any]:
+    """A scalar key's schema, from its declaration (stress/keys.py)."""
+    if k.power_of_two:
+        assert k.hi is not None
+        p: dict[str, Any] = {"enum": [1 << i for i in range(int(k.hi).bit_length())]}
+    elif k.choices:
+        p = {"enum": list(k.choices)}
+    elif field_kind(f) is bool:
+        p = {"type": "boolean"}
+    elif field_kind(f) is str:
+        p = {"type": "string", "minLength": 1}
+    else:
+        assert k.lo is not None and k.hi is not None
+        p = _number(field_kind(f), k.lo, k.hi)
+    if f.default is not MISSING:
+        p["default"] = f.default
+    return p | {"description": k.help}
+
+
+def _table(cls: type, special: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Every key of a table: its declaration's schema, or the one given for it."""
+    special = special or {}
+    return {name: special[name] | {"description": k.help} if name in special else _key(f, k)
+            for name, (f, k) in keys(cls).items()}
+
+
 def _model() -> dict[str, Any]:
-    props: dict[str, Any] = {}
-    for f in fields(ModelConfig):
-        default = None if f.default is MISSING else f.default
-        if f.name == "scheme":
-            p: dict[str, Any] = {"type": "string", "minLength": 1, "default": DEFAULT_SCHEME}
-        elif f.name == "memcg":
-            p = {"enum": list(MEMCG_MODES), "default": default}
-        elif f.name == "kernel":
-            p = {"enum": list(KERNELS), "default": default}
-        elif f.name == "delays":
-            p = {"type": "object", "additionalProperties": False, "default": {},
-                 "properties": {k: {"type": "number", "minimum": 0, "maximum": 10_000,
-                                    "description": v} for k, v in DELAY_POINTS.items()}}
-        elif f.name == "lookup_retries":
-            p = _number(int, 1, 1 << 20) | {"default": default}
-        else:
-            p = {"type": "boolean", "default": default}
-        props[f.name] = p | {"description": MODEL[f.name]}
-    props["backend"] = {"enum": list(BACKENDS), "default": "atomic",
-                        "description": MODEL["backend"]}
-    for f in fields(Sizes):
-        lo, hi = SIZE_RANGE
-        if f.name == "pages":
-            hi = (1 << 31) - 1
-        p = _number(int, lo, hi) | {"default": f.default, "description": SIZES[f.name]}
-        if f.name in POWER_OF_TWO:
-            p = {"enum": [1 << k for k in range(32)], "default": f.default,
-                 "description": SIZES[f.name]}
-        props[f.name] = p
+    delays = keys(ModelConfig)["delays"][1]
+    props = _table(ModelConfig, {
+        "scheme": {"type": "string", "minLength": 1, "default": DEFAULT_SCHEME},
+        "delays": {"type": "object", "additionalProperties": False, "default": {},
+                   "properties": {k: {"type": "number", "minimum": delays.lo,
+                                      "maximum": delays.hi, "description": v}
+                                  for k, v in DELAY_POINTS.items()}}})
+    f, backend = _scenario_keys()["backend"]
+    props["backend"] = {"enum": list(backend.choices), "default": DEFAULT_BACKEND,
+                        "description": backend.help}
+    props |= _table(Sizes)
     return {"type": "object", "additionalProperties": False, "properties": props,
             "description": "the model: which scheme, memcg mode, checks, faults and sizes"}
+
+
+def _scenario_keys() -> dict[str, tuple[Any, Key]]:
+    return {name: (f, k) for name, (f, k) in keys(Scenario).items()}
 
 
 def _role(name: str) -> dict[str, Any]:
@@ -192,47 +116,28 @@ def _role(name: str) -> dict[str, Any]:
 
 
 def _run() -> dict[str, Any]:
-    props: dict[str, Any] = {}
-    for f in fields(RunSpec):
-        if f.name == "seeds":
-            lo, hi = RUN_RANGES["seed"]
-            p: dict[str, Any] = {"type": "array", "minItems": 1, "maxItems": MAX_SEEDS,
-                                 "items": _number(int, lo, hi), "default": list(RunSpec().seeds)}
-        elif field_kind(f) is bool:
-            p = {"type": "boolean", "default": f.default}
-        else:
-            p = _number(field_kind(f), *RUN_RANGES[f.name]) | {"default": f.default}
-        props[f.name] = p | {"description": RUN[f.name]}
+    seeds = keys(RunSpec)["seeds"][1]
+    assert seeds.lo is not None and seeds.hi is not None
+    props = _table(RunSpec, {"seeds": {"type": "array", "minItems": 1, "maxItems": MAX_SEEDS,
+                                       "items": _number(int, seeds.lo, seeds.hi),
+                                       "default": list(RunSpec().seeds)}})
     return {"type": "object", "additionalProperties": False, "properties": props,
-            "description": "how long, how many workers, how often to audit, which seeds"}
+            "description": getdoc(RunSpec).split(": ", 1)[1].rstrip(".")}
 
 
 def _explore() -> dict[str, Any]:
-    props: dict[str, Any] = {}
-    for f in fields(ExploreSpec):
-        if f.name == "strategy":
-            p: dict[str, Any] = {"enum": list(EXPLORE_STRATEGIES), "default": f.default}
-        elif field_kind(f) is bool:
-            p = {"type": "boolean", "default": f.default}
-        elif f.name in POWER_OF_TWO:
-            p = {"enum": [1 << k for k in range(17)], "default": f.default}
-        else:
-            p = _number(int, *EXPLORE_RANGES[f.name]) | {"default": f.default}
-        props[f.name] = p | {"description": EXPLORE[f.name]}
-    return {"type": "object", "additionalProperties": False, "properties": props,
+    return {"type": "object", "additionalProperties": False, "properties": _table(ExploreSpec),
             "description": "the explorer (pagerace explore): strategy, bounds and its own small "
                            "sizes; the stress run ignores it"}
 
 
 def _expect() -> dict[str, Any]:
     kinds = {"type": "array", "items": {"enum": list(KINDS)}}
-    props = {"clean": {"type": "boolean", "default": False, "description": EXPECT["clean"]},
-             "detect": kinds | {"description": EXPECT["detect"]},
-             "forbid": kinds | {"description": EXPECT["forbid"]},
-             "lost_recycles": {"type": "boolean", "description": EXPECT["lost_recycles"]}}
+    props = _table(Expect, {"detect": kinds, "forbid": kinds,
+                            "lost_recycles": {"type": "boolean"}})
     return {
         "type": "object", "additionalProperties": False, "properties": props,
-        "description": "the verdict: clean = true, or a non-empty detect list",
+        "description": getdoc(Expect).split(": ", 1)[1].rstrip("."),
         "oneOf": [
             {"properties": {"clean": {"const": True}, "detect": {"maxItems": 0},
                             "forbid": {"maxItems": 0}}, "required": ["clean"]},
@@ -244,6 +149,7 @@ def _expect() -> dict[str, Any]:
 
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file (draft 2020-12)."""
+    top = _scenario_keys()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -253,12 +159,12 @@ def scenario_schema() -> dict[str, Any]:
         "required": ["name", "roles", "expect"],
         "properties": {
             "name": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$",
-                     "description": TOP["name"]},
+                     "description": top["name"][1].help},
             "description": {"type": "string", "maxLength": 4096, "pattern": NO_CONTROL,
-                            "default": "", "description": TOP["description"]},
+                            "default": "", "description": top["description"][1].help},
             "claim": {"type": "string", "maxLength": 64,
                       "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", "default": "",
-                      "description": TOP["claim"]},
+                      "description": top["claim"][1].help},
             "model": _model(),
             "roles": {"type": "array", "minItems": 1,
                       "description": "the actors: one [[roles]] table per kind",

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from stress.keys import key, meta
+
 MEMCG_MODES = ("none", "unmap", "lifetime")
 # The kernels the model follows: "5.12", the thread's era (March 2021), and "6.8", today's
 # shape of the checks that matter here.  docs/model.md, "Kernel profiles", says what each
@@ -36,30 +38,50 @@ class ModelConfig:
     Errors are ValueError("field: reason"), so a loader can name the key.
     """
 
-    # A scheme's registered name or "path/to/file.py:Class" (stress.schemes resolves it
-    # and holds the default): the model itself has no opinion on which design runs.
-    scheme: str
-    memcg: str = "none"
-    # Which kernel's checks and APIs the model follows (KERNELS).
-    kernel: str = "5.12"
-    # Whether the kernel's page checks run: a CONFIG_DEBUG_VM kernel.  5.12: VM_BUG_ON_PAGE
-    # kills the task, and an order-0 free checks the page before clearing its flags
-    # (free_pcp_prepare); without it the flags are cleared unchecked and the rest is checked
-    # when the pcp list is drained (bulkfree_pcp_prepare).  6.8: check_pages_enabled (on
-    # with CONFIG_DEBUG_VM) gates every free and allocation check, "page_pool leak"
-    # included; without it nothing is checked.  Off, the harness still reports what it
-    # sees, labelled as its own, and lets the operation go on as the kernel would.
-    page_checks: bool = True
-    # Johannes's proposal: add PG_owner_priv_1 to PAGE_FLAGS_CHECK_AT_FREE.
-    check_owner_priv_1_at_free: bool = False
+    # (stress.schemes resolves the name and holds the default: the model itself has no
+    # opinion on which design runs.)
+    scheme: str = field(metadata=meta(
+        help="the design under test: a built-in scheme (driver_ref, pg_network, "
+             "pg_network_put_page_only, dtor_ref1, pp_magic), an entry point of the group "
+             "pagerace.schemes, or \"path/to/file.py:Class\" relative to the scenario"))
+    memcg: str = key("none", choices=MEMCG_MODES,
+                     help="memcg charging: none; unmap (Arjun's v2: charge while mapped to user "
+                          "space); lifetime (Johannes: from allocation until the page returns "
+                          "to its pool or the allocator)")
+    kernel: str = key("5.12", choices=KERNELS,
+                      help="the kernel whose checks and APIs the model follows: \"5.12\" (the "
+                           "thread's era) or \"6.8\" (\"page_pool leak\" at free, every free "
+                           "and allocation check behind check_pages_enabled, no "
+                           "page_pool_release_page)")
+    # 5.12: an order-0 free checks the page before clearing its flags (free_pcp_prepare);
+    # without CONFIG_DEBUG_VM the flags are cleared unchecked and the rest is checked when
+    # the pcp list is drained (bulkfree_pcp_prepare).  6.8: check_pages_enabled gates every
+    # free and allocation check, "page_pool leak" included.  Off, the harness still reports
+    # what it sees, labelled as its own, and lets the operation go on as the kernel would.
+    page_checks: bool = key(True, help="the kernel's page checks run: on 5.12 a CONFIG_DEBUG_VM "
+                                       "kernel (VM_BUG_ON_PAGE kills the task; an order-0 free "
+                                       "checks the flags before clearing them), off: the flags "
+                                       "are cleared unchecked and the rest checked at the pcp "
+                                       "drain; on 6.8 check_pages_enabled, off: nothing is "
+                                       "checked")
+    check_owner_priv_1_at_free: bool = key(False, help="add PG_owner_priv_1 to "
+                                                       "PAGE_FLAGS_CHECK_AT_FREE, as Johannes "
+                                                       "proposed")
     # Faults: the bugs the thread discussed, switched on by a scenario.
-    truncate_leaves_checked: bool = False  # a filesystem forgets ClearPageChecked
-    swapcache_put_before_clear: bool = False  # drop the cache's ref, then clear the flag
-    lookup_skips_recheck: bool = False  # filemap lookup without xas_reload
-    # Retries before a lockless lookup gives up (keeps a worker from spinning forever).
-    lookup_retries: int = 64
-    # Delay injection: point name -> microseconds of busy wait.
-    delays: Mapping[str, float] = field(default_factory=dict)
+    truncate_leaves_checked: bool = key(False, help="fault: a filesystem's truncate forgets to "
+                                                    "clear PG_checked")
+    swapcache_put_before_clear: bool = key(False, help="fault: swap-cache removal drops the "
+                                                       "cache's reference with put_page, before "
+                                                       "clearing PG_swapcache")
+    lookup_skips_recheck: bool = key(False, help="fault: a page-cache lookup does not recheck "
+                                                 "the slot after its tryget")
+    # (keeps a worker from spinning forever)
+    lookup_retries: int = key(64, lo=1, hi=1 << 20,
+                              help="retries of a lockless lookup before it gives up")
+    delays: Mapping[str, float] = key(
+        None, factory=dict, lo=0, hi=10_000,
+        help="busy waits, in microseconds, at named check-then-act points, to widen a race "
+             "window: " + "; ".join(f"{k}: {v}" for k, v in DELAY_POINTS.items()))
 
     def __post_init__(self) -> None:
         if not isinstance(self.scheme, str) or not self.scheme:

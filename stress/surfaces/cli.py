@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from stress import BUILD, __version__
+from stress.keys import keys
 from stress.processes.stop import request_stop
 from stress.scenario import (
-    EXPLORE_RANGES,
-    EXPLORE_STRATEGIES,
     MAX_SEEDS,
-    RUN_RANGES,
     WEEK,
+    ExploreSpec,
+    RunSpec,
     ScenarioError,
     check_range,
 )
@@ -64,10 +64,17 @@ def _number_in(kind: type[int] | type[float], lo: float, hi: float) -> Callable[
     return parse
 
 
-def _run_key(key: str) -> Callable[[str], Any]:
-    """An option that overrides a `[run]` key: the scenario's own bounds."""
-    lo, hi = RUN_RANGES[key]
-    return _number_in(float if isinstance(lo, float) else int, lo, hi)
+def _key(cls: type, name: str, lo: float | None = None, help: str | None = None
+         ) -> dict[str, Any]:
+    """An option that overrides a scenario key: its declaration's bounds or choices and
+    its help (stress/keys.py); `lo`, `help`: where the option means more than the key."""
+    f, k = keys(cls)[name]
+    if k.choices:
+        return {"choices": k.choices, "help": help or k.help}
+    assert k.lo is not None and k.hi is not None
+    kind = float if isinstance(k.lo, float) or isinstance(f.default, float) else int
+    return {"type": _number_in(kind, k.lo if lo is None else lo, k.hi),
+            "help": help or k.help}
 
 
 START_METHODS = ("forkserver", "spawn", "fork")
@@ -109,12 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run scenarios (default: the suite in scenarios/)")
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario TOML files")
-    run.add_argument("--workers", type=_run_key("workers"), help="worker processes per run")
-    run.add_argument("--duration", type=_run_key("duration"), help="seconds of racing per run")
-    run.add_argument("--ops", type=_number_in(int, 1, 1 << 62),
-                     help="operations per worker (instead of time)")
-    run.add_argument("--seed", type=_run_key("seed"), action="append", dest="seeds",
-                     help="run seed (repeatable); default: each scenario's seeds")
+    run.add_argument("--workers", **_key(RunSpec, "workers"))
+    run.add_argument("--duration", **_key(RunSpec, "duration"))
+    run.add_argument("--ops", **_key(RunSpec, "ops", lo=1,
+                                     help="operations per worker instead of a duration"))
+    run.add_argument("--seed", **_key(RunSpec, "seeds", help="run seed (repeatable); default: "
+                                                             "each scenario's seeds"),
+                     action="append", dest="seeds")
     run.add_argument("--backend", choices=BACKENDS, help="memory backend override")
     run.add_argument("--start-method", choices=START_METHODS, default="forkserver")
     run.add_argument("--out", type=Path, default=Path("runs"), help="parent of run directories")
@@ -138,18 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
                                         "shrink and replay a race deterministically")
     ex.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                     help="scenario TOML files (default: the suite in scenarios/)")
-    ex.add_argument("--strategy", choices=EXPLORE_STRATEGIES,
-                    help="portfolio, random, pct, dfs or dpor (default: each scenario's [explore] "
-                         "strategy, portfolio unless it says)")
-    ex.add_argument("--depth", type=_number_in(int, *EXPLORE_RANGES["depth"]),
-                    help="pct: the bug depth (change points + 1)")
-    ex.add_argument("--preemptions", type=_number_in(int, *EXPLORE_RANGES["preemptions"]),
-                    help="dfs: the preemption bound")
-    ex.add_argument("--schedules", type=_number_in(int, *EXPLORE_RANGES["schedules"]),
-                    help="at most this many schedules per scenario")
+    ex.add_argument("--strategy", **_key(ExploreSpec, "strategy",
+                                         help="portfolio, random, pct, dfs or dpor (default: "
+                                              "each scenario's [explore] strategy, portfolio "
+                                              "unless it says)"))
+    ex.add_argument("--depth", **_key(ExploreSpec, "depth"))
+    ex.add_argument("--preemptions", **_key(ExploreSpec, "preemptions"))
+    ex.add_argument("--schedules", **_key(ExploreSpec, "schedules"))
     ex.add_argument("--budget", type=_number_in(float, 0.1, WEEK),
                     help="seconds for the whole command, split across scenarios")
-    ex.add_argument("--seed", type=_run_key("seed"), default=1, help="exploration seed")
+    ex.add_argument("--seed", **_key(RunSpec, "seeds", help="exploration seed"), default=1)
     ex.add_argument("--jobs", type=_number_in(int, 1, 256), default=1,
                     help="explorer processes per scenario (disjoint seeds or subtrees)")
     ex.add_argument("--shard", type=_shard, help="K/N: explore the K-th of N stable slices")
