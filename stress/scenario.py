@@ -310,14 +310,14 @@ def _kinds(where: str, key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None, *,
-                   schema: bool = True) -> Scenario:
+def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None) -> Scenario:
     """A validated `Scenario` from a parsed TOML document; `base` is its file's folder.
 
-    The checks here give the one-line errors, table by table in the order a reader
-    meets them; then the document must also satisfy the schema (`stress.schema`),
-    which editors and the docs read.  `schema=False` only for the test that holds the
-    two to the same answers.
+    The one validation path: the checks here give the one-line errors, table by table
+    in the order a reader meets them, each key checked against its declaration
+    (stress/keys.py).  The JSON Schema editors and the docs read is built from the
+    same declarations (`stress.schema`); a property test holds the two to the same
+    answers (tests/test_schema.py).
     """
     _unknown(where, "", data, {"name", "description", "claim", "model", "roles", "run", "expect",
                                "explore"})
@@ -335,11 +335,6 @@ def parse_scenario(data: Mapping[str, Any], where: str, base: Path | None = None
     expect_t = _check_type(where, "expect", data.get("expect", {}), dict)
     clean, detect, forbid = _parse_expect(where, expect_t)
     explore = _parse_explore(where, data.get("explore", {}))
-    if schema:
-        from stress.schema import schema_errors  # it is built from this module's tables
-
-        if errors := schema_errors(data):
-            raise _fail(where, *errors[0].split(": ", 1))
     lost = expect_t.get("lost_recycles")
     lost = None if lost is None else _check_type(where, "expect.lost_recycles", lost, bool)
     return Scenario(name, description, claim, model, backend, sizes, roles, run,
@@ -449,7 +444,7 @@ def check_seed(seed: int) -> str | None:
 
 def _parse_expect(where: str, expect_t: Mapping[str, Any]
                   ) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
-    """clean, detect and forbid (lost_recycles is read after the schema has its say)."""
+    """clean, detect and forbid (lost_recycles is read last)."""
     _unknown(where, "expect.", expect_t, {"clean", "detect", "forbid", "lost_recycles"})
     clean = _check_type(where, "expect.clean", expect_t.get("clean", False), bool)
     detect = _kinds(where, "expect.detect", expect_t.get("detect", []))

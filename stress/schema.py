@@ -3,9 +3,9 @@
 Built from the declarations the loader itself uses (each table's fields, declared
 with their defaults, bounds, choices and help by `stress.keys.key`; the roles'
 operations and parameters; the anomaly kinds), so the two cannot say different
-things about a key: `load_scenario`
-validates each document against it after its own checks, a property test holds
-the two to the same answers, and `docs/scenarios.md` is generated from it
+things about a key: a property test holds the loader and the schema to the same
+answers (the loader does not run the schema: one validation path), and
+`docs/scenarios.md` is generated from it
 (`pagerace schema --markdown`).  `pagerace schema` prints it for editors
 (taplo / Even Better TOML read a `#:schema path` first line).
 """

@@ -160,7 +160,7 @@ def test_loader_and_schema_accept_the_same_documents(
         except (TypeError, KeyError, IndexError):
             assume(False)
     try:
-        parse_scenario(doc, "<doc>", schema=False)
+        parse_scenario(doc, "<doc>")
         loader_ok = True
     except ScenarioError:
         loader_ok = False
