@@ -20,8 +20,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from stress.anomalies import Anomaly, HarnessSignal
-from stress.checks import audit, final_audit
-from stress.checks.teardown import guarded, teardown
+from stress.checks import audit
+from stress.checks.lifecycle import finish
+from stress.checks.teardown import guarded
 from stress.explore.memory import Footprint, RecordedMemory, ScheduledMemory
 from stress.explore.scheduler import (
     EXPIRY_EVERY,
@@ -314,8 +315,7 @@ class World:
             L = self.arena.layout
             for w in range(self.n):  # every actor has drained: nobody holds anything
                 self.arena.words[L.worker(w) + W_LEDGER_LEN] = 0
-            teardown(actors[0].m, report)
-            for found in final_audit(self.arena, self.scheme).anomalies:
+            for found in finish(actors[0].m, report).audit.anomalies:
                 report(found)
         except Found as f:
             outcome.anomaly, outcome.step, outcome.phase = f.anomaly, f.step, phase[0]

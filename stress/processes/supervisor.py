@@ -17,10 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 from stress.anomalies import Anomaly, Kind
-from stress.checks import audit, final_audit
+from stress.checks import audit
 from stress.checks.contests import WindowCounter
+from stress.checks.lifecycle import boot, finish
 from stress.checks.scan import NegativeRefcounts
-from stress.checks.teardown import teardown
 from stress.memory import Arena
 from stress.memory.layout import (
     G_PAUSE_EPOCH,
@@ -32,7 +32,7 @@ from stress.memory.layout import (
     RUN_STOP,
 )
 from stress.memory.trace import all_rings
-from stress.model import Machine, mem_init, page_pool_init
+from stress.model import Machine
 from stress.processes import record
 from stress.processes.counters import Counters
 from stress.processes.fleet import Fleet, how_it_ended
@@ -178,11 +178,9 @@ class Supervisor:
 
     def setup(self) -> None:
         assert self.arena is not None
-        mem_init(self.arena)
+        self.m = boot(self.arena, self.scn.model, self.scheme, self.report,
+                      self.plan.pool_owners)
         self.arena.atomic.store(self.arena.layout.globals + G_SUPERVISOR_PID, os.getpid())
-        self.m = Machine(self.arena, self.scn.model, self.scheme, self.report, worker=-1)
-        for pool, owner in enumerate(self.plan.pool_owners):
-            page_pool_init(self.m, pool, owner)
 
     def wait_ready(self) -> bool:
         """Every worker attached and built its actors: only then does the race clock start
@@ -323,13 +321,13 @@ class Supervisor:
         if self.errors:
             return
         self.sample_windows()  # the race's last windows, before the teardown's operations
-        self.tally.inflight_at_destroy = teardown(self.m, self.report)
-        for pool, inflight in self.tally.inflight_at_destroy.items():
+        end = finish(self.m, self.report)
+        self.tally.inflight_at_destroy = end.inflight_at_destroy
+        for pool, inflight in end.inflight_at_destroy.items():
             if inflight > 0:
                 self.log.warning(Event.POOL_SHUTDOWN_STALLED, pool=pool, inflight=inflight)
-        result = final_audit(self.counters.arena, self.scheme)
         self.tally.audits += 1
-        self.report_audit(result)
+        self.report_audit(end.audit)
 
     def sample_windows(self) -> None:
         """Count the contested windows in the trace rings (workers parked or done)."""

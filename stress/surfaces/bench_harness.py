@@ -16,9 +16,9 @@ from typing import Any
 
 from stress import BUILD
 from stress.checks import audit, live_scan
+from stress.checks.lifecycle import boot
 from stress.memory import Arena, ArenaConfig
-from stress.model import ModelConfig, alloc_page, collect, mem_init
-from stress.model.machine import Machine
+from stress.model import ModelConfig, alloc_page, collect
 from stress.processes.supervisor import Supervisor
 from stress.runs.rundir import RunDir
 from stress.scenario import Scenario, parse_scenario
@@ -62,10 +62,9 @@ def scan_and_audit_ms(npages: int, repeat: int) -> tuple[float, float]:
     """Median ms for a live scan and a full audit over an arena of npages."""
     config = ArenaConfig(npages=npages, nworkers=2, ledger_size=4096, trace_entries=0)
     with Arena.create(config) as arena:
-        mem_init(arena)
         cfg = ModelConfig(scheme=DEFAULT_SCHEME)
         scheme = load_scheme(cfg.scheme)
-        m = Machine(arena, cfg, scheme, collect([]))
+        m = boot(arena, cfg, scheme, collect([]))
         for _ in range(min(npages // 2, 4096)):
             alloc_page(m)
         del m

@@ -17,9 +17,10 @@ from typing import Any
 
 from stress import BUILD
 from stress.anomalies import KINDS
+from stress.checks.lifecycle import boot
 from stress.memory import Arena
 from stress.memory.layout import W_COUNTS
-from stress.model import Machine, collect, mem_init, page_pool_init
+from stress.model import collect
 from stress.processes.loop import run_batch
 from stress.processes.worker import Worker
 from stress.runs.logs import open_log
@@ -34,10 +35,7 @@ def inline_ops(nops: int, checks: bool, seed: int = 1) -> tuple[float, int]:
     plan = make_plan(scn, seed)
     found: list[Any] = []
     with Arena.create(plan.config) as arena, open(os.devnull, "w") as devnull:
-        mem_init(arena)
-        boot = Machine(arena, scn.model, load_scheme(scn.model.scheme), collect(found))
-        for pool, owner in enumerate(plan.pool_owners):
-            page_pool_init(boot, pool, owner)
+        boot(arena, scn.model, load_scheme(scn.model.scheme), collect(found), plan.pool_owners)
         w = Worker(arena, scn, plan.actors, 0, plan.worker_seeds[0], open_log(devnull),
                    os.getpid())
         t = time.perf_counter()
