@@ -4,8 +4,8 @@ one place.
 `summary.json` is one JSON object (docs/design.md, "the run-directory contract").  A
 stress run's (`StressSummary`) and an exploration's (`ExploreSummary`) share the
 verdict's fields (`Verdicts`) and differ in the rest; readers dispatch on the class,
-never on a "mode" string.  Each class lists its fields in the order the file has
-them, so `to_dict` writes what the untyped writers wrote, byte for byte.  A summary
+never on a "mode" string.  Each class says the order the file has its fields in
+(`FIRST`), so `to_dict` writes what the untyped writers wrote, byte for byte.  A summary
 read back keeps every field it was read with, known or not (`raw`): written again, it
 loses nothing and keeps its order; a field set on it that the file lacked goes last.
 
@@ -36,6 +36,8 @@ class Record:
 
     NESTED: ClassVar[dict[str, type[Record]]] = {}
     LISTS: ClassVar[dict[str, type[Record]]] = {}  # fields that are lists of records
+    FIRST: ClassVar[tuple[str, ...]] = ()  # fields the file has first (a base's come first
+    # in a dataclass, not always in the file)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -56,7 +58,8 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.raw)
-        for f in fields(self):
+        first = [f for name in self.FIRST for f in fields(self) if f.name == name]
+        for f in first + [f for f in fields(self) if f.name not in self.FIRST]:
             if f.name == "raw":
                 continue
             v = getattr(self, f.name)
@@ -93,25 +96,14 @@ class Explored(Record):
 
 
 @dataclass(kw_only=True)
-class Reproducer(Record):
-    """A stress run's reproducer hunt: the kind it hunted, where its window pointed, and
-    what the explorer made of it (the fields of `Explored`, after these)."""
+class Reproducer(Explored):
+    """A stress run's reproducer hunt: the kind it hunted, where its window pointed (in
+    the file before the fields of `Explored`), and what the explorer made of it."""
 
+    FIRST: ClassVar[tuple[str, ...]] = ("kind", "focus", "whole")
     kind: str
     focus: dict[str, list[str]] = field(default_factory=dict)  # role -> operations
     whole: bool = False  # the finding, or its lack, is the whole scenario's search
-    verdict: str
-    strategy: str
-    schedules: int
-    exhausted: bool
-    seconds: float = 0.0
-    found: str | None = None
-    token: str | None = None
-    preemptions_min: int | None = None
-    label: str | None = None
-    steps: int | None = None
-    errors: list[str] = field(default_factory=list)
-    run_dir: str = ""
 
     @classmethod
     def of(cls, kind: str, focus: dict[str, list[str]], whole: bool,
@@ -178,25 +170,39 @@ class Pool(Record):
 
 
 @dataclass(kw_only=True)
-class StressSummary(Record):
+class Verdicts(Record):
+    """What every summary has: the run, its verdict, and the verdict table's columns."""
+
+    scenario: str
+    claim: str | None = None
+    seed: int
+    verdict: str
+    expected: str
+    anomalies: dict[str, int] = field(default_factory=dict)
+    first_detection_s: dict[str, float] = field(default_factory=dict)
+    ops: int = 0  # (an exploration's: its steps)
+    ops_per_s: float = 0
+    duration_s: float = 0.0
+    audits: int = 0
+    errors: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    health: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run_dir: str = ""
+
+
+@dataclass(kw_only=True)
+class StressSummary(Verdicts):
     """A stress run's summary (processes/record.py builds it)."""
 
     NESTED: ClassVar[dict[str, type[Record]]] = {"explored": Explored,
                                                  "reproducer": Reproducer}
     LISTS: ClassVar[dict[str, type[Record]]] = {"pools": Pool}
-    scenario: str
-    claim: str | None = None
-    seed: int
+    FIRST = ("scenario", "claim", "seed", "scenario_file", "verdict", "expected", "anomalies",
+             "first_detection_s", "ops", "ops_per_s", "workers", "duration_s", "audits",
+             "audit_ms_max", "backend", "scheme", "delays_us", "windows", "contenders", "pools",
+             "health", "errors", "interrupted", "run_dir", "pids", "reproducer", "explored")
     scenario_file: str | None = None
-    verdict: str
-    expected: str
-    anomalies: dict[str, int] = field(default_factory=dict)
-    first_detection_s: dict[str, float] = field(default_factory=dict)
-    ops: int = 0
-    ops_per_s: float = 0
     workers: int = 0
-    duration_s: float = 0.0
-    audits: int = 0
     audit_ms_max: float | None = None
     backend: str = ""
     scheme: str = ""
@@ -204,28 +210,23 @@ class StressSummary(Record):
     windows: dict[str, dict[str, int]] = field(default_factory=dict)
     contenders: list[str] = field(default_factory=list)
     pools: list[Pool] = field(default_factory=list)
-    health: dict[str, dict[str, Any]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    interrupted: bool = False
-    run_dir: str = ""
     pids: dict[str, Any] = field(default_factory=dict)
     reproducer: Reproducer | None = None  # pagerace run's explorer phase, after a failure
     explored: Explored | None = None  # ... and its exploration of the scenario
 
 
 @dataclass(kw_only=True)
-class ExploreSummary(Record):
+class ExploreSummary(Verdicts):
     """An exploration's summary (explore/record.py builds it)."""
 
     NESTED: ClassVar[dict[str, type[Record]]] = {"finding": Found, "covered": Covered}
-    scenario: str
-    claim: str | None = None
-    seed: int
+    FIRST = ("scenario", "claim", "seed", "mode", "verdict", "expected", "anomalies",
+             "first_detection_s", "strategy", "found_by", "members", "schedules", "steps",
+             "exhausted", "searched", "abandoned", "blocked", "cut", "seconds", "steps_per_s",
+             "token", "finding", "incidental", "jobs", "split", "covered", "bounds", "ops",
+             "ops_per_s", "audits", "duration_s", "errors", "interrupted", "health", "run_dir",
+             "parts")
     mode: str = "explore"  # (in the file, for readers of the JSON alone)
-    verdict: str
-    expected: str
-    anomalies: dict[str, int] = field(default_factory=dict)
-    first_detection_s: dict[str, float] = field(default_factory=dict)
     strategy: str
     found_by: str | None = None
     members: list[dict[str, Any]] = field(default_factory=list)
@@ -245,15 +246,6 @@ class ExploreSummary(Record):
     split: list[int | None] = field(default_factory=lambda: [1, 1])
     covered: Covered | None = None
     bounds: dict[str, Any] = field(default_factory=dict)
-    # The verdict table's columns, as a stress run has them (an exploration's steps).
-    ops: int = 0
-    ops_per_s: float = 0
-    audits: int = 0
-    duration_s: float = 0.0
-    errors: list[str] = field(default_factory=list)
-    interrupted: bool = False
-    health: dict[str, Any] = field(default_factory=dict)
-    run_dir: str = ""
     parts: list[int] | None = None  # a merged split: the parts it joined
 
 
