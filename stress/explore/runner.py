@@ -211,13 +211,13 @@ def _terminated(signum: int, frame: object) -> None:
 
 @contextmanager
 def _job_signals() -> Iterator[None]:
-    """While a job runs (and only then: an idle pool worker must die as the pool expects)."""
-    old = {sig: signal.signal(sig, _terminated) for sig in (signal.SIGTERM, signal.SIGINT)}
+    """While a job runs, Ctrl-C at the terminal unwinds it too (SIGTERM always does:
+    `_inherit_stop` installs that for the worker's whole life)."""
+    old = signal.signal(signal.SIGINT, _terminated)
     try:
         yield
     finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
+        signal.signal(signal.SIGINT, old)
 
 
 # The jobs' shared stop flag, handed to each pool worker as it starts (a process-shared
@@ -228,8 +228,13 @@ _MP_TEMPDIR = ""
 
 
 def _inherit_stop(stop: Any, mp_tempdir: str) -> None:
+    """A pool worker's start.  Its SIGTERM (the pool's terminate) unwinds it, in a job or
+    idle, for good: a handler put back to the default when a job ended lost the signal
+    that arrived just before (run by C, its Python handler still pending, then dropped
+    as the default): the worker lived on, idle, and the command waited for it forever."""
     global _STOP, _MP_TEMPDIR
     _STOP, _MP_TEMPDIR = stop, mp_tempdir
+    signal.signal(signal.SIGTERM, _terminated)
 
 
 def _orphaned(parent: int) -> None:
