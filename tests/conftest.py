@@ -28,6 +28,16 @@ def harness(arena: Arena) -> Callable[..., Harness]:
     return make
 
 
+@pytest.fixture(autouse=True)
+def no_leftover_commands() -> Iterator[None]:
+    """A test that failed before waiting for a command it started leaves nothing running
+    (a hung explorer left behind loads the machine for every test after it)."""
+    yield
+    from e2e import kill_leftovers
+
+    kill_leftovers()
+
+
 def pytest_report_header() -> str:
     import stress
 

@@ -20,9 +20,39 @@ def pagerace(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Complete
                           text=True, timeout=timeout, env=os.environ | {"COLUMNS": "200"})
 
 
+# Commands started in the background by the test running now: whatever it leaves alive
+# (a failed assertion before its wait) conftest's `no_leftover_commands` kills.
+STARTED: list[subprocess.Popen[str]] = []
+
+
 def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "stress", *args], cwd=cwd, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "stress", *args], cwd=cwd, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    STARTED.append(proc)
+    return proc
+
+
+def kill_leftovers() -> list[int]:
+    """Kill every command `start` began that still runs, with its children; their pids."""
+    import psutil
+
+    left = []
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is not None:
+            continue
+        left.append(proc.pid)
+        try:
+            family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(True)]
+        except psutil.NoSuchProcess:
+            continue
+        for p in family:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        proc.communicate()
+    return left
 
 
 def summaries(out: Path) -> list[dict[str, Any]]:
