@@ -74,6 +74,10 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
                              "operations' own checks and the final audit only)")
                          + f" ({r.blocked:,} of {r.schedules:,} schedules ended asleep as "
                          "repeats)")
+        elif r.proven_bound >= 0:  # its first pass ended: every program's default orders
+            parts.append(f"dpor: every program of {x.ops} operation{'' if x.ops == 1 else 's'} "
+                         f"per actor ({total}), every schedule of each without a preemption; "
+                         f"their interleavings begun ({r.programs:,} programs)")
         else:
             parts.append(f"dpor: nothing proven ({r.programs:,} of {total} "
                          "programs begun" + (f", {r.abandoned:,} schedules abandoned"
