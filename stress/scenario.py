@@ -503,17 +503,7 @@ def _parse_role(where: str, k: int, r: Any) -> RoleSpec:
     if not 1 <= count <= MAX_ROLE_COUNT:
         raise _fail(where, f"{at}.count", f"must be 1 to {MAX_ROLE_COUNT}, got {count} (each "
                     "actor is its own state in a worker: more only queue for the CPU)")
-    mix = dict(cls.OPS)
-    for op, w in _check_type(where, f"{at}.mix", r.get("mix", {}), dict).items():
-        if op not in cls.OPS:
-            raise _fail(where, f"{at}.mix.{op}",
-                        f"unknown operation of {name} (known: {', '.join(cls.OPS)})")
-        w = _check_type(where, f"{at}.mix.{op}", w, float)
-        if why := check_range(w, 0.0, 1e9):
-            raise _fail(where, f"{at}.mix.{op}", f"weight {why}")
-        mix[op] = w
-    if not any(w > 0 for w in mix.values()):
-        raise _fail(where, f"{at}.mix", "every weight is zero")
+    mix = _parse_mix(where, at, name, _check_type(where, f"{at}.mix", r.get("mix", {}), dict))
     params = {}
     for p, (kind, _) in cls.PARAMS.items():
         if p in r:
@@ -521,6 +511,23 @@ def _parse_role(where: str, k: int, r: Any) -> RoleSpec:
             if kind in PARAM_RANGES and (why := check_range(v, *PARAM_RANGES[kind])):
                 raise _fail(where, f"{at}.{p}", why)
     return RoleSpec(name, count, mix, params)
+
+
+def _parse_mix(where: str, at: str, role: str, given: Mapping[str, Any]) -> dict[str, float]:
+    """A role's operation weights: its defaults, with those the table gives."""
+    ops = ROLES[role].OPS
+    mix = dict(ops)
+    for op, w in given.items():
+        if op not in ops:
+            raise _fail(where, f"{at}.mix.{op}",
+                        f"unknown operation of {role} (known: {', '.join(ops)})")
+        w = _check_type(where, f"{at}.mix.{op}", w, float)
+        if why := check_range(w, 0.0, 1e9):
+            raise _fail(where, f"{at}.mix.{op}", f"weight {why}")
+        mix[op] = w
+    if not any(w > 0 for w in mix.values()):
+        raise _fail(where, f"{at}.mix", "every weight is zero")
+    return mix
 
 
 MAX_SCENARIO_BYTES = 1 << 20  # a scenario file larger is not one

@@ -13,8 +13,8 @@ on, so a search cut short still proves the highest bound it finished
 in its schedules without a preemption first (bound 0: a sequential bug in the last
 program is found before the first program's interleavings are all searched, which
 can take longer than the budget), then each program's every interleaving once, up to
-the order of independent steps (`ALL_INTERLEAVINGS`).  Jobs split the work: every jobs-th schedule index, or every jobs-th
-program.
+the order of independent steps (`ALL_INTERLEAVINGS`).  Jobs split the work: every
+jobs-th schedule index, or every jobs-th program.
 """
 
 from __future__ import annotations
