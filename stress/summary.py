@@ -36,6 +36,7 @@ class Record:
 
     NESTED: ClassVar[dict[str, type[Record]]] = {}
     LISTS: ClassVar[dict[str, type[Record]]] = {}  # fields that are lists of records
+    MAPS: ClassVar[dict[str, type[Record]]] = {}  # fields that map names to records
     FIRST: ClassVar[tuple[str, ...]] = ()  # fields the file has first (a base's come first
     # in a dataclass, not always in the file)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -51,6 +52,8 @@ class Record:
             nested = cls.NESTED.get(f.name)
             if (each := cls.LISTS.get(f.name)) is not None:
                 v = [each.from_dict(x) for x in v]
+            elif (each := cls.MAPS.get(f.name)) is not None:
+                v = {k: each.from_dict(x) for k, x in v.items()}
             elif nested is not None and v is not None:
                 v = nested.from_dict(v)
             kw[f.name] = v
@@ -67,7 +70,8 @@ class Record:
                                       or self.raw and v == _default(f)):
                 continue  # never set, or read from a file that did not have it
             out[f.name] = v.to_dict() if isinstance(v, Record) else \
-                [x.to_dict() for x in v] if f.name in self.LISTS else v
+                [x.to_dict() for x in v] if f.name in self.LISTS else \
+                {k: x.to_dict() for k, x in v.items()} if f.name in self.MAPS else v
         return out
 
 
@@ -170,6 +174,27 @@ class Pool(Record):
 
 
 @dataclass(kw_only=True)
+class Window(Record):
+    """One kind of race window in a stress run's trace rings (checks/contests.py)."""
+
+    windows: int  # opened (a check-then-act read) in the rings' sample
+    contested: int  # ... with another worker's record on the same page inside
+
+
+@dataclass(kw_only=True)
+class Bounds(Record):
+    """What an exploration was bounded by (a strategy's own bound, None for the others)."""
+
+    preemptions: int | None = None  # dfs
+    depth: int | None = None  # pct
+    schedules: int = 0
+    actors: int = 0
+    ops: int = 0
+    warmup: int = 0
+    pages: int = 0
+
+
+@dataclass(kw_only=True)
 class Verdicts(Record):
     """What every summary has: the run, its verdict, and the verdict table's columns."""
 
@@ -197,6 +222,7 @@ class StressSummary(Verdicts):
     NESTED: ClassVar[dict[str, type[Record]]] = {"explored": Explored,
                                                  "reproducer": Reproducer}
     LISTS: ClassVar[dict[str, type[Record]]] = {"pools": Pool}
+    MAPS: ClassVar[dict[str, type[Record]]] = {"windows": Window}
     FIRST = ("scenario", "claim", "seed", "scenario_file", "verdict", "expected", "anomalies",
              "first_detection_s", "ops", "ops_per_s", "workers", "duration_s", "audits",
              "audit_ms_max", "backend", "scheme", "delays_us", "windows", "contenders", "pools",
@@ -207,7 +233,7 @@ class StressSummary(Verdicts):
     backend: str = ""
     scheme: str = ""
     delays_us: dict[str, Any] = field(default_factory=dict)
-    windows: dict[str, dict[str, int]] = field(default_factory=dict)
+    windows: dict[str, Window] = field(default_factory=dict)  # by the read that opens one
     contenders: list[str] = field(default_factory=list)
     pools: list[Pool] = field(default_factory=list)
     pids: dict[str, Any] = field(default_factory=dict)
@@ -219,7 +245,8 @@ class StressSummary(Verdicts):
 class ExploreSummary(Verdicts):
     """An exploration's summary (explore/record.py builds it)."""
 
-    NESTED: ClassVar[dict[str, type[Record]]] = {"finding": Found, "covered": Covered}
+    NESTED: ClassVar[dict[str, type[Record]]] = {"finding": Found, "covered": Covered,
+                                                 "bounds": Bounds}
     FIRST = ("scenario", "claim", "seed", "mode", "verdict", "expected", "anomalies",
              "first_detection_s", "strategy", "found_by", "members", "schedules", "steps",
              "exhausted", "searched", "abandoned", "blocked", "cut", "seconds", "steps_per_s",
@@ -245,11 +272,22 @@ class ExploreSummary(Verdicts):
     jobs: int = 1
     split: list[int | None] = field(default_factory=lambda: [1, 1])
     covered: Covered | None = None
-    bounds: dict[str, Any] = field(default_factory=dict)
+    bounds: Bounds = field(default_factory=Bounds)
     parts: list[int] | None = None  # a merged split: the parts it joined
 
 
 Summary = StressSummary | ExploreSummary
+
+
+@dataclass(kw_only=True)
+class ModelFacts(Record):
+    """A manifest's `[model]` as run (a run from before a key existed lacks it: None)."""
+
+    scheme: str | None = None
+    memcg: str | None = None
+    kernel: str | None = None
+    page_checks: bool | None = None
+    delays: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -282,9 +320,9 @@ class Manifest(Record):
         return v if isinstance(v, str) else None
 
     @property
-    def model(self) -> dict[str, Any]:
+    def model(self) -> ModelFacts:
         v = self.scenario.get("model")
-        return v if isinstance(v, dict) else {}
+        return ModelFacts.from_dict(v if isinstance(v, dict) else {})
 
     @property
     def nworkers(self) -> int:

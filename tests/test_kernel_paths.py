@@ -252,8 +252,9 @@ def test_the_report_says_who_would_notice() -> None:
 
 def test_the_report_header_names_the_kernel_profile() -> None:
     """A run's report says which kernel it followed and whether its page checks ran."""
+    from stress.summary import ModelFacts
     from stress.surfaces.report import kernel_words
 
-    assert kernel_words({"kernel": "6.8", "page_checks": False}) == \
+    assert kernel_words(ModelFacts.from_dict({"kernel": "6.8", "page_checks": False})) == \
         "kernel 6.8 (page checks off)"
-    assert kernel_words({}) == "kernel not recorded"
+    assert kernel_words(ModelFacts.from_dict({})) == "kernel not recorded"

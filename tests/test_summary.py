@@ -98,7 +98,8 @@ def test_a_manifest_is_read_typed_and_its_damage_is_one_line(tmp_path: Path) -> 
                                 "actors": [{"role": "reader", "worker": 1}]}))
     m = read_manifest(good)
     assert m is not None and (m.name, m.seed, m.nworkers) == ("c10", 2, 2)
-    assert m.model == {"kernel": "5.12"} and m.roles_on() == {1: {"reader"}}
+    assert m.model.kernel == "5.12" and m.model.scheme is None
+    assert m.roles_on() == {1: {"reader"}}
     assert not m.explored and m.to_dict()["host"] == {"cpus": 2}
     bare = tmp_path / "bare.json"
     bare.write_text("{}")

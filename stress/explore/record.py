@@ -31,7 +31,7 @@ from stress.runrecord import Event
 from stress.runs.logs import history_rows, open_log
 from stress.runs.rundir import RunDir
 from stress.scenario import Scenario
-from stress.summary import Covered, ExploreSummary, write_summary
+from stress.summary import Bounds, Covered, ExploreSummary, write_summary
 
 HISTORY = 32  # trace records of the page shown with the anomaly
 
@@ -153,10 +153,10 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
         incidental=r.incidental, jobs=opts.jobs,
         split=[opts.split[0] + 1, opts.split[1]],
         covered=covered(scn, r, opts.seed),
-        bounds={"preemptions": x.preemptions if "dfs" in r.strategy else None,
-                "depth": x.depth if "pct" in r.strategy else None,
-                "schedules": x.schedules, "actors": nactors, "ops": x.ops,
-                "warmup": x.warmup, "pages": x.pages},
+        bounds=Bounds(preemptions=x.preemptions if "dfs" in r.strategy else None,
+                      depth=x.depth if "pct" in r.strategy else None,
+                      schedules=x.schedules, actors=nactors, ops=x.ops,
+                      warmup=x.warmup, pages=x.pages),
         ops=r.steps, ops_per_s=round(r.steps / r.seconds) if r.seconds else 0,
         audits=0, duration_s=round(r.seconds, 3), errors=errors, interrupted=False,
         health={}, run_dir=str(run_dir.path),

@@ -21,7 +21,7 @@ from stress.processes.counters import Counters
 from stress.roles import ROLES
 from stress.runs.plan import Plan
 from stress.scenario import Scenario
-from stress.summary import Pool, StressSummary
+from stress.summary import Pool, StressSummary, Window
 
 
 @dataclass
@@ -111,7 +111,8 @@ def summary(scn: Scenario, seed: int, scheme: Scheme, plan: Plan, tally: Tally,
         audits=tally.audits,
         audit_ms_max=round(max(tally.audit_ms), 2) if tally.audit_ms else None,
         backend=scn.backend, scheme=scheme.name,
-        delays_us=dict(scn.model.delays), windows=windows, contenders=contenders,
+        delays_us=dict(scn.model.delays),
+        windows={k: Window.from_dict(w) for k, w in windows.items()}, contenders=contenders,
         pools=pools, health={str(w): h for w, h in health.items()}, errors=tally.errors,
         interrupted=tally.interrupted, run_dir=run_dir,
         pids={"supervisor": os.getpid(), "workers": pids},

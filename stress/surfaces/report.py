@@ -23,7 +23,7 @@ from stress.runrecord import (
     read_summary,
     read_trace,
 )
-from stress.summary import ExploreSummary, Found, Manifest, StressSummary, Summary
+from stress.summary import ExploreSummary, Found, Manifest, ModelFacts, StressSummary, Summary
 from stress.surfaces.results import plain
 from stress.surfaces.windows import find_window, noise, window_account
 
@@ -317,15 +317,15 @@ def _header(console: Any, run: Run) -> None:
                   f"seed {plain('?' if m.seed is None else m.seed)}, verdict "
                   f"[bold]{s.verdict if s else 'unknown (no summary)'}[/], expected "
                   f"{plain(s.expected if s else '?')}")
-    delays = model.get("delays") or {}
+    delays = model.delays
     if run.explored:
         _explore_header(console, run, model)
         return
     if isinstance(s, ExploreSummary):
         return  # (explored: above)
-    console.print(f"model: scheme {plain(model.get('scheme', '?'))}, "
+    console.print(f"model: scheme {plain(model.scheme or '?')}, "
                   f"{plain(kernel_words(model))}, "
-                  f"memcg {plain(model.get('memcg', '?'))}, "
+                  f"memcg {plain(model.memcg or '?')}, "
                   f"backend {plain(m.backend or '?')}, "
                   f"start method {plain(m.start_method or '?')}, "
                   f"workers {len(m.worker_seeds)}, delays "
@@ -360,33 +360,33 @@ def _header(console: Any, run: Run) -> None:
                       "this report is built from the logs[/]")
 
 
-def kernel_words(model: Mapping[str, Any]) -> str:
+def kernel_words(model: ModelFacts) -> str:
     """The kernel profile a run followed, as its manifest records it."""
-    if "kernel" not in model:
+    if model.kernel is None:
         return "kernel not recorded"  # a run from before the profiles
-    checks = "page checks on" if model.get("page_checks") else "page checks off"
-    return f"kernel {model['kernel']} ({checks})"
+    checks = "page checks on" if model.page_checks else "page checks off"
+    return f"kernel {model.kernel} ({checks})"
 
 
-def _explore_header(console: Any, run: Run, model: dict[str, Any]) -> None:
+def _explore_header(console: Any, run: Run, model: ModelFacts) -> None:
     s = run.summary
-    console.print(f"model: scheme {model.get('scheme', '?')}, {kernel_words(model)}, "
-                  f"memcg {model.get('memcg', '?')}, "
+    console.print(f"model: scheme {model.scheme or '?'}, {kernel_words(model)}, "
+                  f"memcg {model.memcg or '?'}, "
                   f"backend {(run.manifest or Manifest()).backend or '?'}; explored with no "
                   "delays (the scheduler makes the windows)")
     if isinstance(s, ExploreSummary):
         b = s.bounds
         console.print(f"explored {s.schedules:,} schedules ({s.strategy}"
-                      + (f", preemption bound {b['preemptions']}" if b.get("preemptions")
+                      + (f", preemption bound {b.preemptions}" if b.preemptions
                          is not None else "")
-                      + (f", depth {b['depth']}" if b.get("depth") is not None else "")
+                      + (f", depth {b.depth}" if b.depth is not None else "")
                       + f"), {s.steps:,} steps in {s.seconds} s; "
                       + ("the bounded space was exhausted" if s.exhausted else
                          f"not exhausted ({s.abandoned:,} schedules abandoned at "
                          "the step bound)" if s.searched else "not exhausted")
-                      + f"; {b.get('actors', '?')} actors, "
-                      f"{b.get('ops', '?')} operations each after {b.get('warmup', '?')} "
-                      f"of warm-up, {b.get('pages', '?')} pages")
+                      + f"; {b.actors} actors, "
+                      f"{b.ops} operations each after {b.warmup} "
+                      f"of warm-up, {b.pages} pages")
         f = s.finding
         if f:
             console.print(f"found {plain(f.kind)} on page {f.page} at step {f.step} "

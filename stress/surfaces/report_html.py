@@ -208,12 +208,12 @@ def render_html(run: Run, per_kind: int) -> str:
     nworkers = m.nworkers or 1 + max([a["worker"] for a in run.anomalies] + [0])
     verdict = s.verdict if s else "unknown"
     counts = run.counts
-    delays = ", ".join(f"{k} {v} us" for k, v in (model.get("delays") or {}).items()) or "none"
+    delays = ", ".join(f"{k} {v} us" for k, v in model.delays.items()) or "none"
     facts = [
         ("scenario", f"{m.name or '?'} ({m.claim or 'no claim'})"),
         ("expected", s.expected if s else "?"),
         ("seed", "?" if m.seed is None else m.seed),
-        ("model", f"scheme {model.get('scheme', '?')}, memcg {model.get('memcg', '?')}, "
+        ("model", f"scheme {model.scheme or '?'}, memcg {model.memcg or '?'}, "
                   f"backend {m.backend or '?'}, delays {delays}"),
         ("run", f"{nworkers} workers, {s.duration_s} s, {s.ops:,} ops, "
                 f"{s.audits} audits" if s else "no summary: built from the logs"),

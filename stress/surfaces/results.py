@@ -9,7 +9,14 @@ from typing import Any
 
 from rich.console import Console
 
-from stress.summary import Explored, ExploreSummary, Reproducer, StressSummary, Summary
+from stress.summary import (
+    Explored,
+    ExploreSummary,
+    Reproducer,
+    StressSummary,
+    Summary,
+    Window,
+)
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = \
     0, 1, 2, 3, 4, 130
@@ -74,11 +81,11 @@ DROPPED_FIRST = ("audits", "ops/s", "explorer", "windows contested", "first dete
 _STYLE = {"pass": "green", "fail": "red", "error": "bold red", "inconclusive": "yellow"}
 
 
-def windows_text(windows: dict[str, dict[str, int]] | None) -> str:
+def windows_text(windows: dict[str, Window] | None) -> str:
     """Each kind of race window: contested of seen (the rings' sample), or none."""
     if not windows:
         return "-"
-    return "\n".join(f"{k} {w['contested']:,}/{w['windows']:,}" for k, w in windows.items())
+    return "\n".join(f"{k} {w.contested:,}/{w.windows:,}" for k, w in windows.items())
 
 
 def _cells(s: Summary) -> dict[str, str]:
