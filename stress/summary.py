@@ -346,3 +346,9 @@ def summary_from_dict(d: dict[str, Any]) -> Summary:
 def write_summary(run_dir: _Writable, s: Summary) -> None:
     """The one writer of summary.json."""
     run_dir.write_json("summary.json", s.to_dict())
+
+
+def write_manifest(run_dir: _Writable, manifest: dict[str, Any]) -> None:
+    """The one writer of manifest.json: what its engine built (processes/record.py
+    `manifest`, explore/record.py `write_run`), read back as a `Manifest`."""
+    run_dir.write_json("manifest.json", manifest)

@@ -31,7 +31,7 @@ from stress.runrecord import Event
 from stress.runs.logs import history_rows, open_log
 from stress.runs.rundir import RunDir
 from stress.scenario import Scenario
-from stress.summary import Bounds, Covered, ExploreSummary, write_summary
+from stress.summary import Bounds, Covered, ExploreSummary, write_manifest, write_summary
 
 HISTORY = 32  # trace records of the page shown with the anomaly
 
@@ -97,7 +97,7 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
 def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult,
               finding: Finding | None, nactors: int) -> ExploreSummary:
     x = scn.explore
-    run_dir.write_json("manifest.json", {
+    write_manifest(run_dir, {
         "mode": "explore", "scenario": scn.to_dict(), "seed": opts.seed, "workers": nactors,
         "options": asdict(opts), "explore": asdict(x), "backend": scn.backend,
         **BUILD.describe(),

@@ -47,7 +47,7 @@ from stress.runs.plan import Plan, make_plan
 from stress.runs.rundir import OutputError, RunDir
 from stress.scenario import Scenario
 from stress.schemes import load_scheme
-from stress.summary import StressSummary, write_summary
+from stress.summary import StressSummary, write_manifest, write_summary
 
 TICK = 0.05
 SCAN_EVERY = 0.1
@@ -126,7 +126,7 @@ class Supervisor:
                                                              "seed": self.seed})
         try:
             self.setup()
-            self.run_dir.write_json("manifest.json", record.manifest(
+            write_manifest(self.run_dir, record.manifest(
                 self.scn, self.seed, self.scheme, self.plan, self.start_method,
                 self.arena.name))
             self.fleet.start(self.arena, self.scn, self.plan, self.start_method)
