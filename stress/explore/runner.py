@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -211,13 +212,14 @@ def _terminated(signum: int, frame: object) -> None:
 
 @contextmanager
 def _job_signals() -> Iterator[None]:
-    """While a job runs, Ctrl-C at the terminal unwinds it too (SIGTERM always does:
-    `_inherit_stop` installs that for the worker's whole life)."""
-    old = signal.signal(signal.SIGINT, _terminated)
+    """While a job runs (and only then: an idle pool worker must die of SIGTERM whichever
+    of its threads the kernel hands it to, which only the default action does)."""
+    old = {sig: signal.signal(sig, _terminated) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 # The jobs' shared stop flag, handed to each pool worker as it starts (a process-shared
@@ -228,13 +230,8 @@ _MP_TEMPDIR = ""
 
 
 def _inherit_stop(stop: Any, mp_tempdir: str) -> None:
-    """A pool worker's start.  Its SIGTERM (the pool's terminate) unwinds it, in a job or
-    idle, for good: a handler put back to the default when a job ended lost the signal
-    that arrived just before (run by C, its Python handler still pending, then dropped
-    as the default): the worker lived on, idle, and the command waited for it forever."""
     global _STOP, _MP_TEMPDIR
     _STOP, _MP_TEMPDIR = stop, mp_tempdir
-    signal.signal(signal.SIGTERM, _terminated)
 
 
 def _orphaned(parent: int) -> None:
@@ -252,12 +249,41 @@ def _stop_when(stop: Any, parent: int) -> Callable[[], bool]:
     return should
 
 
-def _pool(jobs: int) -> Any:
-    """A pool of `jobs` explorer processes sharing one stop flag."""
+POOL_END_GRACE_S = 5.0  # a worker still alive this long after its pool ended is killed
+
+
+@contextmanager
+def _pool(jobs: int) -> Iterator[Any]:
+    """A pool of `jobs` explorer processes sharing one stop flag, ended by `_end_pool`."""
     from stress.runs import forkserver, tempdir
 
     ctx = forkserver.context("forkserver")
-    return ctx.Pool(jobs, initializer=_inherit_stop, initargs=(ctx.Event(), tempdir.claim()))
+    pool = ctx.Pool(jobs, initializer=_inherit_stop, initargs=(ctx.Event(), tempdir.claim()))
+    done = False
+    try:
+        yield pool
+        done = True
+    finally:
+        _end_pool(pool, done)
+
+
+def _end_pool(pool: Any, done: bool, grace: float = POOL_END_GRACE_S) -> None:
+    """Close a pool whose work is done (its workers leave on their own), or terminate
+    one cut short, and never wait on a worker for ever: one that outlives its SIGTERM
+    (a signal that came as its job ended, when its Python handler had run in C but not
+    yet in Python, is dropped once the default is back) is killed after `grace`
+    seconds.  The pool's own terminate would wait in its join."""
+    workers = list(pool._pool)  # (the Pool's processes: terminate() joins them unbounded)
+    if done:
+        pool.close()
+    ender = threading.Thread(target=pool.join if done else pool.terminate, daemon=True)
+    ender.start()
+    ender.join(grace)
+    if ender.is_alive():
+        for p in workers + list(pool._pool):
+            if p.exitcode is None:
+                p.kill()
+        ender.join()
 
 
 def _job_main(scn: Scenario, seed: int, budget: float | None, job: int, jobs: int,
