@@ -74,15 +74,37 @@ def test_what_each_operation_traces_is_observed_on_the_model() -> None:
     assert "delete_from_page_cache" not in seen["truncater"]["add"]
 
 
-def test_observing_a_broken_model_ends_at_its_first_anomaly() -> None:
-    """A buggy scenario's observation stops where it breaks instead of running on."""
-    scn = load_scenario(C10)
+def _operations_run(path: Path, rounds: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many operations `World.emissions` ran on a scenario before it returned."""
+    import stress.explore.world as world_mod
+
+    calls = [0]
+    real = world_mod.guarded
+
+    def counted(report: Any, fn: Any, *args: Any) -> Any:
+        calls[0] += 1
+        return real(report, fn, *args)
+
+    monkeypatch.setattr(world_mod, "guarded", counted)
+    scn = load_scenario(path)
     world = World(scn, actor_groups(scn, scn.explore.actors)[0])
     try:
-        seen = world.emissions(1, 10_000)
+        world.emissions(1, rounds)
     finally:
         world.close()
-    assert seen and all(isinstance(ops, dict) for ops in seen)
+    return calls[0]
+
+
+def test_observing_a_broken_model_ends_at_its_first_anomaly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """C5's put-before-clear misroutes a page in the warm-up's order: the observation
+    stops there; its clean control runs every round (a broken model may not end an
+    operation, so it is never run past its first anomaly)."""
+    buggy = _operations_run(SCENARIOS / "c05-swapcache-put-before-clear.toml", 200, monkeypatch)
+    clean = _operations_run(SCENARIOS / "c05-swapcache.toml", 200, monkeypatch)
+    scn = load_scenario(SCENARIOS / "c05-swapcache.toml")
+    assert clean == 200 * len(actor_groups(scn, scn.explore.actors)[0])
+    assert 0 < buggy < clean
 
 
 def test_a_focused_search_draws_and_enumerates_only_the_focus() -> None:
