@@ -297,36 +297,12 @@ def _job_main(scn: Scenario, seed: int, budget: float | None, job: int, jobs: in
     return r
 
 
-@dataclass
-class Finding:
-    """A failing schedule, shrunk, replayed, and described."""
+@dataclass(kw_only=True)
+class Finding(Found):
+    """A failing schedule, shrunk, replayed, and described: what the summary keeps of it
+    (`summary.Found`, its fields documented there) and the replayed outcome."""
 
-    kind: str
-    page: int
-    step: int
-    actor: int
-    op: str
-    reason: str
-    phase: str
-    token: str
-    steps_before: int
-    steps_after: int
-    switches_before: int
-    switches_after: int
-    ops_before: tuple[int, ...]
-    ops_after: tuple[int, ...]
-    program: list[list[str]]  # the shrunk program, each actor's operations by name
-    preemptions_after: int
-    shrink_replays: int
-    outcome: Outcome = field(repr=False)
-    # The fewest preemptions that reach the kind in this program (stress/explore/minimal.py):
-    # "sequential" at 0, else "interleaving"; proven when every lower bound was searched.
-    preemptions_min: int = -1
-    preemptions_min_proven: bool = False
-    label: str = ""
-    minimal_token: str = ""
-    # The shrinker's passes (stress/explore/shrink.py): name -> [tried, kept].
-    shrink_passes: dict[str, list[int]] = field(default_factory=dict)
+    outcome: Outcome = field(repr=False, compare=False)
 
 
 # The default strategy: the systematic search first, pct and random beside it.
@@ -481,19 +457,22 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
     digest = scenario_digest(scn)
     token = Token(scn.path, shrunk.seed, shrunk.program, shrunk.switches, digest, shrunk.group)
     least = fewest.candidate
-    return Finding(a.kind.value, a.page, after.step, a.worker, a.op, a.reason, after.phase,
-                   token.encode(), before.schedule.steps, after.schedule.steps,
-                   len(start.switches), len(shrunk.switches), start.ops, shrunk.ops, names,
-                   after.schedule.preemptions, sh.replays,
-                   after, fewest.preemptions, fewest.proven, fewest.label,
-                   Token(scn.path, least.seed, least.program, least.switches, digest,
-                         least.group).encode(), sh.passes)
+    return Finding(
+        kind=a.kind.value, page=a.page, step=after.step, actor=a.worker, op=a.op,
+        reason=a.reason, phase=after.phase, token=token.encode(),
+        steps_before=before.schedule.steps, steps_after=after.schedule.steps,
+        switches_before=len(start.switches), switches_after=len(shrunk.switches),
+        ops_before=list(start.ops), ops_after=list(shrunk.ops), program=names,
+        preemptions_after=after.schedule.preemptions, shrink_replays=sh.replays,
+        preemptions_min=fewest.preemptions, preemptions_min_proven=fewest.proven,
+        label=fewest.label, minimal_token=Token(scn.path, least.seed, least.program,
+                                                least.switches, digest, least.group).encode(),
+        shrink_passes=sh.passes, outcome=after)
 
 
 def finding_record(f: Finding) -> Found:
     """A finding as the summary keeps it (everything but the replayed outcome)."""
-    kw: dict[str, Any] = {k.name: list(v) if isinstance(v := getattr(f, k.name), tuple)
-                          else v for k in fields(f) if k.name != "outcome"}
+    kw: dict[str, Any] = {k.name: getattr(f, k.name) for k in fields(Found) if k.name != "raw"}
     return Found(**kw)
 
 
@@ -547,8 +526,10 @@ def replay_token(text: str, scenario: Path | None = None
         return scn, tok, r, None
     a = o.anomaly
     r.finding_at = r.seconds
-    n, ops = len(tok.switches), tuple(len(p) for p in tok.program)
-    f = Finding(a.kind.value, a.page, o.step, a.worker, a.op, a.reason, o.phase, text,
-                o.schedule.steps, o.schedule.steps, n, n, ops, ops, names,
-                o.schedule.preemptions, 0, o)
+    n, ops = len(tok.switches), [len(p) for p in tok.program]
+    f = Finding(kind=a.kind.value, page=a.page, step=o.step, actor=a.worker, op=a.op,
+                reason=a.reason, phase=o.phase, token=text, steps_before=o.schedule.steps,
+                steps_after=o.schedule.steps, switches_before=n, switches_after=n,
+                ops_before=ops, ops_after=list(ops), program=names,
+                preemptions_after=o.schedule.preemptions, shrink_replays=0, outcome=o)
     return scn, tok, r, f
