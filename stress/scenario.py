@@ -150,23 +150,29 @@ class ExploreSpec:
 
     strategy: str = key("portfolio", choices=EXPLORE_STRATEGIES,
                         help="how the explorer picks the next actor: portfolio (the default: "
-                             "dfs first, pct and random beside it, each a share of the "
+                             "dpor first, pct and random beside it, each a share of the "
                              "schedules and the time), random (a uniform walk), pct (random "
                              "priorities with depth - 1 change points), dfs (every program, "
                              "every schedule within the preemption bound), dpor (every "
-                             "program, every interleaving, once up to the order of "
-                             "independent steps)")
+                             "program, every schedule within the preemption bound, once up to "
+                             "the order of independent steps)")
     schedules: int = key(20_000, lo=1, hi=1 << 40,
                          help="at most this many schedules (the budget may end the "
                               "exploration first)")
     depth: int = key(3, lo=1, hi=16,
                      help="pct: the bug depth d it aims at (d - 1 priority change points)")
     preemptions: int = key(2, lo=0, hi=16,
-                           help="dfs: at most this many switches away from an actor that "
-                                "could go on")
+                           help="dfs, dpor: at most this many switches away from an actor "
+                                "that could go on")
     actors: int = key(4, lo=1, hi=64,
                       help="at most this many actors: the scenario's roles in order, one each "
                            "first, then the further instances of each")
+    systematic_actors: int = key(
+        2, lo=1, hi=64,
+        help="dfs, dpor: at most this many actors race at once in the systematic search; with "
+             "more roles than that, groups of them such that every pair of roles meets in one "
+             "(2: every pair, which keeps a bound of 2 preemptions exhaustible; random and pct "
+             "use `actors`)")
     ops: int = key(2, lo=0, hi=10_000, help="operations per actor under the scheduler")
     warmup: int = key(2, lo=0, hi=10_000,
                       help="operations per actor before the scheduler starts, one actor at a "

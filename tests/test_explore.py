@@ -56,9 +56,10 @@ def test_c10_needs_exactly_one_preemption(c10_finding) -> None:
 
 
 def _one_op(path: Path):  # type: ignore[no-untyped-def]
-    """The scenario with one operation per actor under the scheduler: a space dfs exhausts."""
+    """The scenario with one operation per actor under the scheduler, its four actors racing
+    at once: a space dfs exhausts."""
     scn = load_scenario(path)
-    return replace(scn, explore=replace(scn.explore, ops=1))
+    return replace(scn, explore=replace(scn.explore, ops=1, systematic_actors=4))
 
 
 def test_the_control_is_exhausted_clean_without_preemptions() -> None:
@@ -124,7 +125,7 @@ def test_a_malformed_token_is_one_line_and_exit_2(text: str, capsys) -> None:
 
 def test_explore_command_writes_the_run_directory_and_replays(tmp_path: Path, capsys) -> None:
     """explore finds C10, writes summary (mode explore) and a log report can read; replay agrees."""
-    # (pct: the default portfolio spends a third of its schedules on dfs first, minutes on a
+    # (pct: the default portfolio spends a third of its schedules on dpor first, minutes on a
     # loaded machine; what is tested here is the run directory and the replay)
     assert main(["explore", str(C10), "--strategy", "pct", "--out", str(tmp_path / "x"),
                  "--seed", "1"]) == 0
@@ -237,15 +238,15 @@ def test_every_pair_of_roles_meets_when_the_actors_do_not_fit(tmp_path: Path) ->
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_default_is_a_portfolio_that_says_who_found_it(jobs: int, tmp_path: Path) -> None:
-    """No --strategy: dfs, pct and random share the search; the summary names the finder."""
+    """No --strategy: dpor, pct and random share the search; the summary names the finder."""
     from stress.surfaces.explore_cmd import explore_one
 
     scn = load_scenario(SCENARIOS / "c02-dtor-ref1-tryget.toml")
     assert scn.explore.strategy == "portfolio"
     s = explore_one(scn, ExploreOptions(jobs=jobs, schedules=3_000), tmp_path)
-    assert s.verdict == "pass" and s.found_by in ("dfs", "pct", "random")
-    assert s.covered is not None and "dfs:" in s.covered.statement
-    assert s.members[0]["strategy"] == "dfs"
+    assert s.verdict == "pass" and s.found_by in ("dpor", "pct", "random")
+    assert s.covered is not None and "dpor:" in s.covered.statement
+    assert s.members[0]["strategy"] == "dpor"
     assert sum(m["schedules"] for m in s.members) == s.schedules <= 3_000
 
 
@@ -296,15 +297,18 @@ def _sized(path: Path, **explore_keys: object):  # type: ignore[no-untyped-def]
 
 
 def test_dpor_exhausts_the_control_and_says_what_that_covers() -> None:
-    """Every program, every interleaving: exhausted, with the audit's part in the proof
-    stated."""
-    scn = _sized(C10_CONTROL, ops=1, actors=2)
+    """Every program, every schedule within the bound: exhausted, with the reduction and
+    the audit's part in the proof stated."""
+    scn = _sized(C10_CONTROL, ops=1)
     result, finding = explore(scn, ExploreOptions(strategy="dpor"))
     assert finding is None and result.exhausted and result.abandoned == 0
-    assert result.schedules > result.programs_total == 6
+    # Pairs: a reader and a truncater, the two readers, the two truncaters.
+    assert result.schedules > result.programs_total == 19
     statement = covered(scn, result, 1).statement
-    assert statement.startswith("dpor: every program of 1 operation per actor (6), every "
-                                "interleaving")
+    assert statement.startswith("dpor: every program of 1 operation per actor in 3 groups of at "
+                                "most 2 actors (every pair of roles meets in one, and every role "
+                                "run twice meets itself) (19), every schedule of each with at "
+                                "most 2 preemptions (up to the order of independent steps")
     assert "every state between operations audited" in statement
 
 
@@ -316,10 +320,10 @@ def test_dpor_finds_the_racy_refcount_as_an_interleaving() -> None:
     assert result.found_by == "dpor" and finding.label == "interleaving"
 
 
-def test_preemptions_are_refused_for_dpor(capsys: pytest.CaptureFixture[str]) -> None:
-    """dpor has no bound: --preemptions with it is one line and exit 2."""
-    assert main(["explore", "--strategy", "dpor", "--preemptions", "1", str(C10_CONTROL)]) == 2
-    assert "--preemptions applies to dfs only" in capsys.readouterr().err
+def test_preemptions_are_refused_for_sampling(capsys: pytest.CaptureFixture[str]) -> None:
+    """random samples without a bound: --preemptions with it is one line and exit 2."""
+    assert main(["explore", "--strategy", "random", "--preemptions", "1", str(C10_CONTROL)]) == 2
+    assert "--preemptions applies to dfs or dpor or portfolio only" in capsys.readouterr().err
 
 
 def _one_op_file(tmp_path: Path) -> Path:
@@ -327,7 +331,7 @@ def _one_op_file(tmp_path: Path) -> Path:
     text = C10_CONTROL.read_text()
     assert "[explore]" not in text
     f = tmp_path / "c10-one-op.toml"
-    f.write_text(text + "\n[explore]\nops = 1\n")
+    f.write_text(text + "\n[explore]\nops = 1\nsystematic_actors = 4\n")
     return f
 
 
@@ -392,7 +396,8 @@ def test_a_schedule_cut_by_a_stop_is_counted_apart_and_proves_nothing() -> None:
     from stress.explore.runner import explore_job, nothing_run
 
     scn = load_scenario(C10_CONTROL)
-    scn = replace(scn, explore=replace(scn.explore, ops=200, strategy="dfs"))
+    scn = replace(scn, explore=replace(scn.explore, ops=200, strategy="dfs",
+                                       systematic_actors=4))
     r = explore_job(scn, 1, None, stop=lambda: True)
     assert (r.schedules, r.cut, r.exhausted) == (0, 1, False)
     assert r.steps >= 1024  # (asked every 1,024 steps: the work it did still counts as work)

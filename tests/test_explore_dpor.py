@@ -161,3 +161,16 @@ def test_dpor_matches_dfs_on_the_racy_refcount_model(audit: bool) -> None:
         assert len(reduced) > 1  # (the comparison has something to miss)
     finally:
         world.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(programs, st.integers(0, 2))
+def test_bounded_dpor_reaches_every_final_state_bounded_dfs_reaches(
+        progs: list[list[Step]], bound: int) -> None:
+    """Bounded reduction is sound: the final states of every schedule within the bound."""
+    every, n_dfs, done = run_all(progs, Dfs(bound))
+    assert done
+    reduced, n_dpor, done = run_all(progs, Dpor(bound))
+    assert done
+    assert reduced == every
+    assert n_dpor <= n_dfs

@@ -25,6 +25,7 @@ from stress.explore.runner import (
     mostly_abandoned,
     nothing_run,
 )
+from stress.explore.search import SYSTEMATIC
 from stress.explore.world import actor_groups, group_roles, programs_text
 from stress.memory.trace import TRACE_DTYPE
 from stress.runrecord import Event
@@ -48,47 +49,49 @@ def traces(finding: Finding, nactors: int) -> dict[str, np.ndarray]:
     return out
 
 
+def _systematic(strategy: str) -> bool:
+    """A strategy, or a portfolio's members joined by +, with a systematic search in it."""
+    return any(name in SYSTEMATIC for name in strategy.split("+"))
+
+
 def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
     """Exactly what the search covered: the programs, the actors and their roles, the bound."""
     x = scn.explore
-    roles, left_out = group_roles(scn, actor_groups(scn, x.actors))
+    # The groups of the search that proves, when there is one; else the sampled ones.
+    size = x.systematic_actors if _systematic(r.strategy) else x.actors
+    roles, left_out = group_roles(scn, actor_groups(scn, size))
     parts = []
     total = programs_text(r.programs_total)
-    if "dfs" in r.strategy:
-        if r.proven_bound >= 0:
-            parts.append(f"dfs: every program of {x.ops} operations per actor "
-                         f"({total}), every schedule of each with at most "
-                         f"{r.proven_bound} preemption{'' if r.proven_bound == 1 else 's'}" + (
-                             "" if r.proven_bound == x.preemptions else
-                             f" (bound {r.proven_bound + 1} begun: {r.programs:,} programs)"))
-        else:
-            parts.append(f"dfs: nothing proven ({r.programs:,} of {total} "
-                         "programs searched at bound 0)")
-    if "dpor" in r.strategy:
-        if r.exhausted:
-            parts.append(f"dpor: every program of {x.ops} operation{'' if x.ops == 1 else 's'} "
-                         f"per actor ({total}), every interleaving of each, up to "
-                         "the order of independent steps" + (
-                             ", every state between operations audited" if x.audit else
-                             " (no audit between operations: [explore] audit = false; the "
-                             "operations' own checks and the final audit only)")
-                         + f" ({r.blocked:,} of {r.schedules:,} schedules ended asleep as "
-                         "repeats)")
-        elif r.proven_bound >= 0:  # its first pass ended: every program's default orders
-            parts.append(f"dpor: every program of {x.ops} operation{'' if x.ops == 1 else 's'} "
-                         f"per actor ({total}), every schedule of each without a preemption; "
-                         f"their interleavings begun ({r.programs:,} programs)")
-        else:
-            parts.append(f"dpor: nothing proven ({r.programs:,} of {total} "
-                         "programs begun" + (f", {r.abandoned:,} schedules abandoned"
-                                             if r.abandoned else "") + ")")
+    groups = (f" in {len(roles)} groups of at most {size} actors (every pair of roles meets "
+              "in one, and every role run twice meets itself)" if len(roles) > 1 else "")
+    for name in SYSTEMATIC:
+        if name not in r.strategy.split("+"):
+            continue
+        ops = f"{x.ops} operation{'' if x.ops == 1 else 's'} per actor"
+        if r.proven_bound < 0:
+            parts.append(f"{name}: nothing proven ({r.programs:,} of {total} programs searched "
+                         "at bound 0" + (f", {r.abandoned:,} schedules abandoned"
+                                         if r.abandoned else "") + ")")
+            continue
+        b = r.proven_bound
+        parts.append(
+            f"{name}: every program of {ops}{groups} ({total}), every schedule of each with "
+            "at most "
+            f"{b} preemption{'' if b == 1 else 's'}"
+            + (" (up to the order of independent steps: bounded partial-order reduction)"
+               if name == "dpor" else "")
+            + (", every state between operations audited" if x.audit else
+               " (no audit between operations: [explore] audit = false; the operations' own "
+               "checks and the final audit only)")
+            + ("" if b == x.preemptions else
+               f" (bound {b + 1} begun: {r.programs:,} programs)"))
     for m in (r.members or [r]):
         if m.strategy in ("pct", "random"):
             parts.append(f"{m.strategy}: {m.schedules:,} sampled schedule"
                          f"{'' if m.schedules == 1 else 's'}, each of its own program of "
                          f"{x.ops} operations per actor")
     return Covered(statement="; ".join(parts),
-                   proven_bound=r.proven_bound if "dfs" in r.strategy else None,
+                   proven_bound=r.proven_bound if _systematic(r.strategy) else None,
                    programs=r.programs_total, ops_per_actor=x.ops,
                    warmup_and_role_draws=f"from seed {seed}",
                    groups=roles, roles_left_out=left_out, abandoned=r.abandoned)
@@ -141,7 +144,7 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
         strategy=x.strategy, found_by=r.found_by or None,
         members=[{"strategy": m.strategy, "schedules": m.schedules,
                   "abandoned": m.abandoned, "exhausted": m.exhausted,
-                  "proven_bound": m.proven_bound if m.strategy == "dfs" else None,
+                  "proven_bound": m.proven_bound if m.strategy in SYSTEMATIC else None,
                   "found": m.finding_kind or None} for m in r.members],
         schedules=r.schedules, steps=r.steps,
         exhausted=r.exhausted, searched=r.searched, abandoned=r.abandoned,
@@ -153,7 +156,7 @@ def write_run(run_dir: RunDir, scn: Scenario, opts: ExploreOptions, r: JobResult
         incidental=r.incidental, jobs=opts.jobs,
         split=[opts.split[0] + 1, opts.split[1]],
         covered=covered(scn, r, opts.seed),
-        bounds=Bounds(preemptions=x.preemptions if "dfs" in r.strategy else None,
+        bounds=Bounds(preemptions=x.preemptions if _systematic(r.strategy) else None,
                       depth=x.depth if "pct" in r.strategy else None,
                       schedules=x.schedules, actors=nactors, ops=x.ops,
                       warmup=x.warmup, pages=x.pages),

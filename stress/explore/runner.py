@@ -27,7 +27,14 @@ from stress.explore.scheduler import Nondeterminism
 from stress.explore.search import SYSTEMATIC, Search, Systematic, make_search
 from stress.explore.shrink import Candidate, fails_with, replay, shrink
 from stress.explore.token import Token, scenario_digest
-from stress.explore.world import PROGRAMS_CAP, Outcome, World, actor_groups, count_programs
+from stress.explore.world import (
+    PROGRAMS_CAP,
+    Outcome,
+    World,
+    count_programs,
+    explored_groups,
+    strategy_groups,
+)
 from stress.runs.liveness import gone
 from stress.scenario import Scenario, load_scenario
 from stress.summary import Found
@@ -116,8 +123,10 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
         mark = saved  # the last program boundary: what is saved
         next_save = t0 + CHECKPOINT_EVERY_S
     try:
-        for actors in actor_groups(scn, x.actors):  # (in the try: an interrupt closes them)
-            worlds.append(World(scn, actors))
+        every = explored_groups(scn)
+        numbers = strategy_groups(scn, x.strategy)  # a world's group, as tokens number it
+        for g in numbers:  # (in the try: an interrupt closes them)
+            worlds.append(World(scn, every[g]))
         search = make_search(worlds, x, seed, job, jobs)
 
         def expired() -> bool:
@@ -148,7 +157,8 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
             if o.anomaly is not None:
                 kind = o.anomaly.kind.value
                 if decisive(scn, kind):
-                    r.finding = Candidate(seed_now, program, tuple(o.schedule.switches), group)
+                    r.finding = Candidate(seed_now, program, tuple(o.schedule.switches),
+                                          numbers[group])
                     r.finding_kind, r.finding_at = kind, time.monotonic() - t0
                     break
                 r.incidental[kind] = r.incidental.get(kind, 0) + 1
@@ -306,7 +316,7 @@ class Finding(Found):
 
 
 # The default strategy: the systematic search first, pct and random beside it.
-PORTFOLIO = ("dfs", "pct", "random")
+PORTFOLIO = ("dpor", "pct", "random")
 
 
 def explore(scn: Scenario, opts: ExploreOptions,
@@ -359,8 +369,9 @@ def _one_strategy(scn: Scenario, opts: ExploreOptions,
     k, n = opts.split
     if x.strategy in SYSTEMATIC:  # jobs split the programs: at least one each
         programs = 0
-        for group in actor_groups(scn, x.actors):
-            world = World(scn, group)
+        every = explored_groups(scn)
+        for g in strategy_groups(scn, x.strategy):
+            world = World(scn, every[g])
             try:
                 programs += count_programs(world.kinds, x.ops)
             finally:
@@ -436,7 +447,7 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
     assert r.finding is not None
     x = scn.explore
     start = r.finding
-    world = World(scn, actor_groups(scn, x.actors)[start.group])
+    world = World(scn, explored_groups(scn)[start.group])
     try:
         before = replay(world, start, x.max_steps)
         if before.anomaly is None or before.anomaly.kind.value != r.finding_kind:
@@ -497,7 +508,7 @@ def replay_token(text: str, scenario: Path | None = None
         raise TokenError(f"token for {tok.scenario}: made for another configuration (the "
                          "scenario's model, roles or [explore] changed since, or the token "
                          "is another scenario's)")
-    groups = actor_groups(scn, scn.explore.actors)
+    groups = explored_groups(scn)
     if tok.group >= len(groups):
         raise TokenError(f"token for {tok.scenario}: group {tok.group} of actors, the scenario "
                          f"explores {len(groups)}")

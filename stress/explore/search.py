@@ -1,20 +1,18 @@
-"""What one job searches: sampled programs (random, pct) or every program (dfs).
+"""What one job searches: sampled programs (random, pct) or every program (dfs, dpor).
 
 A search hands the runner, schedule after schedule, the group of actors (see
 world.actor_groups), the seed and the program to run, and the strategy that
 schedules it.  `Sampled` draws a fresh program from the seed
 for every schedule (random and pct explore programs and interleavings at once);
 `Systematic` enumerates every program of `ops` operations per actor and, for each,
-every schedule within dfs's preemption bound, so that its end is a statement about
+every schedule within the preemption bound, so that its end is a statement about
 all of them.  It deepens the bound as CHESS does: every program at bound 0 first
 (most bugs here need no interleaving at all), then every program at bound 1, and so
 on, so a search cut short still proves the highest bound it finished
-(`proven_bound`).  With `dpor` instead of dfs there are two passes: every program
-in its schedules without a preemption first (bound 0: a sequential bug in the last
-program is found before the first program's interleavings are all searched, which
-can take longer than the budget), then each program's every interleaving once, up to
-the order of independent steps (`ALL_INTERLEAVINGS`).  Jobs split the work: every
-jobs-th schedule index, or every jobs-th program.
+(`proven_bound`).  dfs runs every schedule within the bound; dpor the same with
+bounded partial-order reduction (strategies/dpor.py: every final state dfs reaches
+at the bound, in fewer schedules).  Jobs split the work: every jobs-th schedule
+index, or every jobs-th program.
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ from stress.explore.world import PROGRAMS_CAP, Program, World, all_programs, cou
 from stress.scenario import ExploreSpec
 
 SYSTEMATIC = ("dfs", "dpor")  # the strategies whose end is a statement about every program
-ALL_INTERLEAVINGS = 1  # dpor's second pass, as a bound: every interleaving
 
 
 def program_seed(base: int, index: int) -> int:
@@ -76,9 +73,9 @@ class Sampled:
 class Systematic:
     def __init__(self, worlds: list[World], x: ExploreSpec, seed: int, job: int,
                  jobs: int) -> None:
-        self.reduced = x.strategy == "dpor"  # every interleaving: no bound to deepen
+        self.reduced = x.strategy == "dpor"
         self.seed = seed
-        self.max_bound = ALL_INTERLEAVINGS if self.reduced else x.preemptions
+        self.max_bound = x.preemptions
         self.worlds = worlds
         self.kinds, self.ops, self.job, self.jobs = [w.kinds for w in worlds], x.ops, job, jobs
         n = min(sum(count_programs(k, x.ops) for k in self.kinds), PROGRAMS_CAP)
@@ -131,7 +128,7 @@ class Systematic:
         self.strategy = self._fresh()
 
     def _fresh(self) -> Strategy:
-        return Dpor() if self.reduced and self.bound == ALL_INTERLEAVINGS else Dfs(self.bound)
+        return Dpor(self.bound) if self.reduced else Dfs(self.bound)
 
     def end(self, steps: int, abandoned: bool) -> None:
         self.strategy.end(steps)

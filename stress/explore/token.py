@@ -54,11 +54,17 @@ class Token:
 
 # What a strategy changes is not part of a schedule: the same choices replay under any.
 _NOT_IN_A_SCHEDULE = {"strategy", "schedules", "depth", "preemptions", "max_steps"}
+_ADDED = {"systematic_actors": 2}
 
 
 def scenario_digest(scn: Scenario) -> int:
     """What a schedule depends on: the model, the roles and the explorer's sizes."""
     x = {k: v for k, v in asdict(scn.explore).items() if k not in _NOT_IN_A_SCHEDULE}
+    # Keys added since tokens were first written count only when set: at their default
+    # a token written before them still replays.
+    for k, default in _ADDED.items():
+        if x[k] == default:
+            del x[k]
     data = json.dumps([asdict(scn.model), [asdict(r) for r in scn.roles], x, scn.backend],
                       sort_keys=True, default=str)
     return int.from_bytes(hashlib.blake2s(data.encode(), digest_size=4).digest(), "little")

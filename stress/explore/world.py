@@ -134,7 +134,10 @@ def actor_groups(scn: Scenario, limit: int) -> list[list[int]]:
 
     One group when every role fits (each role once in order, then the rest).  Otherwise
     every pair of roles meets in some group (a greedy pair cover over each role's first
-    actor), so that no role is left out and any two that can share a page race.
+    actor), so that no role is left out and any two that can share a page race.  A role
+    the scenario runs more than once also races itself: when no group holds two of its
+    actors, a group of its first two follows (after the others, so that the groups
+    before keep their numbers).
     """
     plan = make_plan(scn, 0)
     firsts: dict[str, int] = {}
@@ -142,7 +145,7 @@ def actor_groups(scn: Scenario, limit: int) -> list[list[int]]:
         firsts.setdefault(spec.role, k)
     roles = list(firsts)
     if len(roles) <= limit or limit < 2:
-        return [pick_actors(scn, limit)]
+        return _with_self_pairs([pick_actors(scn, limit)], plan.actors, limit)
     uncovered = {(a, b) for i, a in enumerate(roles) for b in roles[i + 1:]}
     groups: list[list[int]] = []
     while uncovered:
@@ -155,7 +158,38 @@ def actor_groups(scn: Scenario, limit: int) -> list[list[int]]:
                 -roles.index(r))))
         uncovered -= {(a, b) for a in group for b in group if roles.index(a) < roles.index(b)}
         groups.append(sorted(firsts[r] for r in group))
+    return _with_self_pairs(groups, plan.actors, limit)
+
+
+def _with_self_pairs(groups: list[list[int]], actors: Sequence[ActorSpec],
+                     limit: int) -> list[list[int]]:
+    """The groups, and a group of two actors of each role no group races against itself."""
+    if limit < 2:
+        return groups
+    same: dict[str, list[int]] = {}
+    for k, spec in enumerate(actors):
+        same.setdefault(spec.role, []).append(k)
+    for role, ks in same.items():
+        if len(ks) > 1 and not any(sum(actors[k].role == role for k in g) > 1 for g in groups):
+            groups.append(ks[:2])
     return groups
+
+
+def explored_groups(scn: Scenario) -> list[list[int]]:
+    """Every group of actors the explorer runs, numbered once for tokens and findings:
+    the sampling strategies' groups (of `actors`), then the systematic search's (of
+    `systematic_actors`) that are not among them."""
+    x = scn.explore
+    groups = actor_groups(scn, x.actors)
+    return groups + [g for g in actor_groups(scn, x.systematic_actors) if g not in groups]
+
+
+def strategy_groups(scn: Scenario, strategy: str) -> list[int]:
+    """The indexes, in explored_groups, of the groups a strategy runs."""
+    x = scn.explore
+    every = explored_groups(scn)
+    size = x.systematic_actors if strategy in ("dfs", "dpor") else x.actors
+    return [every.index(g) for g in actor_groups(scn, size)]
 
 
 def group_roles(scn: Scenario, groups: list[list[int]]) -> tuple[list[list[str]], list[str]]:

@@ -358,16 +358,15 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         out = check_out(args.out)
     except OutputError as e:
         raise UsageError(f"pagerace: {e}") from None
-    for option, given, takes, also in (("--preemptions", args.preemptions, "dfs", "portfolio"),
-                                       ("--depth", args.depth, "pct", "portfolio"),
-                                       ("--checkpoint", args.checkpoint, "dfs", "dpor")):
+    # Options a strategy has no use for are refused, not ignored.
+    for option, given, takes in (("--preemptions", args.preemptions, ("dfs", "dpor", "portfolio")),
+                                 ("--depth", args.depth, ("pct", "portfolio")),
+                                 ("--checkpoint", args.checkpoint, ("dfs", "dpor"))):
         for scn in scenarios if given is not None else ():
-            if (args.strategy or scn.explore.strategy) not in (takes, also):
-                raise UsageError(f"pagerace explore: {option} applies to {takes}"
-                                 f"{' or ' + also if also != 'portfolio' else ''} only; "
-                                 f"{scn.name} explores with "
-                                 f"{args.strategy or scn.explore.strategy} "
-                                 f"(add --strategy {takes})")
+            if (strategy := args.strategy or scn.explore.strategy) not in takes:
+                raise UsageError(f"pagerace explore: {option} applies to {' or '.join(takes)} "
+                                 f"only; {scn.name} explores with {strategy} "
+                                 f"(add --strategy {takes[0]})")
     cpus = os.cpu_count() or 1
     if args.jobs > max(2, cpus):  # (2 on one CPU: a test's split must run anywhere)
         raise UsageError(f"pagerace explore: --jobs {args.jobs}: this machine has {cpus} "

@@ -13,11 +13,22 @@ already explored from an earlier state, and which nothing since has disturbed,
 sleeps: it is not tried again.  A schedule where every actor that could run sleeps
 repeats one already run and ends (`SleepBlocked`).
 
-Unlike dfs there is no preemption bound: a bound on preemptions makes otherwise
-independent steps depend on each other, and DPOR pruned by a bound misses states
-the bound reaches (Coons, Musuvathi and McKinley, OOPSLA 2013).  So `exhausted`
-here means every interleaving of the program, each once up to swapping
-independent neighbours, and every final state plain dfs reaches without a bound.
+Without a bound (`Dpor()`), `exhausted` means every interleaving of the program,
+each once up to swapping independent neighbours, and every final state plain dfs
+reaches without a bound.
+
+With a preemption bound (`Dpor(bound)`: bounded partial-order reduction, Coons,
+Musuvathi and McKinley, OOPSLA 2013) it runs only schedules of at most `bound`
+preemptions, costed as dfs costs them, and reaches every final state `Dfs(bound)`
+reaches.  A bound makes otherwise independent steps depend on each other (the
+order that reverses a race may cost a preemption the bound forbids where the race
+is, and none a little earlier), so two things change: each race also asks for its
+later actor at the last context switch before the earlier step (BPOR's
+conservative point, as dejafu's `cBacktrack` places it), and there are no sleep
+sets (an actor asleep because its step was explored from an earlier state may have
+been explored there at a cost the bound did not allow).  The race's own point asks
+for the later actor itself (Flanagan and Godefroid's rule, sound without sleep
+sets).
 
 FG05's own rule (add the racing actor itself) is not enough with sleep sets: with
 A writing y, B reading x then y and C reading y, the schedule C, A, B where C reads
@@ -36,21 +47,32 @@ from stress.explore.strategies import default_choice
 class _Frame:
     """One state of the current schedule: who could run, who sleeps, who was tried."""
 
-    __slots__ = ("access", "backtrack", "chosen", "done", "enabled", "sleep")
+    __slots__ = ("access", "backtrack", "before", "chosen", "current", "done", "enabled",
+                 "sleep")
 
-    def __init__(self, enabled: Sequence[int], sleep: dict[int, Access], chosen: int) -> None:
+    def __init__(self, enabled: Sequence[int], sleep: dict[int, Access], chosen: int,
+                 current: int, before: int) -> None:
         self.enabled = tuple(enabled)
+        self.current = current  # who ran the step before
+        self.before = before  # preemptions before this step
         self.sleep = sleep  # asleep on entry, with the footprint of the step each would take
         self.backtrack = {chosen}  # actors that must be tried here
         self.done: dict[int, Access] = {}  # actors tried here, with their step's footprint
         self.chosen = chosen
         self.access: Access | None = None  # the chosen step's footprint, once run
 
+    def cost(self, actor: int) -> int:
+        """Preemptions up to and including this step, when `actor` takes it (as dfs counts)."""
+        return self.before + (actor != self.current and self.current in self.enabled)
+
 
 class Dpor:
     name = "dpor"
 
-    def __init__(self) -> None:
+    def __init__(self, bound: int | None = None) -> None:
+        if bound is not None and bound < 0:
+            raise ValueError(f"preemptions: must be at least 0, got {bound}")
+        self.bound = bound  # None: every interleaving
         self.exhausted = False
         self.blocked = 0  # schedules that ended asleep (not failures: repeats)
         self._stack: list[_Frame] = []
@@ -70,10 +92,12 @@ class Dpor:
         if not self._started:
             self._started = True
             return True
+        bound = self.bound
         while self._stack:
             f = self._stack[-1]
             for k in f.enabled:
-                if k in f.backtrack and k not in f.done and k not in f.sleep:
+                if k in f.backtrack and k not in f.done and k not in f.sleep and (
+                        bound is None or f.cost(k) <= bound):
                     f.chosen, f.access = k, None
                     return True
             self._stack.pop()
@@ -88,11 +112,13 @@ class Dpor:
             self._pos += 1
             return f.chosen
         sleep: dict[int, Access] = {}
+        before = 0
         if self._stack:
             parent = self._stack[-1]
+            before = parent.cost(parent.chosen)
             moved = parent.access
             assert moved is not None
-            for asleep in (parent.sleep, parent.done):
+            for asleep in (parent.sleep, parent.done) if self.bound is None else ():
                 for k, acc in asleep.items():
                     if k != parent.chosen and k not in sleep and not acc.depends(moved):
                         sleep[k] = acc
@@ -101,7 +127,7 @@ class Dpor:
             self.blocked += 1
             return -1
         first = default_choice(awake, current)
-        self._stack.append(_Frame(enabled, sleep, first))
+        self._stack.append(_Frame(enabled, sleep, first, current, before))
         self._pos += 1
         return first
 
@@ -159,11 +185,25 @@ class Dpor:
                 if actors[k] not in initials:
                     initials.append(actors[k])
         f = self._stack[i]
+        if self.bound is not None:
+            self._conservative(i, actors[j])
+            return
         if any(q in f.backtrack for q in initials):
             return
         awake = [q for q in initials if q not in f.sleep]
         if awake:  # (all asleep: schedules starting with them are covered elsewhere)
             f.backtrack.add(actors[j] if actors[j] in awake else awake[0])
+
+    def _conservative(self, i: int, later: int) -> None:
+        """Bounded: ask for the later actor of a race at its earlier step, and at the last
+        context switch before it (or the first step), where the switch may cost nothing."""
+        actors, stack = self._actors, self._stack
+        stack[i].backtrack.add(later)
+        c = i - 1
+        while c > 0 and actors[c] == actors[c - 1]:
+            c -= 1
+        if c >= 0:
+            stack[c].backtrack.add(later)
 
     def end(self, steps: int) -> None:
         del self._stack[self._pos:]  # (a schedule cut short keeps only what it ran)
