@@ -173,6 +173,11 @@ class ExploreSpec:
              "more roles than that, groups of them such that every pair of roles meets in one "
              "(2: every pair, which keeps a bound of 2 preemptions exhaustible; random and pct "
              "use `actors`)")
+    warmups: int = key(
+        4, lo=1, hi=1 << 20,
+        help="dfs, dpor: every program is searched from this many warm-ups, those of seeds "
+             "seed, seed + 1, ... (the warm-up and the roles' own draws: page index, "
+             "cgroup, come from the seed)")
     ops: int = key(2, lo=0, hi=10_000, help="operations per actor under the scheduler")
     warmup: int = key(2, lo=0, hi=10_000,
                       help="operations per actor before the scheduler starts, one actor at a "

@@ -38,6 +38,7 @@ class Position:
     job: int
     jobs: int
     max_steps: int  # a schedule longer is abandoned: another bound, another proof
+    warmups: int = 1  # the seeds each program is searched from (before the key: 1)
     bound: int = 0
     programs_done: int = 0  # programs searched to the end at `bound`
     clean: bool = True  # no schedule abandoned at `bound`
@@ -51,7 +52,7 @@ class Position:
     seconds: float = 0.0
 
     def same_search(self, other: Position) -> bool:
-        keys = ("digest", "strategy", "max_bound", "seed", "job", "jobs", "max_steps")
+        keys = ("digest", "strategy", "max_bound", "seed", "job", "jobs", "max_steps", "warmups")
         return all(getattr(self, k) == getattr(other, k) for k in keys)
 
 
@@ -80,8 +81,8 @@ def load(path: Path, want: Position) -> Position | None:
         raise CheckpointError(f"checkpoint {path}: damaged ({e})") from None
     if not pos.same_search(want):
         raise CheckpointError(f"checkpoint {path}: made for another search (the scenario, "
-                              "its [explore], the strategy, bound, seed or --split/--jobs "
-                              "changed); remove it to start again")
+                              "its [explore], the strategy, bound, seed, warm-ups or "
+                              "--split/--jobs changed); remove it to start again")
     if not 0 <= pos.bound <= pos.max_bound or pos.programs_done < 0:
         raise CheckpointError(f"checkpoint {path}: damaged (bound {pos.bound}, "
                               f"{pos.programs_done} programs done)")

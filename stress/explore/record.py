@@ -26,7 +26,7 @@ from stress.explore.runner import (
     nothing_run,
 )
 from stress.explore.search import SYSTEMATIC
-from stress.explore.world import actor_groups, group_roles, programs_text
+from stress.explore.world import PROGRAMS_CAP, actor_groups, group_roles, programs_text
 from stress.memory.trace import TRACE_DTYPE
 from stress.runrecord import Event
 from stress.runs.logs import history_rows, open_log
@@ -62,6 +62,10 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
     roles, left_out = group_roles(scn, actor_groups(scn, size))
     parts = []
     total = programs_text(r.programs_total)
+    w = x.warmups
+    seeds = f"seed {seed}" if w == 1 else f"seeds {seed} to {seed + w - 1}"
+    each = programs_text(r.programs_total if r.programs_total >= PROGRAMS_CAP
+                         else r.programs_total // w)
     groups = (f" in {len(roles)} groups of at most {size} actors (every pair of roles meets "
               "in one, and every role run twice meets itself)" if len(roles) > 1 else "")
     for name in SYSTEMATIC:
@@ -75,8 +79,8 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
             continue
         b = r.proven_bound
         parts.append(
-            f"{name}: every program of {ops}{groups} ({total}), every schedule of each with "
-            "at most "
+            f"{name}: every program of {ops}{groups} ({each}), each from the warm-up and role "
+            f"draws of {seeds} ({total} in all), every schedule of each with at most "
             f"{b} preemption{'' if b == 1 else 's'}"
             + (" (up to the order of independent steps: bounded partial-order reduction)"
                if name == "dpor" else "")
@@ -93,7 +97,8 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
     return Covered(statement="; ".join(parts),
                    proven_bound=r.proven_bound if _systematic(r.strategy) else None,
                    programs=r.programs_total, ops_per_actor=x.ops,
-                   warmup_and_role_draws=f"from seed {seed}",
+                   warmup_and_role_draws=f"from {seeds}" if _systematic(r.strategy)
+                   else f"from seed {seed}",
                    groups=roles, roles_left_out=left_out, abandoned=r.abandoned)
 
 

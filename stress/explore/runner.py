@@ -114,7 +114,7 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
     earlier = 0.0  # seconds the runs before this one searched (a checkpoint's)
     if checkpoint is not None:  # (refused before anything starts when it does not fit)
         saved = Position(scenario_digest(scn), x.strategy, x.preemptions, seed, job, jobs,
-                         x.max_steps)
+                         x.max_steps, x.warmups)
         where = path_for(checkpoint, scn.name, job, jobs)
         if (before := load_position(where, saved)) is not None:
             saved = before
@@ -373,7 +373,7 @@ def _one_strategy(scn: Scenario, opts: ExploreOptions,
         for g in strategy_groups(scn, x.strategy):
             world = World(scn, every[g])
             try:
-                programs += count_programs(world.kinds, x.ops)
+                programs += count_programs(world.kinds, x.ops) * x.warmups
             finally:
                 world.close()
         opts = replace(opts, jobs=min(opts.jobs, max(1, programs // n)))

@@ -5,8 +5,9 @@ world.actor_groups), the seed and the program to run, and the strategy that
 schedules it.  `Sampled` draws a fresh program from the seed
 for every schedule (random and pct explore programs and interleavings at once);
 `Systematic` enumerates every program of `ops` operations per actor and, for each,
-every schedule within the preemption bound, so that its end is a statement about
-all of them.  It deepens the bound as CHESS does: every program at bound 0 first
+every schedule within the preemption bound, from each of `warmups` seeds (the
+warm-up and the roles' own draws), so that its end is a statement about all of
+them.  It deepens the bound as CHESS does: every program at bound 0 first
 (most bugs here need no interleaving at all), then every program at bound 1, and so
 on, so a search cut short still proves the highest bound it finished
 (`proven_bound`).  dfs runs every schedule within the bound; dpor the same with
@@ -78,26 +79,26 @@ class Systematic:
         self.max_bound = x.preemptions
         self.worlds = worlds
         self.kinds, self.ops, self.job, self.jobs = [w.kinds for w in worlds], x.ops, job, jobs
-        n = min(sum(count_programs(k, x.ops) for k in self.kinds), PROGRAMS_CAP)
+        self.seeds = range(seed, seed + x.warmups)
+        n = min(sum(count_programs(k, x.ops) for k in self.kinds) * x.warmups, PROGRAMS_CAP)
         self.total = n // jobs + (job < n % jobs)
         self.bound = 0
         self._programs = self._share()
-        self._program: tuple[int, Program] | None = None
+        self._program: tuple[int, int, Program] | None = None
         self._clean = True  # no schedule abandoned at this bound
         self.strategy: Strategy = self._fresh()
         self.programs = 0
         self.proven_bound = -1
 
-    def _share(self) -> Iterator[tuple[int, Program]]:
-        every = ((g, self.worlds[g].program(p)) for g, kinds in enumerate(self.kinds)
-                 for p in all_programs(kinds, self.ops))
-        return (gp for i, gp in enumerate(every) if i % self.jobs == self.job)
+    def _share(self) -> Iterator[tuple[int, int, Program]]:
+        every = ((g, s, self.worlds[g].program(p)) for s in self.seeds
+                 for g, kinds in enumerate(self.kinds) for p in all_programs(kinds, self.ops))
+        return (gsp for i, gsp in enumerate(every) if i % self.jobs == self.job)
 
     def next(self) -> tuple[int, int, Program] | None:
         while True:
             if self._program is not None and self.strategy.begin(0):
-                group, program = self._program
-                return group, self.seed, program
+                return self._program
             self._program = next(self._programs, None)
             if self._program is None:  # every program at this bound: deepen
                 if self._clean:

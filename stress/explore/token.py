@@ -53,7 +53,7 @@ class Token:
 
 
 # What a strategy changes is not part of a schedule: the same choices replay under any.
-_NOT_IN_A_SCHEDULE = {"strategy", "schedules", "depth", "preemptions", "max_steps"}
+_NOT_IN_A_SCHEDULE = {"strategy", "schedules", "depth", "preemptions", "max_steps", "warmups"}
 _ADDED = {"systematic_actors": 2}
 
 
