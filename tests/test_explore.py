@@ -236,6 +236,27 @@ def test_every_pair_of_roles_meets_when_the_actors_do_not_fit(tmp_path: Path) ->
     assert all(any({a, b} <= set(g) for g in groups) for a, b in combinations(roles, 2))
 
 
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
+def test_the_systematic_search_races_every_pair_and_every_role_with_itself(path: Path) -> None:
+    """Groups of two: every pair of roles meets, every role run twice meets itself, and the
+    sampling strategies' groups keep their numbers (tokens made before replay)."""
+    from itertools import combinations
+
+    from stress.explore.world import actor_groups, explored_groups, strategy_groups
+    from stress.runs.plan import make_plan
+
+    scn = load_scenario(path)
+    roles = [a.role for a in make_plan(scn, 0).actors]
+    every = explored_groups(scn)
+    pairs = [[roles[k] for k in every[g]] for g in strategy_groups(scn, "dpor")]
+    assert all(len(p) <= 2 for p in pairs)
+    assert all(any({a, b} == set(p) for p in pairs) for a, b in combinations(set(roles), 2))
+    twice = {r for r in roles if roles.count(r) > 1}
+    assert all(any(p == [r, r] for p in pairs) for r in twice)
+    sampled = actor_groups(scn, scn.explore.actors)
+    assert every[:len(sampled)] == sampled == [every[g] for g in strategy_groups(scn, "pct")]
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_default_is_a_portfolio_that_says_who_found_it(jobs: int, tmp_path: Path) -> None:
     """No --strategy: dpor, pct and random share the search; the summary names the finder."""

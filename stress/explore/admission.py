@@ -23,7 +23,7 @@ CLOCK_BYTES = 8  # per actor, per step
 def schedule_bytes(scn: Scenario) -> int:
     """The most one schedule's state can take: every step up to the bound."""
     x = scn.explore
-    return x.max_steps * (STEP_BYTES + CLOCK_BYTES * x.actors)
+    return x.max_steps * (STEP_BYTES + CLOCK_BYTES * max(x.actors, x.systematic_actors))
 
 
 def admit_explore(scn: Scenario, jobs: int) -> str | None:
@@ -35,6 +35,6 @@ def admit_explore(scn: Scenario, jobs: int) -> str | None:
         return None
     x = scn.explore
     return (f"explore.max_steps: schedules of up to {x.max_steps:,} steps of "
-            f"{x.actors} actors may need {size_text(need)} with {jobs} job"
+            f"{max(x.actors, x.systematic_actors)} actors may need {size_text(need)} with {jobs} job"
             f"{'s' if jobs != 1 else ''}, and {size_text(vm.available)} of memory is "
             "available; lower explore.max_steps (or --jobs)")

@@ -176,6 +176,9 @@ class Dpor:
         """Make sure the state before step `i` tries an actor that can start a schedule in
         which step `j` comes first (source-DPOR's initials of notdep(i).j)."""
         actors, clocks = self._actors, self._clocks
+        if self.bound is not None:
+            self._conservative(i, actors[j])
+            return
         ai = actors[i]
         # The steps after i that do not happen after it, then j: who of them could go first.
         v = [k for k in range(i + 1, j) if clocks[k][ai] < i + 1] + [j]
@@ -185,9 +188,6 @@ class Dpor:
                 if actors[k] not in initials:
                     initials.append(actors[k])
         f = self._stack[i]
-        if self.bound is not None:
-            self._conservative(i, actors[j])
-            return
         if any(q in f.backtrack for q in initials):
             return
         awake = [q for q in initials if q not in f.sleep]
