@@ -1,8 +1,9 @@
 """The fewest preemptions that reach a finding: CHESS's iterative bounding over its program.
 
 A shrunk finding keeps whatever switches the strategy that found it happened to take.
-Its program (seed, operations per actor) is searched again with dfs at bounds 0, 1,
-2, ...: the first bound that reaches the same kind is the fewest preemptions the race
+Its program (seed, operations per actor) is searched again at bounds 0, 1, 2, ...
+(bounded dpor: every state dfs reaches at the bound, in fewer schedules, so more
+bounds end within the cap): the first bound that reaches the same kind is the fewest preemptions the race
 needs.  0 means no interleaving at all: the bug is `sequential`, a program that fails
 however it is scheduled from its default order; otherwise it is an `interleaving`.
 The answer is proven when every lower bound was searched to the end (no schedule cut
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from stress.explore.shrink import Candidate
-from stress.explore.strategies.dfs import Dfs
+from stress.explore.strategies.dpor import Dpor
 from stress.explore.world import World
 
 PER_BOUND = 5_000  # schedules tried at one bound before the search moves on, unproven
@@ -37,7 +38,7 @@ def fewest_preemptions(world: World, found: Candidate, kind: str, known: int,
     """Search `found`'s program at bounds 0 .. `known` (what `found` itself takes)."""
     proven, total = True, 0
     for bound in range(known):
-        dfs, n, complete = Dfs(bound), 0, True
+        dfs, n, complete = Dpor(bound), 0, True
         while dfs.begin(n):
             if n >= per_bound:
                 complete = False

@@ -439,7 +439,7 @@ def minimal_line(f: Found) -> str:
     if n == 0:
         return "the program fails in its default order, with no preemption at all"
     return (f"it needs {'exactly' if f.preemptions_min_proven else 'at most'} {n} "
-            f"preemption{'s' if n != 1 else ''} (dfs at every lower bound "
+            f"preemption{'s' if n != 1 else ''} (a search at every lower bound "
             + ("found nothing)" if f.preemptions_min_proven else "was cut short)"))
 
 

@@ -52,5 +52,5 @@ def make_strategy(name: str, seed: int, *, depth: int = 3, preemptions: int = 2,
     if name == "dfs":
         return Dfs(preemptions)
     if name == "dpor":
-        return Dpor()
+        return Dpor(preemptions)
     raise ValueError(f"strategy: must be one of {', '.join(STRATEGIES)}, got {name!r}")
