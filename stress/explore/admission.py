@@ -34,7 +34,8 @@ def admit_explore(scn: Scenario, jobs: int) -> str | None:
     if need + spare <= vm.available:
         return None
     x = scn.explore
+    actors = max(x.actors, x.systematic_actors)
     return (f"explore.max_steps: schedules of up to {x.max_steps:,} steps of "
-            f"{max(x.actors, x.systematic_actors)} actors may need {size_text(need)} with {jobs} job"
+            f"{actors} actors may need {size_text(need)} with {jobs} job"
             f"{'s' if jobs != 1 else ''}, and {size_text(vm.available)} of memory is "
             "available; lower explore.max_steps (or --jobs)")

@@ -3,9 +3,10 @@
 A shrunk finding keeps whatever switches the strategy that found it happened to take.
 Its program (seed, operations per actor) is searched again at bounds 0, 1, 2, ...
 (bounded dpor: every state dfs reaches at the bound, in fewer schedules, so more
-bounds end within the cap): the first bound that reaches the same kind is the fewest preemptions the race
-needs.  0 means no interleaving at all: the bug is `sequential`, a program that fails
-however it is scheduled from its default order; otherwise it is an `interleaving`.
+bounds end within the cap): the first bound that reaches the same kind is the fewest
+preemptions the race needs.  0 means no interleaving at all: the bug is `sequential`,
+a program that fails however it is scheduled from its default order; otherwise it is
+an `interleaving`.
 The answer is proven when every lower bound was searched to the end (no schedule cut
 at the step bound, none left over at the per-bound cap).
 """
