@@ -174,3 +174,21 @@ def test_bounded_dpor_reaches_every_final_state_bounded_dfs_reaches(
     assert done
     assert reduced == every
     assert n_dpor <= n_dfs
+
+
+@pytest.mark.parametrize("bound", [0, 1, 2])
+def test_bounded_dpor_matches_dfs_on_the_racy_refcount_model(bound: int) -> None:
+    """On the model itself (C9), bounded dpor ends in exactly the final-state classes dfs
+    reaches at the same bound."""
+    scn = load_scenario("scenarios/c09-racy-refcount.toml")
+    scn = replace(scn, explore=replace(scn.explore, ops=1, actors=2))
+    world = World(scn, [0, 1])
+    try:
+        program = next(iter(all_programs(world.kinds, 1)))
+        dfs, reduced = Dfs(bound), Dpor(bound)
+        every, done = _classes(world, program, dfs, True)
+        assert done
+        bounded, done = _classes(world, program, reduced, True)
+        assert done and bounded == every
+    finally:
+        world.close()
