@@ -75,7 +75,6 @@ class Systematic:
     def __init__(self, worlds: list[World], x: ExploreSpec, seed: int, job: int,
                  jobs: int) -> None:
         self.reduced = x.strategy == "dpor"
-        self.seed = seed
         self.max_bound = x.preemptions
         self.worlds = worlds
         self.kinds, self.ops, self.job, self.jobs = [w.kinds for w in worlds], x.ops, job, jobs
