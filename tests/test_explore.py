@@ -450,3 +450,25 @@ def test_a_step_bound_no_machine_can_hold_is_refused(tmp_path: Path, capsys) -> 
     assert err.startswith(f"pagerace: {huge}: explore.max_steps: ") and "\n" not in err
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
     assert admit_explore(load_scenario(C10_CONTROL), 2) is None
+
+
+def test_a_key_added_since_tokens_began_counts_in_the_digest_only_when_set() -> None:
+    """systematic_actors at its default leaves the digest as before the key (old tokens
+    replay); set to anything else, the digest changes (tokens of the other grouping are
+    refused)."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from stress.explore.token import _NOT_IN_A_SCHEDULE, scenario_digest
+
+    scn = load_scenario(C10)
+    x = {k: v for k, v in asdict(scn.explore).items()
+         if k not in _NOT_IN_A_SCHEDULE and k != "systematic_actors"}
+    data = json.dumps([asdict(scn.model), [asdict(r) for r in scn.roles], x, scn.backend],
+                      sort_keys=True, default=str)
+    before_the_key = int.from_bytes(hashlib.blake2s(data.encode(), digest_size=4).digest(),
+                                    "little")
+    assert scenario_digest(scn) == before_the_key
+    three = replace(scn, explore=replace(scn.explore, systematic_actors=3))
+    assert scenario_digest(three) != before_the_key

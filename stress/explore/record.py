@@ -25,7 +25,7 @@ from stress.explore.runner import (
     mostly_abandoned,
     nothing_run,
 )
-from stress.explore.search import SYSTEMATIC
+from stress.explore.strategies import SYSTEMATIC
 from stress.explore.world import PROGRAMS_CAP, actor_groups, group_roles, programs_text
 from stress.memory.trace import TRACE_DTYPE
 from stress.runrecord import Event

@@ -24,8 +24,9 @@ from stress.explore.checkpoint import load as load_position
 from stress.explore.checkpoint import save as save_position
 from stress.explore.minimal import fewest_preemptions
 from stress.explore.scheduler import Nondeterminism
-from stress.explore.search import SYSTEMATIC, Search, Systematic, make_search
+from stress.explore.search import Search, Systematic, make_search
 from stress.explore.shrink import Candidate, fails_with, replay, shrink
+from stress.explore.strategies import SYSTEMATIC
 from stress.explore.token import Token, scenario_digest
 from stress.explore.world import (
     PROGRAMS_CAP,

@@ -22,13 +22,11 @@ import itertools
 from collections.abc import Iterator
 from typing import Protocol
 
-from stress.explore.strategies import Strategy, make_strategy
+from stress.explore.strategies import SYSTEMATIC, Strategy, make_strategy
 from stress.explore.strategies.dfs import Dfs
 from stress.explore.strategies.dpor import Dpor
 from stress.explore.world import PROGRAMS_CAP, Program, World, all_programs, count_programs
 from stress.scenario import ExploreSpec
-
-SYSTEMATIC = ("dfs", "dpor")  # the strategies whose end is a statement about every program
 
 
 def program_seed(base: int, index: int) -> int:

@@ -32,7 +32,7 @@ from stress.explore.scheduler import (
     SleepBlocked,
     StepBound,
 )
-from stress.explore.strategies import Strategy
+from stress.explore.strategies import SYSTEMATIC, Strategy
 from stress.memory import Arena
 from stress.memory.backends import Memory, RacyMemory
 from stress.memory.bound import bind
@@ -188,7 +188,7 @@ def strategy_groups(scn: Scenario, strategy: str) -> list[int]:
     """The indexes, in explored_groups, of the groups a strategy runs."""
     x = scn.explore
     every = explored_groups(scn)
-    size = x.systematic_actors if strategy in ("dfs", "dpor") else x.actors
+    size = x.systematic_actors if strategy in SYSTEMATIC else x.actors
     return [every.index(g) for g in actor_groups(scn, size)]
 
 

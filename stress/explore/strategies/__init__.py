@@ -24,6 +24,8 @@ class Strategy(Protocol):
 
 
 STRATEGIES = ("random", "pct", "dfs", "dpor")
+# The strategies whose end is a statement about every program (explore/search.py).
+SYSTEMATIC = ("dfs", "dpor")
 
 
 def default_choice(enabled: Sequence[int], current: int) -> int:
