@@ -178,6 +178,12 @@ class ExploreSpec:
         help="dfs, dpor: every program is searched from this many warm-ups, those of seeds "
              "seed, seed + 1, ... (the warm-up and the roles' own draws: page index, "
              "cgroup, come from the seed)")
+    draws: str = key(
+        "seeded", choices=("seeded", "every"),
+        help="dfs, dpor: the roles' own draws in the race (which page, cache slot, PTE slot or "
+             "mapping; whether to map): seeded (drawn from each warm-up's seed) or every (each "
+             "value a branch of the search, so that its end covers every draw; often 100 "
+             "times the schedules)")
     ops: int = key(2, lo=0, hi=10_000, help="operations per actor under the scheduler")
     warmup: int = key(2, lo=0, hi=10_000,
                       help="operations per actor before the scheduler starts, one actor at a "

@@ -106,13 +106,32 @@ def test_scenario_for_a_token_must_be_the_same_configuration(c10_finding) -> Non
 @given(st.integers(0, 1 << 62),
        st.lists(st.lists(st.integers(0, 300), max_size=6), min_size=1, max_size=8),
        st.lists(st.tuples(st.integers(0, 500), st.integers(0, 7)), max_size=20),
-       st.integers(0, (1 << 32) - 1), st.integers(0, 40))
+       st.integers(0, (1 << 32) - 1), st.integers(0, 40),
+       st.none() | st.lists(st.lists(st.integers(0, 20), max_size=6), max_size=8))
 def test_tokens_round_trip(seed: int, program: list[list[int]], sw: list[tuple[int, int]],
-                           digest: int, group: int) -> None:
-    """Whatever a schedule, its program and its group of actors are, its token decodes to them."""
+                           digest: int, group: int, draws: list[list[int]] | None) -> None:
+    """Whatever a schedule, its program, its group of actors and its draws are (or drawn
+    from the seed), its token decodes to them."""
     switches = tuple(sorted(dict(sw).items()))
-    tok = Token("scenarios/x.toml", seed, tuple(map(tuple, program)), switches, digest, group)
+    tok = Token("scenarios/x.toml", seed, tuple(map(tuple, program)), switches, digest, group,
+                None if draws is None else tuple(map(tuple, draws)))
     assert decode(tok.encode()) == tok
+
+
+def test_a_version_2_token_still_reads_its_draws_from_the_seed() -> None:
+    """Tokens written before draws were recorded (format 2) decode, with no draws."""
+    import base64
+
+    from stress.explore.token import _varint
+
+    out = bytearray()
+    # version, seed, group, 2 actors of 1 op each, 1 switch (step 3, actor 1), digest
+    for v in (2, 7, 0, 2, 1, 0, 1, 1, 1, 3, 1, 12345):
+        _varint(out, v)
+    tok = decode("scenarios/x.toml#" + base64.urlsafe_b64encode(bytes(out)).decode())
+    assert (tok.seed, tok.program, tok.switches, tok.digest) == (7, ((0,), (1,)), ((3, 1),),
+                                                                   12345)
+    assert tok.draws is None
 
 
 @pytest.mark.parametrize("text", ["nothing", "a.toml#", "a.toml#!!!", "a.toml#AQ", "a.toml#Ag"])

@@ -20,7 +20,9 @@ from stress.scenario import load_scenario
 
 WORDS = 3  # shared words 0..2; each actor's reads land at 8 + 4 * actor + i (its own)
 
-# A step of a tiny program: ("load" | "store" | "add", word, value).
+# A step of a tiny program: ("load" | "store" | "add", word, value), or ("draw", n, 0): the
+# actor draws one of n values (strategy.pick, as a role draws a page) and its later steps
+# touch the words that many places on.
 Step = tuple[str, int, int]
 
 
@@ -38,7 +40,13 @@ def run_all(programs: Sequence[Sequence[Step]], strategy: Strategy,
         def actor(k: int, steps: Sequence[Step], a: Atomic64 = a,
                   mem: ScheduledMemory = mem) -> Callable[[], None]:
             def go() -> None:
+                shift = 0
                 for i, (op, word, value) in enumerate(steps):
+                    if op == "draw":
+                        shift = strategy.pick(k, word)  # type: ignore[attr-defined]
+                        a.store(8 + 4 * k + i, 10 + shift)  # (the draw is part of the state)
+                        continue
+                    word = (word + shift) % WORDS
                     if op == "load":
                         a.store(8 + 4 * k + i, mem.load(word))  # what it saw: its own word
                     elif op == "store":
@@ -63,6 +71,8 @@ def run_all(programs: Sequence[Sequence[Step]], strategy: Strategy,
 steps = st.tuples(st.sampled_from(["load", "store", "add"]), st.integers(0, WORDS - 1),
                   st.integers(1, 3))
 programs = st.lists(st.lists(steps, min_size=1, max_size=3), min_size=2, max_size=3)
+draws = st.tuples(st.just("draw"), st.integers(2, 3), st.just(0))
+with_draws = st.lists(st.lists(steps | draws, min_size=1, max_size=4), min_size=2, max_size=3)
 
 
 @settings(max_examples=120, deadline=None)
@@ -192,3 +202,43 @@ def test_bounded_dpor_matches_dfs_on_the_racy_refcount_model(bound: int) -> None
         assert done and bounded == every
     finally:
         world.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(with_draws, st.integers(0, 2))
+def test_bounded_dpor_reaches_every_final_state_with_draws(
+        progs: list[list[Step]], bound: int) -> None:
+    """A draw is a branch of both searches: bounded dpor still reaches every final state
+    (each drawn value among them) that bounded dfs reaches, in no more schedules."""
+    every, n_dfs, done = run_all(progs, Dfs(bound))
+    assert done
+    reduced, n_dpor, done = run_all(progs, Dpor(bound))
+    assert done
+    assert reduced == every
+    assert n_dpor <= n_dfs
+
+
+@settings(max_examples=80, deadline=None)
+@given(with_draws)
+def test_dpor_reaches_every_final_state_with_draws(progs: list[list[Step]]) -> None:
+    """Unbounded, with sleep sets: an actor asleep over a draw carries all its values."""
+    every, _, done = run_all(progs, Dfs(10**6))
+    assert done
+    reduced, _, done = run_all(progs, Dpor())
+    assert done and reduced == every
+
+
+def test_every_value_of_a_draw_is_searched() -> None:
+    """Each value of each draw ends in its own final state: 2 x 3 draws, 6 states, one
+    actor (no interleaving at all)."""
+    progs: list[list[Step]] = [[("draw", 2, 0), ("draw", 3, 0)], []]
+    for strategy in (Dfs(0), Dpor(0), Dpor()):
+        finals, runs, done = run_all(progs, strategy)
+        assert done and len(finals) == 6 and runs == 6
+
+
+def test_without_draws_the_searches_do_not_branch_on_them() -> None:
+    """With draws off the strategy has no answer to give: the roles draw from the seed, and
+    the world installs nothing (the flag the world reads is False)."""
+    assert not Dfs(0, draws=False).answers_draws and not Dpor(0, draws=False).answers_draws
+    assert Dfs(0).answers_draws and Dpor(0).answers_draws

@@ -39,6 +39,7 @@ class Position:
     jobs: int
     max_steps: int  # a schedule longer is abandoned: another bound, another proof
     warmups: int = 1  # the seeds each program is searched from (before the key: 1)
+    draws: str = "seeded"  # [explore] draws (before the key: seeded)
     bound: int = 0
     programs_done: int = 0  # programs searched to the end at `bound`
     clean: bool = True  # no schedule abandoned at `bound`
@@ -52,7 +53,8 @@ class Position:
     seconds: float = 0.0
 
     def same_search(self, other: Position) -> bool:
-        keys = ("digest", "strategy", "max_bound", "seed", "job", "jobs", "max_steps", "warmups")
+        keys = ("digest", "strategy", "max_bound", "seed", "job", "jobs", "max_steps", "warmups",
+                "draws")
         return all(getattr(self, k) == getattr(other, k) for k in keys)
 
 

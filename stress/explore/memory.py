@@ -57,6 +57,13 @@ class Access:
             return True
         return bool(w & ow or w & other.reads or ow & self.reads)
 
+    def union(self, other: Access) -> Access:
+        """Both footprints as one: what depends on either depends on this."""
+        if other is self:
+            return self
+        return Access(self.reads | other.reads, self.writes | other.writes,
+                      self.reads_all or other.reads_all)
+
     def __repr__(self) -> str:
         return (f"Access(r={'all' if self.reads_all else sorted(self.reads)}, "
                 f"w={sorted(self.writes)})")

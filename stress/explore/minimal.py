@@ -39,7 +39,7 @@ def fewest_preemptions(world: World, found: Candidate, kind: str, known: int,
     """Search `found`'s program at bounds 0 .. `known` (what `found` itself takes)."""
     proven, total = True, 0
     for bound in range(known):
-        dfs, n, complete = Dpor(bound), 0, True
+        dfs, n, complete = Dpor(bound, draws=found.draws is not None), 0, True
         while dfs.begin(n):
             if n >= per_bound:
                 complete = False
@@ -49,7 +49,8 @@ def fewest_preemptions(world: World, found: Candidate, kind: str, known: int,
             n += 1
             complete = complete and not o.abandoned
             if o.anomaly is not None and o.anomaly.kind.value == kind:
-                least = replace(found, switches=tuple(o.schedule.switches))
+                least = replace(found, switches=tuple(o.schedule.switches),
+                                draws=o.schedule.draws)
                 return Minimal(bound, proven, least, total + n)
         total += n
         proven = proven and complete

@@ -78,9 +78,13 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
                                          if r.abandoned else "") + ")")
             continue
         b = r.proven_bound
+        start = (f"each from the warm-up of {seeds} ({total} in all) with every value of "
+                 "each draw the roles make in the race (page, cache slot, PTE slot, mapping, "
+                 "whether to map)" if x.draws == "every" else
+                 f"each from the warm-up and role draws of {seeds} ({total} in all)")
         parts.append(
-            f"{name}: every program of {ops}{groups} ({each}), each from the warm-up and role "
-            f"draws of {seeds} ({total} in all), every schedule of each with at most "
+            f"{name}: every program of {ops}{groups} ({each}), {start}, every schedule of "
+            "each with at most "
             f"{b} preemption{'' if b == 1 else 's'}"
             + (" (up to the order of independent steps: bounded partial-order reduction)"
                if name == "dpor" else "")
@@ -97,8 +101,9 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
     return Covered(statement="; ".join(parts),
                    proven_bound=r.proven_bound if _systematic(r.strategy) else None,
                    programs=r.programs_total, ops_per_actor=x.ops,
-                   warmup_and_role_draws=f"from {seeds}" if _systematic(r.strategy)
-                   else f"from seed {seed}",
+                   warmup_and_role_draws=(f"warm-up from {seeds}, every race draw"
+                                          if x.draws == "every" else f"from {seeds}")
+                   if _systematic(r.strategy) else f"from seed {seed}",
                    groups=roles, roles_left_out=left_out, abandoned=r.abandoned)
 
 

@@ -115,7 +115,7 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
     earlier = 0.0  # seconds the runs before this one searched (a checkpoint's)
     if checkpoint is not None:  # (refused before anything starts when it does not fit)
         saved = Position(scenario_digest(scn), x.strategy, x.preemptions, seed, job, jobs,
-                         x.max_steps, x.warmups)
+                         x.max_steps, x.warmups, x.draws)
         where = path_for(checkpoint, scn.name, job, jobs)
         if (before := load_position(where, saved)) is not None:
             saved = before
@@ -159,7 +159,7 @@ def explore_job(scn: Scenario, seed: int, budget: float | None, job: int = 0, jo
                 kind = o.anomaly.kind.value
                 if decisive(scn, kind):
                     r.finding = Candidate(seed_now, program, tuple(o.schedule.switches),
-                                          numbers[group])
+                                          numbers[group], o.schedule.draws)
                     r.finding_kind, r.finding_at = kind, time.monotonic() - t0
                     break
                 r.incidental[kind] = r.incidental.get(kind, 0) + 1
@@ -467,7 +467,8 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
                            f"({r.finding_kind} expected, got {after.anomaly})")
     a = after.anomaly
     digest = scenario_digest(scn)
-    token = Token(scn.path, shrunk.seed, shrunk.program, shrunk.switches, digest, shrunk.group)
+    token = Token(scn.path, shrunk.seed, shrunk.program, shrunk.switches, digest, shrunk.group,
+                  shrunk.draws)
     least = fewest.candidate
     return Finding(
         kind=a.kind.value, page=a.page, step=after.step, actor=a.worker, op=a.op,
@@ -478,7 +479,8 @@ def describe(scn: Scenario, r: JobResult) -> Finding:
         preemptions_after=after.schedule.preemptions, shrink_replays=sh.replays,
         preemptions_min=fewest.preemptions, preemptions_min_proven=fewest.proven,
         label=fewest.label, minimal_token=Token(scn.path, least.seed, least.program,
-                                                least.switches, digest, least.group).encode(),
+                                                least.switches, digest, least.group,
+                                                least.draws).encode(),
         shrink_passes=sh.passes, outcome=after)
 
 
@@ -520,12 +522,16 @@ def replay_token(text: str, scenario: Path | None = None
             raise TokenError(f"token for {tok.scenario}: its program does not fit the "
                              f"scenario, which explores {world.n} actors choosing among "
                              f"{', '.join(map(str, world.widths))} operations")
+        if tok.draws is not None and len(tok.draws) != world.n:
+            raise TokenError(f"token for {tok.scenario}: draws for {len(tok.draws)} actors, "
+                             f"the scenario explores {world.n}")
         if any(actor >= world.n for _, actor in tok.switches):
             raise TokenError(f"token for {tok.scenario}: a switch names an actor the "
                              f"scenario does not have ({world.n} actors)")
         t0 = time.monotonic()
         try:
-            o = replay(world, Candidate(tok.seed, tok.program, tok.switches, tok.group),
+            o = replay(world, Candidate(tok.seed, tok.program, tok.switches, tok.group,
+                                        tok.draws),
                        scn.explore.max_steps, trace=True)
         except Nondeterminism as e:
             raise TokenError(f"token for {tok.scenario}: its schedule does not fit the "

@@ -16,7 +16,9 @@ from greenlet import GreenletExit, greenlet
 
 from stress.anomalies import HarnessSignal
 from stress.explore.memory import Footprint, ScheduledMemory, _no_point
-from stress.explore.strategies import Strategy, default_choice
+from stress.explore.strategies import Nondeterminism, Strategy, default_choice
+
+__all__ = ["Nondeterminism", "OutOfTime", "Schedule", "Scheduler", "SleepBlocked", "StepBound"]
 
 
 class StepBound(HarnessSignal):
@@ -38,10 +40,6 @@ class OutOfTime(HarnessSignal):
 EXPIRY_EVERY = 1024
 
 
-class Nondeterminism(HarnessSignal):
-    """A replayed choice named an actor that could not run: the program is not deterministic."""
-
-
 @dataclass
 class Schedule:
     """What one run of the programs did: the choices, and how far it got."""
@@ -50,6 +48,9 @@ class Schedule:
     switches: list[tuple[int, int]] = field(default_factory=list)  # (step, actor) off default
     steps: int = 0
     preemptions: int = 0
+    # Each actor's draws in the race, as the strategy gave them (explore/draws.py); None:
+    # the roles drew from the seed.
+    draws: tuple[tuple[int, ...], ...] | None = None
 
 
 class Scheduler:

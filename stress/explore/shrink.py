@@ -43,6 +43,8 @@ class Candidate:
     program: Program
     switches: tuple[tuple[int, int], ...]
     group: int = 0  # which group of actors (world.actor_groups) the program is for
+    # Each actor's draws in the race, as a systematic search took them (None: the seed's).
+    draws: tuple[tuple[int, ...], ...] | None = None
 
     @property
     def ops(self) -> tuple[int, ...]:
@@ -145,7 +147,8 @@ def shrink(start: Candidate, test: Test, max_replays: int = MAX_REPLAYS) -> Shru
 
 def replay(world: World, c: Candidate, max_steps: int, *, strict: bool = True,
            trace: bool = False) -> Outcome:
-    return world.run(c.seed, c.program, Replay(c.switches, strict), max_steps, trace=trace)
+    return world.run(c.seed, c.program, Replay(c.switches, strict, c.draws), max_steps,
+                     trace=trace)
 
 
 def fails_with(world: World, kind: str, max_steps: int) -> Test:
@@ -154,5 +157,6 @@ def fails_with(world: World, kind: str, max_steps: int) -> Test:
         o = replay(world, c, max_steps, strict=False)
         if o.anomaly is None or o.anomaly.kind.value != kind:
             return None
-        return replace(c, switches=tuple(o.schedule.switches)), o.schedule.steps
+        return replace(c, switches=tuple(o.schedule.switches),
+                       draws=o.schedule.draws), o.schedule.steps
     return test

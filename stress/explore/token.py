@@ -5,7 +5,9 @@
 The payload is URL-safe base64 of unsigned LEB128 varints: format version, the
 seed, the group of actors (world.actor_groups), the actor count, each actor's
 program (its length, then the index of each operation), the number of switches,
-then each switch as (steps since the previous switch, actor), and last a 32-bit
+then each switch as (steps since the previous switch, actor), the roles' draws in
+the race (0: drawn from the seed; else 1 + the actor count, then each actor's
+count and values: explore/draws.py), and last a 32-bit
 digest of the scenario's model, roles and [explore] table, so that a token is
 refused, not misread, once the scenario it came from has changed (its strategy and
 bounds aside: any strategy's choices replay the same).
@@ -22,7 +24,8 @@ from dataclasses import asdict, dataclass
 from stress.explore.world import Program
 from stress.scenario import Scenario
 
-VERSION = 2  # 2: the program itself; 1: operation counts, the program drawn from the seed
+VERSION = 3  # 3: the draws; 2: the program itself; 1: operation counts
+READS = (2, 3)  # (a version 2 token is one whose draws came from the seed)
 
 
 class TokenError(Exception):
@@ -37,6 +40,7 @@ class Token:
     switches: tuple[tuple[int, int], ...]
     digest: int
     group: int = 0
+    draws: tuple[tuple[int, ...], ...] | None = None  # None: drawn from the seed
 
     def encode(self) -> str:
         out = bytearray()
@@ -48,12 +52,20 @@ class Token:
             _varint(out, step - last)
             _varint(out, actor)
             last = step
+        if self.draws is None:
+            _varint(out, 0)
+        else:
+            _varint(out, 1 + len(self.draws))
+            for values in self.draws:
+                for v in (len(values), *values):
+                    _varint(out, v)
         _varint(out, self.digest)
         return f"{self.scenario}#{base64.urlsafe_b64encode(bytes(out)).decode().rstrip('=')}"
 
 
 # What a strategy changes is not part of a schedule: the same choices replay under any.
-_NOT_IN_A_SCHEDULE = {"strategy", "schedules", "depth", "preemptions", "max_steps", "warmups"}
+_NOT_IN_A_SCHEDULE = {"strategy", "schedules", "depth", "preemptions", "max_steps", "warmups",
+                      "draws"}  # (a token carries the draws it took)
 _ADDED = {"systematic_actors": 2}
 
 
@@ -104,9 +116,9 @@ def decode(text: str) -> Token:
             if not b & 0x80:
                 return v
 
-    if (version := take()) != VERSION:
+    if (version := take()) not in READS:
         raise TokenError(f"token {shown}: format version {version}, this pagerace reads "
-                         f"{VERSION}")
+                         f"{' and '.join(map(str, READS))}")
     seed = take()
     group = take()
     program = tuple(tuple(take() for _ in range(take())) for _ in range(take()))
@@ -114,10 +126,13 @@ def decode(text: str) -> Token:
     for _ in range(take()):
         step += take()
         switches.append((step, take()))
+    draws = None
+    if version >= 3 and (actors := take()):
+        draws = tuple(tuple(take() for _ in range(take())) for _ in range(actors - 1))
     digest = take()
     if pos != len(raw):
         raise TokenError(f"token {shown}: {len(raw) - pos} bytes after the end")
-    return Token(path, seed, program, tuple(switches), digest, group)
+    return Token(path, seed, program, tuple(switches), digest, group, draws)
 
 
 def _varint(out: bytearray, v: int) -> None:

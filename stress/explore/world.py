@@ -4,8 +4,9 @@ The arena is private to the explorer and small ([explore] sizes); it is booted
 once and copied back before every schedule.  Each actor gets a machine whose
 `mem` and `sys` are the scheduled memories.  What runs is three things: the
 program (which operations each actor runs under the scheduler: drawn from a seed,
-or enumerated by dfs), the seed (the warm-up and each role's own draws: page index,
-cgroup), and the schedule (how they interleave).  Before the scheduler starts,
+or enumerated by dfs), the seed (the warm-up, and each role's own draws: page,
+slot, mapping; under dfs and dpor the race's draws are branches instead,
+explore/draws.py), and the schedule (how they interleave).  Before the scheduler starts,
 every actor runs `warmup` operations in turn, drawn from the seed, which fills
 caches, pools and queues without spending the scheduler's steps on it.
 """
@@ -23,6 +24,7 @@ from stress.anomalies import Anomaly, HarnessSignal
 from stress.checks import audit
 from stress.checks.lifecycle import finish
 from stress.checks.teardown import guarded
+from stress.explore.draws import Branching
 from stress.explore.memory import Footprint, RecordedMemory, ScheduledMemory
 from stress.explore.scheduler import (
     EXPIRY_EVERY,
@@ -313,8 +315,8 @@ class World:
             audit_ops: bool = True, trace: bool = False,
             expired: Callable[[], bool] | None = None) -> Outcome:
         """One schedule of `program`, from the boot state; `seed` draws the warm-up and the
-        roles' own choices (page index, cgroup).  `expired`, asked now and then, ends it
-        early (`Outcome.cut`)."""
+        roles' own choices (page, slot, mapping), but in the race a strategy with `pick`
+        answers those.  `expired`, asked now and then, ends it early (`Outcome.cut`)."""
         self.arena.words[:] = self.boot
         # A reducing strategy sees every step's footprint: the scheduled accesses, the
         # harness's shadow reads, the per-operation bookkeeping and the audit.
@@ -332,6 +334,8 @@ class World:
         calls = [[op for op, _ in a.ops()] for a in actors]
         tables = [[ops[i] for i in table] for ops, table in zip(calls, self._draws, strict=True)]
         in_op = [False] * self.n
+        taken: list[list[int]] = [[] for _ in range(self.n)]
+        answers = getattr(strategy, "answers_draws", False)
         outcome = Outcome(Schedule())
         try:
             # (asked about as often as the scheduler asks: a short warm-up never is)
@@ -342,6 +346,9 @@ class World:
                 for k in range(self.n):
                     guarded(report, tables[k][rngs[k].getrandbits(8)])
             phase[0] = "race"
+            if answers:
+                for k, a in enumerate(actors):  # the race's draws: the strategy's
+                    a.draws = Branching(rngs[k], k, strategy.pick, taken[k])  # type: ignore
             programs = [self._program(k, actors, [calls[k][i] for i in program[k]], in_op,
                                       report, audit_ops, fp) for k in range(self.n)]
             outcome.schedule = sched.run(programs, [self.points, self.sys])
@@ -365,6 +372,8 @@ class World:
             outcome.schedule = sched.partial or outcome.schedule
         finally:
             self.points.fp = self.sys.fp = None
+        if answers:
+            outcome.schedule.draws = tuple(tuple(t) for t in taken)
         outcome.trace = records
         return outcome
 

@@ -14,10 +14,32 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
+from mypy_extensions import mypyc_attr
+
 from stress.model import Machine, page_use, put_page
 from stress.roles.spec import ActorSpec
 
 T = TypeVar("T")
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Draws:
+    """A role's own random choices (which page, slot or mapping; whether to map).
+
+    Every choice a role makes that is not an operation goes through here, so that
+    the explorer can branch on each instead of drawing it (explore/draws.py).
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self.random = rng.random  # int(random() * n): randrange costs a microsecond
+
+    def pick(self, n: int) -> int:
+        """One of 0 .. n-1, uniformly (0 when n < 1)."""
+        return int(self.random() * n)
+
+    def chance(self, p: float) -> bool:
+        """True with probability p."""
+        return self.random() < p
 
 
 class Actor:
@@ -41,7 +63,7 @@ class Actor:
 
     def __init__(self, m: Machine, rng: random.Random, spec: ActorSpec) -> None:
         self.m = m
-        self.random = rng.random  # int(random() * n): randrange costs a microsecond
+        self.draws = Draws(rng)
         self.spec = spec
         for k, (_, default) in self.PARAMS.items():
             setattr(self, k, spec.params.get(k, default))

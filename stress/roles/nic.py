@@ -58,7 +58,7 @@ class Nic(Actor):
         p = page_pool_alloc_pages(m, self.pool)
         if p < 0:
             return
-        if self.driver_ref and self.release_share and self.random() < self.release_share:
+        if self.driver_ref and self.release_share and self.draws.chance(self.release_share):
             # No way back to the pool: unmap and forget it, the skb owns the reference.
             page_pool_release_page(m, self.pool, p)
         elif self.driver_ref:

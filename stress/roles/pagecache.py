@@ -42,7 +42,7 @@ class Reader(Holder):
     def lookup(self) -> None:
         """filemap_get_entry on a random index (tryget, recheck); hold the page if still its."""
         m = self.m
-        index = int(self.random() * self.nslots)
+        index = self.draws.pick(self.nslots)
         p = filemap_get_entry(m, index)
         if p < 0:
             return
@@ -73,7 +73,7 @@ class Truncater(Actor):
     def add(self) -> None:
         """Allocate a page and insert it at a free index (add_to_page_cache_lru)."""
         m = self.m
-        index = int(self.random() * self.nslots)
+        index = self.draws.pick(self.nslots)
         if m.sys.load(m.L.cache + index):
             return
         p = alloc_page(m)
@@ -84,7 +84,7 @@ class Truncater(Actor):
 
     def _locked(self) -> tuple[int, int]:
         """Look up a random index and lock the page, still the file's: (index, page) or -1s."""
-        index = int(self.random() * self.nslots)
+        index = self.draws.pick(self.nslots)
         return index, self._lock_at(index)
 
     def _lock_at(self, index: int) -> int:
@@ -133,7 +133,7 @@ class Truncater(Actor):
         holder never reaches __put_page.
         """
         m = self.m
-        start = int(self.random() * self.nslots)
+        start = self.draws.pick(self.nslots)
         pvec: list[tuple[int, int]] = []
         for index in range(start, min(start + self.truncate_pages, self.nslots)):
             p = self._lock_at(index)

@@ -25,7 +25,7 @@ class Gup(Holder):
 
     def gup(self) -> None:
         """get_user_pages_fast on a random PTE: tryget, recheck the PTE, hold on success."""
-        p = get_user_pages_fast(self.m, int(self.random() * self.npte))
+        p = get_user_pages_fast(self.m, self.draws.pick(self.npte))
         if p >= 0:
             self.keep(p)
 
@@ -49,6 +49,6 @@ class Stray(Holder):
 
     def tryget(self) -> None:
         """get_page_unless_zero on any page at all, in use, pooled or free; hold on success."""
-        p = int(self.random() * self.npages)
+        p = self.draws.pick(self.npages)
         if get_page_unless_zero(self.m, p):
             self.keep(p)

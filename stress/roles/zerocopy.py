@@ -65,7 +65,7 @@ class Zerocopy(Actor):
         if p < 0:
             return
         gen = m.gen(p)
-        if self.free_ptes and self.random() < self.map_ratio:
+        if self.free_ptes and self.draws.chance(self.map_ratio):
             pte = self.free_ptes.pop()
             if vm_insert_page(m, p, pte, self.memcg):
                 self.mapped.append((pte, p, gen))
@@ -78,7 +78,7 @@ class Zerocopy(Actor):
     def read(self) -> None:
         """The application reads a mapped page (and the oldest page in its pipe)."""
         if self.mapped:
-            _, p, gen = self.mapped[int(self.random() * len(self.mapped))]
+            _, p, gen = self.mapped[self.draws.pick(len(self.mapped))]
             page_use(self.m, p, gen, "user_read")
         if self.pipe:
             p, gen = self.pipe[0]
@@ -88,7 +88,7 @@ class Zerocopy(Actor):
     def pin(self) -> None:
         """vmsplice a mapped page into the pipe: a reference that outlives munmap."""
         if self.mapped and len(self.pipe) < self.pipe_max:
-            _, p, gen = self.mapped[int(self.random() * len(self.mapped))]
+            _, p, gen = self.mapped[self.draws.pick(len(self.mapped))]
             vmsplice_page(self.m, p)
             self.pipe.append((p, gen))
             self.in_pipe[p, gen] += 1

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from stress.anomalies import HarnessSignal
+
 
 class Strategy(Protocol):
     name: str
@@ -21,6 +23,14 @@ class Strategy(Protocol):
     def end(self, steps: int) -> None: ...
     # A strategy that reduces by dependence (dpor) also has observe(actor, Access): the
     # footprint of each step, which the scheduler hands it when the strategy has one.
+    # One that enumerates or replays the roles' own draws has answers_draws True and
+    # pick(actor, n): the value of a draw of n (explore/draws.py); otherwise the roles
+    # draw from the seed.
+
+
+class Nondeterminism(HarnessSignal):
+    """A replayed choice named an actor that could not run, or a draw that was not there:
+    the program is not deterministic."""
 
 
 STRATEGIES = ("random", "pct", "dfs", "dpor")

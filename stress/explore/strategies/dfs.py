@@ -7,7 +7,9 @@ the default (the current actor, or the next in order once it is done).  When no
 step has an alternative left, the bounded space is exhausted.  Every step
 branches: a switch away from an actor that could go on costs a preemption; the
 first step and a switch after an actor finishes cost nothing (CHESS's
-non-preemptive context switches).  Not branching after an actor finishes would
+non-preemptive context switches).  A role's own draw in the race (`pick`: which
+page, slot or mapping; explore/draws.py) branches too, at no cost: every value is
+tried.  Not branching after an actor finishes would
 lose orders no earlier preemption reaches: with A and B reading a word and C
 writing it, one step each, A, C, B is the only schedule where A reads the old
 value and B the new (tests/test_explore_dpor.py found it).
@@ -23,19 +25,23 @@ from stress.explore.strategies import default_choice
 
 @dataclass
 class _Frame:
-    order: list[int]  # alternatives, the default first
+    order: list[int]  # alternatives, the default first (actors, or a draw's values)
     k: int  # the alternative taken
-    current: int
+    current: int  # who ran the step before (_DRAW: a draw, whose values cost nothing)
     before: int  # preemptions before this step
+
+
+_DRAW = -2
 
 
 class Dfs:
     name = "dfs"
 
-    def __init__(self, preemptions: int) -> None:
+    def __init__(self, preemptions: int, draws: bool = True) -> None:
         if preemptions < 0:
             raise ValueError(f"preemptions: must be at least 0, got {preemptions}")
         self.bound = preemptions
+        self.answers_draws = draws  # every value of the roles' draws a branch (pick)
         self.exhausted = False
         self._stack: list[_Frame] = []
         self._pos = 0
@@ -74,6 +80,18 @@ class Dfs:
         self._stack.append(_Frame(order, 0, current, before))
         self._pos += 1
         return order[0]
+
+    def pick(self, actor: int, n: int) -> int:
+        """A role's draw of one of n values: each a branch."""
+        if self._pos < len(self._stack):
+            f = self._stack[self._pos]
+            self._pos += 1
+            return f.order[f.k]
+        before = self._cost(self._stack[-1], self._stack[-1].order[self._stack[-1].k]) \
+            if self._stack else 0
+        self._stack.append(_Frame(list(range(n)), 0, _DRAW, before))
+        self._pos += 1
+        return 0
 
     def end(self, steps: int) -> None:
         del self._stack[self._pos:]  # a shorter schedule than the one replayed

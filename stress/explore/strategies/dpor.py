@@ -30,6 +30,13 @@ been explored there at a cost the bound did not allow).  The race's own point as
 for the later actor itself (Flanagan and Godefroid's rule, sound without sleep
 sets).
 
+A role's own draw in the race (`pick`: which page, slot or mapping;
+explore/draws.py) is a choice within a step: every value is tried, the step's last
+draw turning fastest, before the state tries another actor.  A draw touches no
+shared word, so it races with nothing; the races its values lead to add their
+backtracking to the states before, which are still on the stack while the values
+are tried.  An actor put to sleep carries every value's footprint at once.
+
 FG05's own rule (add the racing actor itself) is not enough with sleep sets: with
 A writing y, B reading x then y and C reading y, the schedule C, A, B where C reads
 the old y and B the new is lost when A sleeps where the rule would add it
@@ -47,8 +54,8 @@ from stress.explore.strategies import default_choice
 class _Frame:
     """One state of the current schedule: who could run, who sleeps, who was tried."""
 
-    __slots__ = ("access", "backtrack", "before", "chosen", "current", "done", "enabled",
-                 "sleep")
+    __slots__ = ("access", "backtrack", "before", "chosen", "current", "cursor", "done",
+                 "enabled", "picks", "sleep")
 
     def __init__(self, enabled: Sequence[int], sleep: dict[int, Access], chosen: int,
                  current: int, before: int) -> None:
@@ -60,24 +67,40 @@ class _Frame:
         self.done: dict[int, Access] = {}  # actors tried here, with their step's footprint
         self.chosen = chosen
         self.access: Access | None = None  # the chosen step's footprint, once run
+        self.picks: list[list[int]] = []  # the chosen step's draws: [value, of how many]
+        self.cursor = 0  # the next draw of the step being run
 
     def cost(self, actor: int) -> int:
         """Preemptions up to and including this step, when `actor` takes it (as dfs counts)."""
         return self.before + (actor != self.current and self.current in self.enabled)
 
 
+def _advance(f: _Frame) -> bool:
+    """The next values of the draws of f's step, its last turning fastest (False: none)."""
+    while f.picks:
+        last = f.picks[-1]
+        last[0] += 1
+        if last[0] < last[1]:
+            f.access = None
+            return True
+        f.picks.pop()
+    return False
+
+
 class Dpor:
     name = "dpor"
 
-    def __init__(self, bound: int | None = None) -> None:
+    def __init__(self, bound: int | None = None, draws: bool = True) -> None:
         if bound is not None and bound < 0:
             raise ValueError(f"preemptions: must be at least 0, got {bound}")
         self.bound = bound  # None: every interleaving
+        self.answers_draws = draws  # every value of the roles' draws a branch (pick)
         self.exhausted = False
         self.blocked = 0  # schedules that ended asleep (not failures: repeats)
         self._stack: list[_Frame] = []
         self._pos = 0
         self._started = False
+        self._first = _Frame((), {}, -1, -1, 0)  # holds the draws made before the first step
         self._reset()
 
     def _reset(self) -> None:
@@ -88,6 +111,7 @@ class Dpor:
 
     def begin(self, index: int) -> bool:
         self._pos = 0
+        self._first.cursor = 0
         self._reset()
         if not self._started:
             self._started = True
@@ -95,12 +119,16 @@ class Dpor:
         bound = self.bound
         while self._stack:
             f = self._stack[-1]
+            if _advance(f):  # the step's own draws first
+                return True
             for k in f.enabled:
                 if k in f.backtrack and k not in f.done and k not in f.sleep and (
                         bound is None or f.cost(k) <= bound):
                     f.chosen, f.access = k, None
                     return True
             self._stack.pop()
+        if _advance(self._first):
+            return True
         self.exhausted = True
         return False
 
@@ -109,6 +137,7 @@ class Dpor:
             self._n = max(enabled) + 1
         if self._pos < len(self._stack):
             f = self._stack[self._pos]
+            f.cursor = 0
             self._pos += 1
             return f.chosen
         sleep: dict[int, Access] = {}
@@ -131,12 +160,27 @@ class Dpor:
         self._pos += 1
         return first
 
+    def pick(self, actor: int, n: int) -> int:
+        """A draw of one of n values within the step being run: each value a branch."""
+        f = self._stack[self._pos - 1] if self._pos else self._first
+        c = f.cursor
+        f.cursor += 1
+        if c < len(f.picks):
+            return f.picks[c][0]
+        f.picks.append([0, n])
+        return 0
+
     def observe(self, actor: int, access: Access) -> None:
         """The step just run: record it, and add the backtracking its races call for."""
         j = len(self._actors)
         f = self._stack[j]
         f.access = access
-        f.done.setdefault(actor, access)
+        # (a step that draws has a footprint per value: asleep, it carries them all)
+        had = f.done.get(actor)
+        if had is None:
+            f.done[actor] = access
+        elif f.picks and self.bound is None:
+            f.done[actor] = had.union(access)
         clock, races = self._races(actor, access, j)
         clock[actor] = j + 1
         self._actors.append(actor)

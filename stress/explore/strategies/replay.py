@@ -1,19 +1,28 @@
-"""`replay`: a recorded schedule, its switches taken at their steps, the default elsewhere."""
+"""`replay`: a recorded schedule, its switches taken at their steps, the default elsewhere.
+
+With `draws` (each actor's draws in the race, as a systematic search took them:
+explore/draws.py) it answers those too, in order; without, the roles draw from the
+seed, as they did under the strategy that found the schedule.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from stress.explore.strategies import default_choice
+from stress.explore.strategies import Nondeterminism, default_choice
 
 
 class Replay:
     name = "replay"
     exhausted = False
 
-    def __init__(self, switches: Iterable[tuple[int, int]], strict: bool = True) -> None:
+    def __init__(self, switches: Iterable[tuple[int, int]], strict: bool = True,
+                 draws: Sequence[Sequence[int]] | None = None) -> None:
         self.switches = dict(switches)
         self.strict = strict  # False while shrinking: a switch to an actor that is done is dropped
+        self.draws = [list(d) for d in draws or ()]
+        self._next = [0] * len(self.draws)
+        self.answers_draws = draws is not None
 
     def begin(self, index: int) -> bool:
         return True
@@ -23,6 +32,19 @@ class Replay:
         if k is None or (not self.strict and k not in enabled):
             return default_choice(enabled, current)
         return k
+
+    def pick(self, actor: int, n: int) -> int:
+        """The actor's next recorded draw; past them, or out of range while shrinking, 0."""
+        mine = self.draws[actor] if actor < len(self.draws) else []
+        i = self._next[actor] if actor < len(self._next) else len(mine)
+        if i < len(mine):
+            self._next[actor] += 1
+            if mine[i] < n or not self.strict:
+                return mine[i] if mine[i] < n else 0
+            raise Nondeterminism(f"actor {actor}'s draw {i} is {mine[i]}, of {n} values")
+        if self.strict:
+            raise Nondeterminism(f"actor {actor} draws more than the {len(mine)} recorded")
+        return 0
 
     def end(self, steps: int) -> None:
         pass
