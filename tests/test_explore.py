@@ -491,3 +491,22 @@ def test_a_key_added_since_tokens_began_counts_in_the_digest_only_when_set() -> 
     assert scenario_digest(scn) == before_the_key
     three = replace(scn, explore=replace(scn.explore, systematic_actors=3))
     assert scenario_digest(three) != before_the_key
+
+
+def test_a_search_of_every_draw_finds_replays_and_records_its_draws() -> None:
+    """With [explore] draws = every, dpor's finding carries the draws it took; its token
+    replays the same anomaly at the same step, and a token whose draw is out of range is
+    refused in one line."""
+    scn = _sized(SCENARIOS / "c03-stale-checked.toml", draws="every", warmups=1)
+    result, finding = explore(scn, ExploreOptions(strategy="dpor", seed=1, schedules=20_000))
+    assert finding is not None and finding.kind == "misrouted-free"
+    tok = decode(finding.token)
+    assert tok.draws is not None and len(tok.draws) == len(tok.program)
+    again = replay_token(finding.token)[3]
+    assert again is not None and (again.kind, again.step) == (finding.kind, finding.step)
+    drawn = [k for k, d in enumerate(tok.draws) if d]
+    assert drawn, "the finding's program draws nothing: pick a scenario whose roles draw"
+    k = drawn[0]
+    bad = tuple(d if j != k else (99,) + d[1:] for j, d in enumerate(tok.draws))
+    with pytest.raises(TokenError, match="does not fit"):
+        replay_token(replace(tok, draws=bad).encode())

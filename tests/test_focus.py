@@ -14,6 +14,7 @@ from stress.explore.runner import ExploreOptions, explore, replay_token
 from stress.explore.search import make_search
 from stress.explore.world import World, actor_groups, count_programs
 from stress.runrecord import read_summary
+from stress.runs.plan import make_plan
 from stress.runs.rundir import RunDir
 from stress.scenario import Expect, load_scenario
 from stress.summary import ExploreSummary, Manifest, StressSummary, write_summary
@@ -103,7 +104,7 @@ def test_observing_a_broken_model_ends_at_its_first_anomaly(
     buggy = _operations_run(SCENARIOS / "c05-swapcache-put-before-clear.toml", 200, monkeypatch)
     clean = _operations_run(SCENARIOS / "c05-swapcache.toml", 200, monkeypatch)
     scn = load_scenario(SCENARIOS / "c05-swapcache.toml")
-    assert clean == 200 * len(actor_groups(scn, scn.explore.actors)[0])
+    assert clean == 200 * len(make_plan(scn, 0).actors)  # (the group and its bystanders)
     assert 0 < buggy < clean
 
 

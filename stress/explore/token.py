@@ -66,7 +66,7 @@ class Token:
 # What a strategy changes is not part of a schedule: the same choices replay under any.
 _NOT_IN_A_SCHEDULE = {"strategy", "schedules", "depth", "preemptions", "max_steps", "warmups",
                       "draws"}  # (a token carries the draws it took)
-_ADDED = {"systematic_actors": 2}
+_ADDED: dict[str, object] = {"systematic_actors": 2, "bystanders": False}
 
 
 def scenario_digest(scn: Scenario) -> int:

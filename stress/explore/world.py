@@ -209,16 +209,20 @@ class World:
         x = scn.explore
         chosen = list(actors) if actors is not None else pick_actors(scn, x.actors)
         full = make_plan(scn, 0).actors
-        roles = [full[k] for k in chosen]
-        n = len(roles)
-        sizes = replace(x.sizes(scn.sizes), pte_slots=max(x.pte_slots, n),
+        # The racers first (their resources as without bystanders), then the bystanders:
+        # every other actor of the scenario, which warms up with them and drains at the end.
+        others = [k for k in range(len(full)) if k not in chosen] if x.bystanders else []
+        roles = [full[k] for k in chosen + others]
+        n, total = len(chosen), len(roles)
+        sizes = replace(x.sizes(scn.sizes), pte_slots=max(x.pte_slots, total),
                         ledger_size=max(64, 4 * x.pages), trace_entries=0)
         # One worker per actor: pool ownership, page-lock holders and ledgers are per actor.
-        small = replace(scn, sizes=sizes, run=replace(scn.run, workers=n))
+        small = replace(scn, sizes=sizes, run=replace(scn.run, workers=total))
         self.scn = replace(small, model=replace(scn.model, delays={}))  # no delays: ever
         self.plan = make_plan(_only(small, roles), 0)
         self.scheme = load_scheme(self.scn.model.scheme, probe=False)  # (probed on load)
-        self.n = n
+        self.n = n  # the actors that race (a program's); actors n .. total - 1 stand by
+        self.total = total
         self.arena = Arena.create(self.plan.config, private=True)  # (gone even on SIGKILL)
         try:
             self._boot(scn)
@@ -232,14 +236,14 @@ class World:
         self.points = ScheduledMemory(self.arena.atomic)  # the page records' accesses
         self.mem: Memory = RacyMemory(self.points) if scn.backend == "racy" else self.points
         self.sys = ScheduledMemory(self.arena.atomic)
-        n = self.n
         # Each actor's operations, as Actor.ops() lists them (a role may leave one out for
         # a scheme), and the table that draws them in proportion to their weights.
-        ops = [list(self._actors(lambda a: None, None, None)[k].ops()) for k in range(n)]
+        ops = [list(a.ops()) for a in self._actors(lambda a: None, None, None)]
         self.arena.words[:] = self.boot
-        self.op_names = [[op.__name__ for op, _ in actor_ops] for actor_ops in ops]
         self._draws = [build_schedule([(i, w) for i, (_, w) in enumerate(actor_ops)])
-                       for actor_ops in ops]
+                       for actor_ops in ops]  # (every actor's: the warm-up's)
+        ops = ops[:self.n]  # (the racers': their programs')
+        self.op_names = [[op.__name__ for op, _ in actor_ops] for actor_ops in ops]
         # What a program draws from: every operation, or a hunt's focus (the warm-up
         # always draws from every operation, so a focused program replays unfocused).
         focus = dict(self.scn.focus)
@@ -296,16 +300,17 @@ class World:
         def trace(op: int, p: int, before: int, after: int, result: int, aux: int) -> None:
             into[0].add(op)
 
-        rngs = [random.Random(_actor_seed(seed, k)) for k in range(self.n)]
+        rngs = [random.Random(_actor_seed(seed, k)) for k in range(self.total)]
         actors = self._actors(report, None, None, rngs)
         for a in actors:
             a.m.trace, a.m.tracing = trace, True
         calls = [[op for op, _ in a.ops()] for a in actors]
+        aside: set[int] = set()  # (what a bystander traces)
         try:
             for _ in range(rounds):
-                for k in range(self.n):
+                for k in range(self.total):
                     i = self._draws[k][rngs[k].getrandbits(8)]
-                    into[0] = seen[k][self.op_names[k][i]]
+                    into[0] = seen[k][self.op_names[k][i]] if k < self.n else aside
                     guarded(report, calls[k][i])
         except Found:
             pass
@@ -329,7 +334,7 @@ class World:
         def report(a: Anomaly) -> None:
             raise Found(a, -1 if phase[0] == "warmup" else sched.step)
 
-        rngs = [random.Random(_actor_seed(seed, k)) for k in range(self.n)]
+        rngs = [random.Random(_actor_seed(seed, k)) for k in range(self.total)]
         actors = self._actors(report, sched, records if trace else None, rngs, fp)
         calls = [[op for op, _ in a.ops()] for a in actors]
         tables = [[ops[i] for i in table] for ops, table in zip(calls, self._draws, strict=True)]
@@ -339,22 +344,24 @@ class World:
         outcome = Outcome(Schedule())
         try:
             # (asked about as often as the scheduler asks: a short warm-up never is)
-            every = max(1, EXPIRY_EVERY // max(self.n, 1))
+            every = max(1, EXPIRY_EVERY // max(self.total, 1))
             for n in range(self.scn.explore.warmup):
                 if n and not n % every and expired is not None and expired():
                     raise OutOfTime("in the warm-up")
-                for k in range(self.n):
+                for k in range(self.total):
                     guarded(report, tables[k][rngs[k].getrandbits(8)])
             phase[0] = "race"
             if answers:
-                for k, a in enumerate(actors):  # the race's draws: the strategy's
+                for k, a in enumerate(actors[:self.n]):  # the race's draws: the strategy's
                     a.draws = Branching(rngs[k], k, strategy.pick, taken[k])  # type: ignore
             programs = [self._program(k, actors, [calls[k][i] for i in program[k]], in_op,
                                       report, audit_ops, fp) for k in range(self.n)]
             outcome.schedule = sched.run(programs, [self.points, self.sys])
             phase[0] = "teardown"  # (the scheduler's step stays at the schedule's end)
+            for k in range(self.n, self.total):  # the bystanders let go, one after another
+                guarded(report, actors[k].drain)
             L = self.arena.layout
-            for w in range(self.n):  # every actor has drained: nobody holds anything
+            for w in range(self.total):  # every actor has drained: nobody holds anything
                 self.arena.words[L.worker(w) + W_LEDGER_LEN] = 0
             for found in finish(actors[0].m, report).audit.anomalies:
                 report(found)
