@@ -67,7 +67,9 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
     each = programs_text(r.programs_total if r.programs_total >= PROGRAMS_CAP
                          else r.programs_total // w)
     groups = (f" in {len(roles)} groups of at most {size} actors (every pair of roles meets "
-              "in one, and every role run twice meets itself)" if len(roles) > 1 else "")
+              "in one, and every role run twice meets itself"
+              + ("; the other actors warm up with each group and let go after it"
+                 if x.bystanders else "") + ")" if len(roles) > 1 else "")
     for name in SYSTEMATIC:
         if name not in r.strategy.split("+"):
             continue
