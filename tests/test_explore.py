@@ -510,3 +510,16 @@ def test_a_search_of_every_draw_finds_replays_and_records_its_draws() -> None:
     bad = tuple(d if j != k else (99,) + d[1:] for j, d in enumerate(tok.draws))
     with pytest.raises(TokenError, match="does not fit"):
         replay_token(replace(tok, draws=bad).encode())
+
+
+def test_bystanders_give_a_pair_the_states_the_whole_scenario_makes() -> None:
+    """c02-dtor-ref1-tryget's misrouted free needs the warm-up of actors its pairs leave out:
+    with bystanders, dpor finds it at bound 0 (a zerocopy recv alone, sequential); without,
+    bound 0 is exhausted clean."""
+    path = SCENARIOS / "c02-dtor-ref1-tryget.toml"
+    opts = ExploreOptions(strategy="dpor", seed=1, schedules=20_000)
+    _, finding = explore(_sized(path, preemptions=0), opts)
+    assert finding is not None and finding.kind == "misrouted-free"
+    assert finding.label == "sequential"
+    alone, none = explore(_sized(path, preemptions=0, bystanders=False), opts)
+    assert none is None and alone.exhausted

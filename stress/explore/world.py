@@ -8,7 +8,9 @@ or enumerated by dfs), the seed (the warm-up, and each role's own draws: page,
 slot, mapping; under dfs and dpor the race's draws are branches instead,
 explore/draws.py), and the schedule (how they interleave).  Before the scheduler starts,
 every actor runs `warmup` operations in turn, drawn from the seed, which fills
-caches, pools and queues without spending the scheduler's steps on it.
+caches, pools and queues without spending the scheduler's steps on it.  A world of
+a group of the scenario's actors holds the others too ([explore] bystanders): they
+take part in the warm-up, stand by during the race, and drain at the teardown.
 """
 
 from __future__ import annotations
