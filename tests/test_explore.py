@@ -524,3 +524,15 @@ def test_bystanders_give_a_pair_the_states_the_whole_scenario_makes() -> None:
     assert finding.label == "sequential"
     alone, none = explore(_sized(path, preemptions=0, bystanders=False), opts)
     assert none is None and alone.exhausted
+
+
+def test_a_search_of_every_draw_is_clean_on_the_control() -> None:
+    """The clean control of draws = every: c10's rechecking lookup, every draw of one
+    operation per actor at bound 1, exhausted with nothing found, and more schedules than
+    the seeded search (the draws really branch)."""
+    opts = ExploreOptions(strategy="dpor", seed=1, schedules=100_000)
+    sizes = dict(ops=1, warmups=1, preemptions=1)
+    every, none = explore(_sized(C10_CONTROL, draws="every", **sizes), opts)
+    assert none is None and every.exhausted and every.proven_bound == 1
+    seeded, _ = explore(_sized(C10_CONTROL, **sizes), opts)
+    assert seeded.exhausted and every.schedules > seeded.schedules
