@@ -174,10 +174,11 @@ class ExploreSpec:
              "(2: every pair, which keeps a bound of 2 preemptions exhaustible; random and pct "
              "use `actors`)")
     bystanders: bool = key(
-        True,
+        False,
         help="every actor of the scenario a group leaves out warms up with it (filling caches, "
              "pools, queues and mappings as it would) and lets go of what it holds after the "
-             "race, without racing; false: a group's actors alone")
+             "race, without racing (richer starting states, and more schedules: dtor-at-alloc "
+             "no longer exhausts bound 2 in 700 s); false: a group's actors alone")
     warmups: int = key(
         4, lo=1, hi=1 << 20,
         help="dfs, dpor: every program is searched from this many warm-ups, those of seeds "

@@ -347,8 +347,7 @@ def test_dpor_exhausts_the_control_and_says_what_that_covers() -> None:
     statement = covered(scn, result, 1).statement
     assert statement.startswith("dpor: every program of 1 operation per actor in 3 groups of at "
                                 "most 2 actors (every pair of roles meets in one, and every role "
-                                "run twice meets itself; the other actors warm up with each group "
-                                "and let go after it) (19), each from the warm-up and role "
+                                "run twice meets itself) (19), each from the warm-up and role "
                                 "draws of seeds 1 to 4 (76 in all), every schedule of each with "
                                 "at most 2 preemptions (up to the order of independent steps")
     assert "every state between operations audited" in statement
@@ -473,18 +472,19 @@ def test_a_step_bound_no_machine_can_hold_is_refused(tmp_path: Path, capsys) -> 
 
 
 def test_a_key_added_since_tokens_began_counts_in_the_digest_only_when_set() -> None:
-    """systematic_actors at its default leaves the digest as before the key (old tokens
-    replay); set to anything else, the digest changes (tokens of the other grouping are
-    refused)."""
+    """systematic_actors and bystanders at their defaults leave the digest as before the keys
+    (old tokens replay); set to anything else, the digest changes (tokens of the other
+    grouping or warm-up are refused)."""
     import hashlib
     import json
     from dataclasses import asdict
 
-    from stress.explore.token import _NOT_IN_A_SCHEDULE, scenario_digest
+    from stress.explore.token import _ADDED, _NOT_IN_A_SCHEDULE, scenario_digest
 
+    assert set(_ADDED) == {"systematic_actors", "bystanders"}
     scn = load_scenario(C10)
     x = {k: v for k, v in asdict(scn.explore).items()
-         if k not in _NOT_IN_A_SCHEDULE and k != "systematic_actors"}
+         if k not in _NOT_IN_A_SCHEDULE and k not in _ADDED}
     data = json.dumps([asdict(scn.model), [asdict(r) for r in scn.roles], x, scn.backend],
                       sort_keys=True, default=str)
     before_the_key = int.from_bytes(hashlib.blake2s(data.encode(), digest_size=4).digest(),
@@ -492,6 +492,8 @@ def test_a_key_added_since_tokens_began_counts_in_the_digest_only_when_set() -> 
     assert scenario_digest(scn) == before_the_key
     three = replace(scn, explore=replace(scn.explore, systematic_actors=3))
     assert scenario_digest(three) != before_the_key
+    standing_by = replace(scn, explore=replace(scn.explore, bystanders=True))
+    assert scenario_digest(standing_by) not in (before_the_key, scenario_digest(three))
 
 
 def test_a_search_of_every_draw_finds_replays_and_records_its_draws() -> None:
@@ -515,8 +517,8 @@ def test_a_search_of_every_draw_finds_replays_and_records_its_draws() -> None:
 
 def test_bystanders_give_a_pair_the_states_the_whole_scenario_makes() -> None:
     """c02-dtor-ref1-tryget's misrouted free needs the warm-up of actors its pairs leave out:
-    with bystanders, dpor finds it at bound 0 (a zerocopy recv alone, sequential); without,
-    bound 0 is exhausted clean."""
+    with bystanders (its [explore] table sets them), dpor finds it at bound 0 (a zerocopy
+    recv alone, sequential); without, bound 0 is exhausted clean."""
     path = SCENARIOS / "c02-dtor-ref1-tryget.toml"
     opts = ExploreOptions(strategy="dpor", seed=1, schedules=20_000)
     _, finding = explore(_sized(path, preemptions=0), opts)
@@ -536,3 +538,13 @@ def test_a_search_of_every_draw_is_clean_on_the_control() -> None:
     assert none is None and every.exhausted and every.proven_bound == 1
     seeded, _ = explore(_sized(C10_CONTROL, **sizes), opts)
     assert seeded.exhausted and every.schedules > seeded.schedules
+
+
+def test_bystanders_have_a_clean_control_and_covered_names_them() -> None:
+    """The clean control of bystanders = true: c10's rechecking lookup, every pair raced at
+    bound 1 with the other actors standing by, exhausted with nothing found; `covered`
+    says the other actors warmed up with each group."""
+    scn = _sized(C10_CONTROL, bystanders=True, ops=1, warmups=1, preemptions=1)
+    result, finding = explore(scn, ExploreOptions(strategy="dpor", seed=1, schedules=100_000))
+    assert finding is None and result.exhausted and result.proven_bound == 1
+    assert "the other actors warm up with each group" in covered(scn, result, 1).statement

@@ -75,7 +75,8 @@ def test_what_each_operation_traces_is_observed_on_the_model() -> None:
     assert "delete_from_page_cache" not in seen["truncater"]["add"]
 
 
-def _operations_run(path: Path, rounds: int, monkeypatch: pytest.MonkeyPatch) -> int:
+def _operations_run(path: Path, rounds: int, monkeypatch: pytest.MonkeyPatch,
+                    **explore_keys: Any) -> int:
     """How many operations `World.emissions` ran on a scenario before it returned."""
     import stress.explore.world as world_mod
 
@@ -88,6 +89,7 @@ def _operations_run(path: Path, rounds: int, monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(world_mod, "guarded", counted)
     scn = load_scenario(path)
+    scn = replace(scn, explore=replace(scn.explore, **explore_keys))
     world = World(scn, actor_groups(scn, scn.explore.actors)[0])
     try:
         world.emissions(1, rounds)
@@ -104,7 +106,11 @@ def test_observing_a_broken_model_ends_at_its_first_anomaly(
     buggy = _operations_run(SCENARIOS / "c05-swapcache-put-before-clear.toml", 200, monkeypatch)
     clean = _operations_run(SCENARIOS / "c05-swapcache.toml", 200, monkeypatch)
     scn = load_scenario(SCENARIOS / "c05-swapcache.toml")
-    assert clean == 200 * len(make_plan(scn, 0).actors)  # (the group and its bystanders)
+    group = actor_groups(scn, scn.explore.actors)[0]
+    assert clean == 200 * len(group)
+    with_bystanders = _operations_run(SCENARIOS / "c05-swapcache.toml", 200, monkeypatch,
+                                      bystanders=True)
+    assert with_bystanders == 200 * len(make_plan(scn, 0).actors) > clean
     assert 0 < buggy < clean
 
 
