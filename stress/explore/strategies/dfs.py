@@ -68,30 +68,30 @@ class Dfs:
 
     def choose(self, enabled: Sequence[int], current: int, step: int) -> int:
         if self._pos < len(self._stack):
-            f = self._stack[self._pos]
-            self._pos += 1
-            return f.order[f.k]
-        before = self._cost(self._stack[-1], self._stack[-1].order[self._stack[-1].k]) \
-            if self._stack else 0
+            return self._replayed()
         first = default_choice(enabled, current)
         # Every actor that can run is an alternative: at no cost at the first step and
         # after an actor finishes (a switch, not a preemption), at one otherwise.
-        order = [first] + [k for k in enabled if k != first]
-        self._stack.append(_Frame(order, 0, current, before))
-        self._pos += 1
-        return order[0]
+        return self._branch([first] + [k for k in enabled if k != first], current)
 
     def pick(self, actor: int, n: int) -> int:
         """A role's draw of one of n values: each a branch."""
         if self._pos < len(self._stack):
-            f = self._stack[self._pos]
-            self._pos += 1
-            return f.order[f.k]
-        before = self._cost(self._stack[-1], self._stack[-1].order[self._stack[-1].k]) \
-            if self._stack else 0
-        self._stack.append(_Frame(list(range(n)), 0, _DRAW, before))
+            return self._replayed()
+        return self._branch(list(range(n)), _DRAW)
+
+    def _replayed(self) -> int:
+        f = self._stack[self._pos]
         self._pos += 1
-        return 0
+        return f.order[f.k]
+
+    def _branch(self, order: list[int], current: int) -> int:
+        """A new frame, its first alternative taken."""
+        top = self._stack[-1] if self._stack else None
+        before = self._cost(top, top.order[top.k]) if top is not None else 0
+        self._stack.append(_Frame(order, 0, current, before))
+        self._pos += 1
+        return order[0]
 
     def end(self, steps: int) -> None:
         del self._stack[self._pos:]  # a shorter schedule than the one replayed
