@@ -20,8 +20,7 @@ class Replay:
                  draws: Sequence[Sequence[int]] | None = None) -> None:
         self.switches = dict(switches)
         self.strict = strict  # False while shrinking: a switch to an actor that is done is dropped
-        self.draws = [list(d) for d in draws or ()]
-        self._next = [0] * len(self.draws)
+        self._draws = [iter(d) for d in draws or ()]  # each actor's, still to come
         self.answers_draws = draws is not None
 
     def begin(self, index: int) -> bool:
@@ -34,16 +33,13 @@ class Replay:
         return k
 
     def pick(self, actor: int, n: int) -> int:
-        """The actor's next recorded draw; past them, or out of range while shrinking, 0."""
-        mine = self.draws[actor] if actor < len(self.draws) else []
-        i = self._next[actor] if actor < len(self._next) else len(mine)
-        if i < len(mine):
-            self._next[actor] += 1
-            if mine[i] < n or not self.strict:
-                return mine[i] if mine[i] < n else 0
-            raise Nondeterminism(f"actor {actor}'s draw {i} is {mine[i]}, of {n} values")
+        """The actor's next recorded draw; while shrinking, 0 past them or out of range."""
+        v = next(self._draws[actor], None) if actor < len(self._draws) else None
+        if v is not None and v < n:
+            return v
         if self.strict:
-            raise Nondeterminism(f"actor {actor} draws more than the {len(mine)} recorded")
+            raise Nondeterminism(f"actor {actor}: a draw of {n} values, recorded "
+                                 f"{'none' if v is None else v}")
         return 0
 
     def end(self, steps: int) -> None:
