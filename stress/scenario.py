@@ -182,8 +182,8 @@ class ExploreSpec:
     warmups: int = key(
         4, lo=1, hi=1 << 20,
         help="dfs, dpor: every program is searched from this many warm-ups, those of seeds "
-             "seed, seed + 1, ... (the warm-up and the roles' own draws: page index, "
-             "cgroup, come from the seed)")
+             "seed, seed + 1, ... (the warm-up comes from the seed, and so do the roles' own "
+             "draws in the race unless draws = every)")
     draws: str = key(
         "seeded", choices=("seeded", "every"),
         help="dfs, dpor: the roles' own draws in the race (which page, cache slot, PTE slot or "
