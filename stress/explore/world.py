@@ -26,7 +26,7 @@ from stress.anomalies import Anomaly, HarnessSignal
 from stress.checks import audit
 from stress.checks.lifecycle import finish
 from stress.checks.teardown import guarded
-from stress.explore.draws import Branching
+from stress.explore.draws import Branching, Pick
 from stress.explore.memory import Footprint, RecordedMemory, ScheduledMemory
 from stress.explore.scheduler import (
     EXPIRY_EVERY,
@@ -354,8 +354,9 @@ class World:
                     guarded(report, tables[k][rngs[k].getrandbits(8)])
             phase[0] = "race"
             if answers:
+                branch: Pick = getattr(strategy, "pick")  # noqa: B009 (not in the protocol)
                 for k, a in enumerate(actors[:self.n]):  # the race's draws: the strategy's
-                    a.draws = Branching(rngs[k], k, strategy.pick, taken[k])  # type: ignore
+                    a.draws = Branching(rngs[k], k, branch, taken[k])
             programs = [self._program(k, actors, [calls[k][i] for i in program[k]], in_op,
                                       report, audit_ops, fp) for k in range(self.n)]
             outcome.schedule = sched.run(programs, [self.points, self.sys])
