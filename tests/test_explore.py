@@ -548,3 +548,28 @@ def test_bystanders_have_a_clean_control_and_covered_names_them() -> None:
     result, finding = explore(scn, ExploreOptions(strategy="dpor", seed=1, schedules=100_000))
     assert finding is None and result.exhausted and result.proven_bound == 1
     assert "the other actors warm up with each group" in covered(scn, result, 1).statement
+
+
+@pytest.mark.parametrize("name", ["c01-pg-network-tryget", "c04-owner-priv-1-checked-clean"])
+def test_what_bystanders_hold_is_accounted_for(name: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bystanders' references count in the audits: with their teardown drain, 30 warm-ups
+    of the first pair end clean; with it left out, the final audit reports what they kept."""
+    from stress.explore.strategies.dfs import Dfs
+    from stress.explore.world import World, actor_groups
+
+    scn = _sized(SCENARIOS / f"{name}.toml", bystanders=True)
+
+    def kinds() -> set[str | None]:
+        world = World(scn, actor_groups(scn, 2)[0])
+        try:
+            assert world.total > world.n
+            nothing = tuple(() for _ in range(world.n))
+            return {o.anomaly.kind.value if o.anomaly else None
+                    for o in (world.run(s, nothing, Dfs(0), 20_000) for s in range(1, 31))}
+        finally:
+            world.close()
+
+    assert kinds() == {None}
+    monkeypatch.setattr(World, "_bystanders_let_go", lambda self, actors, report: None)
+    assert kinds() - {None}

@@ -77,7 +77,7 @@ class Systematic:
         self.worlds = worlds
         self.kinds, self.ops, self.job, self.jobs = [w.kinds for w in worlds], x.ops, job, jobs
         self.seeds = range(seed, seed + x.warmups)
-        self.draws = x.draws
+        self.every_draw = x.draws == "every"
         n = min(sum(count_programs(k, x.ops) for k in self.kinds) * x.warmups, PROGRAMS_CAP)
         self.total = n // jobs + (job < n % jobs)
         self.bound = 0
@@ -127,7 +127,7 @@ class Systematic:
         self.strategy = self._fresh()
 
     def _fresh(self) -> Strategy:
-        every = self.draws == "every"
+        every = self.every_draw
         return Dpor(self.bound, draws=every) if self.reduced else Dfs(self.bound, draws=every)
 
     def end(self, steps: int, abandoned: bool) -> None:

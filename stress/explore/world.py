@@ -361,8 +361,7 @@ class World:
                                       report, audit_ops, fp) for k in range(self.n)]
             outcome.schedule = sched.run(programs, [self.points, self.sys])
             phase[0] = "teardown"  # (the scheduler's step stays at the schedule's end)
-            for k in range(self.n, self.total):  # the bystanders let go, one after another
-                guarded(report, actors[k].drain)
+            self._bystanders_let_go(actors, report)
             L = self.arena.layout
             for w in range(self.total):  # every actor has drained: nobody holds anything
                 self.arena.words[L.worker(w) + W_LEDGER_LEN] = 0
@@ -386,6 +385,11 @@ class World:
             outcome.schedule.draws = tuple(tuple(t) for t in taken)
         outcome.trace = records
         return outcome
+
+    def _bystanders_let_go(self, actors: list[Actor], report: Callable[[Anomaly], None]) -> None:
+        """After the race, each bystander drops what it holds, one after another."""
+        for k in range(self.n, self.total):
+            guarded(report, actors[k].drain)
 
     def _actors(self, report: Callable[[Anomaly], None], sched: Scheduler | None,
                 records: list[tuple[int, ...]] | None,
