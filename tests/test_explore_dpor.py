@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from stress._atomic import Atomic64
@@ -22,7 +22,9 @@ WORDS = 3  # shared words 0..2; each actor's reads land at 8 + 4 * actor + i (it
 
 # A step of a tiny program: ("load" | "store" | "add", word, value), or ("draw", n, 0): the
 # actor draws one of n values (strategy.pick, as a role draws a page) and its later steps
-# touch the words that many places on.
+# touch the words that many places on; ("peek", word, 0): a read that is no scheduling
+# point (an oracle's shadow read), so the footprint of the step it falls in depends on the
+# draw before it.
 Step = tuple[str, int, int]
 
 
@@ -37,8 +39,8 @@ def run_all(programs: Sequence[Sequence[Step]], strategy: Strategy,
         mem = ScheduledMemory(a)
         mem.fp = fp
 
-        def actor(k: int, steps: Sequence[Step], a: Atomic64 = a,
-                  mem: ScheduledMemory = mem) -> Callable[[], None]:
+        def actor(k: int, steps: Sequence[Step], a: Atomic64 = a, mem: ScheduledMemory = mem,
+                  fp: Footprint = fp) -> Callable[[], None]:
             def go() -> None:
                 shift = 0
                 for i, (op, word, value) in enumerate(steps):
@@ -47,7 +49,10 @@ def run_all(programs: Sequence[Sequence[Step]], strategy: Strategy,
                         a.store(8 + 4 * k + i, 10 + shift)  # (the draw is part of the state)
                         continue
                     word = (word + shift) % WORDS
-                    if op == "load":
+                    if op == "peek":  # an oracle's read: in the step, no scheduling point
+                        fp.reads.add(word)
+                        a.store(8 + 4 * k + i, a.load(word))
+                    elif op == "load":
                         a.store(8 + 4 * k + i, mem.load(word))  # what it saw: its own word
                     elif op == "store":
                         mem.store(word, value)
@@ -68,14 +73,19 @@ def run_all(programs: Sequence[Sequence[Step]], strategy: Strategy,
     return finals, runs, strategy.exhausted
 
 
-steps = st.tuples(st.sampled_from(["load", "store", "add"]), st.integers(0, WORDS - 1),
-                  st.integers(1, 3))
+steps = st.tuples(st.sampled_from(["load", "store", "add", "peek"]),
+                  st.integers(0, WORDS - 1), st.integers(1, 3))
 draws = st.tuples(st.just("draw"), st.integers(2, 3), st.just(0))
 with_draws = st.lists(st.lists(steps | draws, min_size=1, max_size=3), min_size=2, max_size=3)
 
 
 @settings(max_examples=150, deadline=None)
 @given(with_draws)
+# (found by a longer run with the union of a drawing step's footprints left out: the third
+# actor's peek reads word 1 or 2 by its draw, and asleep with only the first value's
+# footprint it missed the order where the first actor's store comes between)
+@example([[("store", 2, 1)], [("draw", 2, 0), ("load", 1, 1)],
+          [("load", 0, 1), ("draw", 2, 0), ("peek", 1, 1)]])
 def test_dpor_reaches_every_final_state_plain_dfs_reaches(progs: list[list[Step]]) -> None:
     """Sound: the final states (memory, every value read, every value drawn) of all
     interleavings, no fewer; an actor asleep over a draw carries all its values."""
