@@ -573,3 +573,36 @@ def test_what_bystanders_hold_is_accounted_for(name: str,
     assert kinds() == {None}
     monkeypatch.setattr(World, "_bystanders_let_go", lambda self, actors, report: None)
     assert kinds() - {None}
+
+
+@pytest.mark.parametrize(("bystanders", "warmup", "found"),
+                         [(True, 4, True), (True, 2, False), (False, 4, False)])
+def test_c08_tryget_needs_the_consumer_warm_up_its_scenario_asks_for(
+        bystanders: bool, warmup: int, found: bool) -> None:
+    """c08-driver-ref-tryget's race (the NIC recycles a page the consumer has unmapped, a
+    stray's tryget lands on it in the pool, the NIC gets it back at refcount 2) starts
+    from a state only the consumer's warm-up makes: dpor at bound 2 finds it from seed 1
+    with the scenario's [explore] (bystanders, 4 rounds), and not with either taken away."""
+    from stress.explore.strategies.dpor import Dpor
+    from stress.explore.world import World
+
+    path = SCENARIOS / "c08-driver-ref-tryget.toml"
+    x = load_scenario(path).explore
+    assert (x.bystanders, x.warmup) == (True, 4)  # what the scenario asks for
+    scn = _sized(path, bystanders=bystanders, warmup=warmup)
+    world = World(scn, [0, 2])  # the NIC and the first stray
+    try:
+        assert [s.role for s in world.plan.actors[:2]] == ["nic", "stray"]
+        names = world.op_names
+        program = ((names[0].index("recycle"), names[0].index("rx")),
+                   (names[1].index("tryget"),) * 2)
+        dpor, kinds = Dpor(2), set()
+        while dpor.begin(0):
+            o = world.run(1, program, dpor, 20_000)
+            dpor.end(o.schedule.steps)
+            kinds.add(o.anomaly.kind.value if o.anomaly else None)
+            if "pool-alloc-refcount" in kinds:
+                break
+    finally:
+        world.close()
+    assert ("pool-alloc-refcount" in kinds) == found
