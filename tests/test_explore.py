@@ -347,8 +347,9 @@ def test_dpor_exhausts_the_control_and_says_what_that_covers() -> None:
     statement = covered(scn, result, 1).statement
     assert statement.startswith("dpor: every program of 1 operation per actor in 3 groups of at "
                                 "most 2 actors (every pair of roles meets in one, and every role "
-                                "run twice meets itself) (19), each from the warm-up and role "
-                                "draws of seeds 1 to 4 (76 in all), every schedule of each with "
+                                "run twice meets itself) (19), each from the warm-up (2 "
+                                "operations per actor) and role draws of seeds 1 to 4 (76 in "
+                                "all), every schedule of each with "
                                 "at most 2 preemptions (up to the order of independent steps")
     assert "every state between operations audited" in statement
 

@@ -80,10 +80,12 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
                                          if r.abandoned else "") + ")")
             continue
         b = r.proven_bound
-        start = (f"each from the warm-up of {seeds} ({total} in all) with every value of "
-                 "each draw the roles make in the race (page, cache slot, PTE slot, mapping, "
-                 "whether to map)" if x.draws == "every" else
-                 f"each from the warm-up and role draws of {seeds} ({total} in all)")
+        rounds = f"{x.warmup} operation{'' if x.warmup == 1 else 's'} per actor"
+        start = (f"each from the warm-up ({rounds}) of {seeds} ({total} in all) with every "
+                 "value of each draw the roles make in the race (page, cache slot, PTE slot, "
+                 "mapping, whether to map)" if x.draws == "every" else
+                 f"each from the warm-up ({rounds}) and role draws of {seeds} ({total} in "
+                 "all)")
         parts.append(
             f"{name}: every program of {ops}{groups} ({each}), {start}, every schedule of "
             "each with at most "
