@@ -152,6 +152,7 @@ class Covered(Record):
     proven_bound: int | None = None
     programs: int = 0
     ops_per_actor: int = 0
+    warmup_per_actor: int = 0  # operations each actor runs before the race (0: not recorded)
     warmup_and_role_draws: str = ""
     groups: list[list[str]] = field(default_factory=list)  # the roles of each group
     roles_left_out: list[str] = field(default_factory=list)

@@ -344,7 +344,9 @@ def test_dpor_exhausts_the_control_and_says_what_that_covers() -> None:
     assert finding is None and result.exhausted and result.abandoned == 0
     # Pairs: a reader and a truncater, the two readers, the two truncaters; 4 warm-ups.
     assert result.schedules > result.programs_total == 19 * 4
-    statement = covered(scn, result, 1).statement
+    what = covered(scn, result, 1)
+    assert (what.ops_per_actor, what.warmup_per_actor) == (1, 2)
+    statement = what.statement
     assert statement.startswith("dpor: every program of 1 operation per actor in 3 groups of at "
                                 "most 2 actors (every pair of roles meets in one, and every role "
                                 "run twice meets itself) (19), each from the warm-up (2 "

@@ -104,7 +104,7 @@ def covered(scn: Scenario, r: JobResult, seed: int) -> Covered:
                          f"{x.ops} operations per actor")
     return Covered(statement="; ".join(parts),
                    proven_bound=r.proven_bound if _systematic(r.strategy) else None,
-                   programs=r.programs_total, ops_per_actor=x.ops,
+                   programs=r.programs_total, ops_per_actor=x.ops, warmup_per_actor=x.warmup,
                    warmup_and_role_draws=(f"warm-up from {seeds}, every race draw"
                                           if x.draws == "every" else f"from {seeds}")
                    if _systematic(r.strategy) else f"from seed {seed}",
